@@ -1,0 +1,63 @@
+#pragma once
+// The Kafka-protocol TCP listener: accepts connections onto an IoContextPool, reads
+// size-prefixed request frames, hands each to a RequestHandler and writes the responses back
+// in request order (see connection.h for the per-connection rules).
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <asio/io_context.hpp>
+
+#include "absl/status/status.h"
+#include "protocol/net/io_context_pool.h"
+#include "protocol/net/responder.h"
+
+namespace sluice::net {
+
+struct ServerOptions {
+  std::string host = "0.0.0.0";
+  uint16_t port = 9092;  // 0 = ephemeral
+  int32_t max_request_bytes = 104857600;  // socket.request.max.bytes
+  int64_t idle_timeout_ms = 600000;  // connections.max.idle.ms
+  // Requests read but not yet answered; reading pauses at this many (back-pressure).
+  int max_inflight_requests = 100;
+  // File slices go out with sendfile(2); false reads them into memory first (TLS, tests).
+  bool zero_copy = true;
+};
+
+struct ConnectionInfo {
+  uint64_t id = 0;
+  std::string peer;  // "host:port"
+  // The connection's io_context: post continuations here to resume on its thread.
+  asio::io_context& io;
+};
+
+// Runs on the connection's io_context thread. `connection` is valid during the call (copy what
+// a suspended handler needs; `io` itself lives as long as the pool). `frame` is the request
+// without its size prefix; keep the shared_ptr to borrow from it while suspended.
+using RequestHandler =
+    std::function<void(const ConnectionInfo& connection, std::shared_ptr<const std::string> frame, Responder responder)>;
+
+class KafkaServer {
+ public:
+  KafkaServer(IoContextPool& pool, ServerOptions options, RequestHandler handler);
+  // Stop()s.
+  ~KafkaServer();
+  KafkaServer(const KafkaServer&) = delete;
+  KafkaServer& operator=(const KafkaServer&) = delete;
+
+  // Binds and listens synchronously, then accepts on the pool.
+  absl::Status Start();
+  uint16_t port() const;
+  // Closes the listener, then every connection, and waits until they are closed. Call it from
+  // outside the pool's threads and before the pool stops. Idempotent.
+  void Stop();
+
+ private:
+  class Core;
+  std::shared_ptr<Core> core_;
+};
+
+}  // namespace sluice::net

@@ -1,0 +1,55 @@
+#pragma once
+// Server side of the controller<->broker RPC: accepts connections, answers the Hello, and
+// dispatches each request frame to the handler registered for its method. Replies may come
+// later and from any thread (long-poll); responses on one connection may leave in any order,
+// the client matches them by correlation id.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <asio/io_context.hpp>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "protocol/rpc/frame.h"
+
+namespace sluice::rpc {
+
+struct ServerOptions {
+  uint32_t max_frame_bytes = kDefaultMaxFrameBytes;
+};
+
+class Server {
+ public:
+  // Thread-safe; call exactly once (later calls are ignored with a log line). A Reply that is
+  // destroyed without being called answers the caller with an Internal error.
+  using Reply = std::function<void(absl::StatusOr<std::string>)>;
+  // Runs on an io_context thread; `request_payload` is valid only during the call.
+  using Handler = std::function<void(std::string_view request_payload, Reply reply)>;
+
+  // port 0 = ephemeral (see port() after Start()).
+  Server(asio::io_context& io, std::string host, uint16_t port, ServerOptions options = {});
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // A later registration for the same method replaces the earlier one. Requests for methods
+  // without a handler get Unimplemented.
+  void Register(uint16_t method, Handler handler);
+  // Binds and listens synchronously (so port() is known on return), then accepts on `io`.
+  absl::Status Start();
+  uint16_t port() const;
+  // Closes the listener and every connection; in-flight replies are dropped. Call it from an
+  // io_context handler, from a thread while another thread runs the io_context, or after the
+  // io_context has stopped. Waits until the listening port is released. Idempotent.
+  void Stop();
+
+ private:
+  class Core;
+  std::shared_ptr<Core> core_;
+};
+
+}  // namespace sluice::rpc
