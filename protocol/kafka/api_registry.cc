@@ -1,0 +1,72 @@
+#include "protocol/kafka/api_registry.h"
+
+namespace sluice::kafka {
+namespace {
+
+// What ApiVersions advertises. Minimum versions follow Kafka 4.0's baseline (KIP-896: the newest
+// version Kafka 2.1 supported, or older where common clients still need it). Produce is advertised
+// from v0 but served from v3, as Kafka 4.0 does (KAFKA-18659): librdkafka derives features from
+// the advertised range and refuses to produce when it does not start at 0. Maximum versions are
+// the newest in our definitions. Keep sorted by key; an API is added here once its handler exists.
+constexpr AdvertisedApi kAdvertised[] = {
+    {ProduceRequest::kApiKey, "Produce", 0, ProduceRequest::kMaxVersion, 3},
+    {FetchRequest::kApiKey, "Fetch", 4, FetchRequest::kMaxVersion, 4},
+    {ListOffsetsRequest::kApiKey, "ListOffsets", 1, ListOffsetsRequest::kMaxVersion, 1},
+    {MetadataRequest::kApiKey, "Metadata", 0, MetadataRequest::kMaxVersion, 0},
+    {OffsetCommitRequest::kApiKey, "OffsetCommit", 2, OffsetCommitRequest::kMaxVersion, 2},
+    {OffsetFetchRequest::kApiKey, "OffsetFetch", 1, OffsetFetchRequest::kMaxVersion, 1},
+    {FindCoordinatorRequest::kApiKey, "FindCoordinator", 1, FindCoordinatorRequest::kMaxVersion, 1},
+    {JoinGroupRequest::kApiKey, "JoinGroup", 2, JoinGroupRequest::kMaxVersion, 2},
+    {HeartbeatRequest::kApiKey, "Heartbeat", 0, HeartbeatRequest::kMaxVersion, 0},
+    {LeaveGroupRequest::kApiKey, "LeaveGroup", 0, LeaveGroupRequest::kMaxVersion, 0},
+    {SyncGroupRequest::kApiKey, "SyncGroup", 0, SyncGroupRequest::kMaxVersion, 0},
+    {DescribeGroupsRequest::kApiKey, "DescribeGroups", 0, DescribeGroupsRequest::kMaxVersion, 0},
+    {ListGroupsRequest::kApiKey, "ListGroups", 0, ListGroupsRequest::kMaxVersion, 0},
+    {ApiVersionsRequest::kApiKey, "ApiVersions", 0, ApiVersionsRequest::kMaxVersion, 0},
+    {CreateTopicsRequest::kApiKey, "CreateTopics", 2, CreateTopicsRequest::kMaxVersion, 2},
+    {DeleteTopicsRequest::kApiKey, "DeleteTopics", 1, DeleteTopicsRequest::kMaxVersion, 1},
+    {InitProducerIdRequest::kApiKey, "InitProducerId", 0, InitProducerIdRequest::kMaxVersion, 0},
+    {DescribeConfigsRequest::kApiKey, "DescribeConfigs", 1, DescribeConfigsRequest::kMaxVersion, 1},
+    {AlterConfigsRequest::kApiKey, "AlterConfigs", 0, AlterConfigsRequest::kMaxVersion, 0},
+    {CreatePartitionsRequest::kApiKey, "CreatePartitions", 0, CreatePartitionsRequest::kMaxVersion, 0},
+    {DeleteGroupsRequest::kApiKey, "DeleteGroups", 1, DeleteGroupsRequest::kMaxVersion, 1},
+    {IncrementalAlterConfigsRequest::kApiKey, "IncrementalAlterConfigs", 0,
+     IncrementalAlterConfigsRequest::kMaxVersion, 0},
+    {OffsetDeleteRequest::kApiKey, "OffsetDelete", 0, OffsetDeleteRequest::kMaxVersion, 0},
+    {DescribeClusterRequest::kApiKey, "DescribeCluster", 0, DescribeClusterRequest::kMaxVersion, 0},
+};
+
+}  // namespace
+
+std::span<const AdvertisedApi> AdvertisedApis() { return kAdvertised; }
+
+const AdvertisedApi* FindAdvertisedApi(int16_t key) {
+  for (const AdvertisedApi& api : kAdvertised) {
+    if (api.key == key) return &api;
+  }
+  return nullptr;
+}
+
+int16_t AcceptedMinVersion(int16_t key) {
+  const AdvertisedApi* api = FindAdvertisedApi(key);
+  return api == nullptr ? -1 : api->accepted_min_version;
+}
+
+bool IsVersionAccepted(int16_t key, int16_t version) {
+  const AdvertisedApi* api = FindAdvertisedApi(key);
+  return api != nullptr && version >= api->accepted_min_version && version <= api->max_version;
+}
+
+const DefinedApi* FindDefinedApi(int16_t key) {
+  for (const DefinedApi& api : kDefinedApis) {
+    if (api.key == key) return &api;
+  }
+  return nullptr;
+}
+
+bool IsFlexible(int16_t key, int16_t version) {
+  const DefinedApi* api = FindDefinedApi(key);
+  return api != nullptr && version >= api->first_flexible_version;
+}
+
+}  // namespace sluice::kafka
