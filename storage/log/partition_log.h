@@ -1,0 +1,146 @@
+#pragma once
+// The log of one partition replica: a directory of segments plus checkpoints.
+//
+// Directory contents:
+//   <20-digit base offset>.log / .index / .timeindex   segments (see segment.h, sparse_index.h)
+//   log-start-offset.checkpoint, recovery-point.checkpoint   (see checkpoint.h)
+//   clean-shutdown   written by Close, removed by Open; without it Open re-validates every
+//                    batch from the recovery point and truncates at the first torn one.
+//
+// segment.ms counts from the active segment's creation, or from the log's opening for a
+// segment that was already active then (a restart restarts that clock).
+//
+// Thread-safe. Appends and reads share a reader/writer lock whose critical sections do only
+// write(2)/pread(2) to the page cache; fsync (Flush, checkpoints) happens outside it.
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "protocol/kafka/batch/record_batch_header.h"
+#include "protocol/kafka/records.h"
+
+namespace sluice::storage {
+
+class LogSegment;
+
+struct LogConfig {
+  int64_t segment_bytes = 1073741824;
+  int64_t segment_ms = 604800000;
+  int64_t retention_ms = 604800000;  // -1 = forever
+  int64_t retention_bytes = -1;      // -1 = unlimited
+  int64_t flush_messages = INT64_MAX;
+  int64_t flush_ms = INT64_MAX;
+  int32_t index_interval_bytes = 4096;
+  int32_t segment_index_bytes = 10485760;
+  bool log_append_time = false;
+};
+
+struct AppendResult {
+  int64_t base_offset;
+  int64_t last_offset;
+  int64_t log_append_time_ms;  // -1 unless LogAppendTime
+};
+
+struct ReadResult {
+  std::vector<kafka::FileSlice> slices;  // whole batches, in offset order
+  int64_t bytes = 0;
+};
+
+struct OffsetAndTimestamp {
+  int64_t offset;
+  int64_t timestamp;
+};
+
+class PartitionLog {
+ public:
+  static absl::StatusOr<std::unique_ptr<PartitionLog>> Open(std::filesystem::path dir, LogConfig config,
+                                                            const Clock& clock);
+  ~PartitionLog();
+
+  // `batches`: one or more batches that passed kafka::ValidateBatches. Assigns consecutive
+  // offsets by patching each base offset in place, stamps LogAppendTime when configured, rolls
+  // the segment by size/time/index space, appends. kInvalidArgument for malformed framing,
+  // kFailedPrecondition after Close/Delete, I/O errors as statuses (kResourceExhausted: disk full).
+  absl::StatusOr<AppendResult> Append(std::span<char> batches);
+
+  // Whole batches from the one containing `fetch_offset`, stopping before the first batch that
+  // reaches `max_offset` (exclusive, e.g. the high watermark) and within `max_bytes`, except that
+  // the first batch is returned whole when `min_one_batch` (KIP-74). kOutOfRange when
+  // fetch_offset < log start or > log end.
+  absl::StatusOr<ReadResult> Read(int64_t fetch_offset, int64_t max_bytes, int64_t max_offset,
+                                  bool min_one_batch) const;
+
+  int64_t log_start_offset() const;
+  int64_t log_end_offset() const;  // the next offset to assign
+  int64_t recovery_point() const;
+  int64_t size_bytes() const;
+  size_t segment_count() const;
+
+  // The first record with timestamp >= `timestamp` (ListOffsets); nullopt when none.
+  absl::StatusOr<std::optional<OffsetAndTimestamp>> OffsetForTimestamp(int64_t timestamp) const;
+  // The largest batch timestamp and that batch's last offset (ListOffsets -3).
+  std::optional<OffsetAndTimestamp> MaxTimestamp() const;
+
+  // Calls `fn` for each batch from the one containing `from_offset` to the log end at the time
+  // of the call, with the whole batch bytes. Stops at and returns the first non-OK status.
+  absl::Status ForEachBatch(
+      int64_t from_offset,
+      const std::function<absl::Status(const kafka::RecordBatchHeader&, std::string_view batch_bytes)>& fn) const;
+
+  // fsyncs data and indexes up to the log end, then checkpoints the recovery point. Blocks on
+  // disk: never call on an I/O thread.
+  absl::Status Flush();
+  bool FlushDue(int64_t now_ms) const;  // by flush.messages / flush.ms
+  // Deletes whole segments past retention.ms / retention.bytes and advances the log start.
+  // An expired active segment is first rolled so an idle log still ages out.
+  absl::Status ApplyRetention(int64_t now_ms);
+  // Removes every batch whose last offset is >= `offset` (rounds down to a batch boundary).
+  absl::Status TruncateTo(int64_t offset);
+  // Raises the log start (DeleteRecords); deletes segments wholly below it. kOutOfRange past the end.
+  absl::Status AdvanceLogStartOffset(int64_t offset);
+  void UpdateConfig(LogConfig config);
+  LogConfig config() const;
+  // Flushes and writes the clean-shutdown marker; later appends fail.
+  absl::Status Close();
+  // Closes and removes the directory. Outstanding FileSlices stay readable.
+  absl::Status Delete();
+
+  const std::filesystem::path& dir() const { return dir_; }
+
+ private:
+  PartitionLog(std::filesystem::path dir, LogConfig config, const Clock& clock);
+  absl::Status Load();
+  absl::Status RollLocked(int64_t now_ms);
+  bool ShouldRollLocked(int64_t append_bytes, int64_t last_offset, int64_t now_ms) const;
+  int64_t LeoLocked() const;
+  size_t SegmentIndexLocked(int64_t offset) const;
+  absl::Status RemoveSegments(const std::vector<std::shared_ptr<LogSegment>>& segments);
+  absl::Status FlushHoldingMaintenance();  // maintenance_mutex_ held
+
+  const std::filesystem::path dir_;
+  const Clock& clock_;
+
+  // Serialises Flush, retention, truncation and checkpoint writes (which may fsync).
+  mutable std::mutex maintenance_mutex_;
+  // Guards everything below; held exclusively by Append, shared by Read.
+  mutable std::shared_mutex mutex_;
+  LogConfig config_;
+  std::vector<std::shared_ptr<LogSegment>> segments_;  // by base offset; never empty once open
+  int64_t log_start_offset_ = 0;
+  int64_t recovery_point_ = 0;
+  int64_t last_flush_ms_ = 0;
+  bool directory_dirty_ = false;  // segment files created since the last directory fsync
+  bool closed_ = false;
+};
+
+}  // namespace sluice::storage

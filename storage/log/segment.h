@@ -1,0 +1,110 @@
+#pragma once
+// One segment of a partition log: `<20-digit base offset>.log` holding wire-format batches
+// exactly as appended, with its sparse .index and .timeindex. Not thread-safe: PartitionLog
+// serialises access.
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "protocol/kafka/batch/record_batch_header.h"
+#include "storage/log/file.h"
+#include "storage/log/sparse_index.h"
+
+namespace sluice::storage {
+
+struct BatchLocation {
+  kafka::RecordBatchHeader header;
+  int64_t position = 0;
+};
+
+// Reads and checks the header of the batch at `position` of `file`, whose readable data ends at
+// `end`: kDataLoss when it is malformed or runs past `end`.
+absl::StatusOr<kafka::RecordBatchHeader> ReadBatchHeader(const File& file, int64_t position, int64_t end);
+
+class LogSegment {
+ public:
+  static std::filesystem::path LogPath(const std::filesystem::path& dir, int64_t base_offset);
+  // Parses "<20 digits>.log"; nullopt for any other name.
+  static std::optional<int64_t> ParseLogFileName(std::string_view name);
+
+  // Creates empty files for a new segment.
+  static absl::StatusOr<std::unique_ptr<LogSegment>> Create(const std::filesystem::path& dir, int64_t base_offset,
+                                                            int64_t now_ms);
+  // Opens an existing segment. With `verify_all`, every batch is read and CRC-checked and the file
+  // is truncated at the first torn or corrupt batch (crash recovery); otherwise indexes are
+  // loaded when sound (rebuilt from batch headers when not) and only the tail is scanned.
+  static absl::StatusOr<std::unique_ptr<LogSegment>> Open(const std::filesystem::path& dir, int64_t base_offset,
+                                                          int64_t now_ms, bool verify_all,
+                                                          int32_t index_interval_bytes);
+
+  int64_t base_offset() const { return base_offset_; }
+  int64_t next_offset() const { return next_offset_; }  // base_offset when empty
+  int64_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  int64_t max_timestamp() const { return max_timestamp_; }  // -1 when no batch has a timestamp
+  int64_t offset_of_max_timestamp() const { return offset_of_max_timestamp_; }
+  int64_t created_ms() const { return created_ms_; }
+  // The time retention.ms is measured from: the largest batch timestamp, or the file's
+  // modification time when no batch carries a timestamp.
+  int64_t RetentionTimestampMs() const;
+  bool truncated_by_recovery() const { return truncated_by_recovery_; }
+  const std::shared_ptr<File>& log_file() const { return log_; }
+  bool IndexFull(int32_t segment_index_bytes) const;
+
+  // Appends `data`, the concatenation of `batches` (offsets already assigned), at the end.
+  absl::Status Append(std::string_view data, std::span<const kafka::RecordBatchHeader> batches,
+                      int32_t index_interval_bytes);
+
+  // The first batch whose last offset is >= `offset`; nullopt when there is none.
+  absl::StatusOr<std::optional<BatchLocation>> FindBatch(int64_t offset) const;
+  // The position of the last indexed batch start at or before `max_position` whose offset is
+  // <= `max_offset`: every batch before it is whole and ends below `max_offset`, so a read can
+  // skip to it without reading their headers. nullopt when no entry qualifies.
+  std::optional<int64_t> IndexedPositionWithin(int64_t max_position, int64_t max_offset) const;
+  // The first batch whose max timestamp is >= `timestamp`.
+  absl::StatusOr<std::optional<BatchLocation>> FindTimestamp(int64_t timestamp) const;
+  // The header of the batch at `position` (< size()), checked to lie within the file.
+  absl::StatusOr<kafka::RecordBatchHeader> ReadHeaderAt(int64_t position) const;
+
+  // Removes every batch whose last offset is >= `offset`.
+  absl::Status TruncateTo(int64_t offset, int32_t index_interval_bytes);
+
+  // Writes index entries still in memory only (a write(2), no sync).
+  absl::Status WriteIndexes();
+  // Files a flusher must fsync for this segment's data and indexes to be durable.
+  std::vector<std::shared_ptr<File>> FilesToSync() const;
+  // Unlinks the files; open descriptors (held by in-flight reads) stay valid.
+  absl::Status Remove();
+  // Unlinks the files of a segment that is not open.
+  static absl::Status RemoveFiles(const std::filesystem::path& dir, int64_t base_offset);
+
+ private:
+  LogSegment(const std::filesystem::path& dir, int64_t base_offset, std::shared_ptr<File> log, int64_t now_ms);
+  void IndexBatch(const kafka::RecordBatchHeader& header, int64_t position, int32_t index_interval_bytes);
+  // Rebuilds both indexes from the batches; truncates at the first bad batch.
+  absl::Status ScanAll(bool verify_crc, int32_t index_interval_bytes);
+  // Derives next offset and max timestamp from the indexes plus a scan of the tail; false when
+  // the indexes disagree with the log.
+  absl::StatusOr<bool> ScanTail();
+
+  int64_t base_offset_;
+  std::shared_ptr<File> log_;
+  SparseIndex offset_index_;
+  SparseIndex time_index_;
+  int64_t size_ = 0;
+  int64_t next_offset_;
+  int64_t max_timestamp_ = -1;
+  int64_t offset_of_max_timestamp_ = -1;
+  int64_t created_ms_;
+  int64_t bytes_since_offset_entry_ = 0;
+  int64_t bytes_since_time_entry_ = 0;
+  bool truncated_by_recovery_ = false;
+};
+
+}  // namespace sluice::storage
