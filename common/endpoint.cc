@@ -1,0 +1,24 @@
+#include "common/endpoint.h"
+
+#include <charconv>
+
+#include <fmt/format.h>
+
+namespace sluice {
+
+absl::StatusOr<HostPort> ParseEndpoint(const std::string& text) {
+  std::string first = text.substr(0, text.find(','));
+  size_t scheme = first.find("://");
+  std::string rest = scheme == std::string::npos ? first : first.substr(scheme + 3);
+  size_t colon = rest.rfind(':');
+  HostPort out;
+  const char* end = rest.data() + rest.size();
+  if (colon == std::string::npos || colon == 0 ||
+      std::from_chars(rest.data() + colon + 1, end, out.port).ptr != end || colon + 1 == rest.size()) {
+    return absl::InvalidArgumentError(fmt::format("cannot parse endpoint '{}' (expected NAME://host:port)", text));
+  }
+  out.host = rest.substr(0, colon);
+  return out;
+}
+
+}  // namespace sluice

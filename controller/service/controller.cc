@@ -1,0 +1,485 @@
+#include "controller/service/controller.h"
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "common/absl_compat.h"
+#include "common/log.h"
+#include "common/status_macros.h"
+#include "controller/placement/replica_placement.h"
+#include "protocol/kafka/error_codes.h"
+#include "protocol/metadata/topic_config.h"
+
+namespace sluice::controller {
+namespace {
+
+using kafka::ErrorCode;
+using metadata::Record;
+
+constexpr int kMaxTopicNameLength = 249;
+
+int32_t Code(ErrorCode code) { return static_cast<int32_t>(code); }
+
+std::string TopicNameProblem(const std::string& name) {
+  if (name.empty()) return "topic name is empty";
+  if (name == "." || name == "..") return fmt::format("topic name '{}' is not allowed", name);
+  if (name.size() > kMaxTopicNameLength) return fmt::format("topic name is longer than {} characters", kMaxTopicNameLength);
+  for (char c : name) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) {
+      return fmt::format("topic name '{}' contains '{}': only ASCII letters, digits, '.', '_' and '-' are allowed", name, c);
+    }
+  }
+  return "";
+}
+
+Record PartitionRecord(const metadata::TopicId& topic_id, const metadata::PartitionInfo& p) {
+  Record record;
+  auto* r = record.mutable_partition();
+  r->set_topic_id(metadata::FromTopicId(topic_id));
+  r->set_partition(p.partition);
+  for (int32_t id : p.replicas) r->add_replicas(id);
+  for (int32_t id : p.isr) r->add_isr(id);
+  r->set_leader(p.leader);
+  r->set_leader_epoch(p.leader_epoch);
+  r->set_partition_epoch(p.partition_epoch);
+  return record;
+}
+
+// The first replica that is live and in sync, in preference order (unclean election is off).
+int32_t ChooseLeader(const metadata::PartitionInfo& p, const std::vector<int32_t>& live) {
+  for (int32_t id : p.replicas) {
+    bool in_isr = std::find(p.isr.begin(), p.isr.end(), id) != p.isr.end();
+    if (in_isr && std::binary_search(live.begin(), live.end(), id)) return id;
+  }
+  return -1;
+}
+
+}  // namespace
+
+Controller::Controller(std::unique_ptr<MetadataLog> log, ControllerOptions options, const Clock& clock)
+    : log_(std::move(log)), options_(options), clock_(clock), random_(std::random_device{}()) {}
+
+absl::StatusOr<std::unique_ptr<Controller>> Controller::Open(const std::filesystem::path& dir,
+                                                             ControllerOptions options, const Clock& clock) {
+  SLUICE_ASSIGN_OR_RETURN(auto log, MetadataLog::Open(dir));
+  std::unique_ptr<Controller> controller(new Controller(std::move(log), options, clock));
+  constexpr size_t kReplayBatch = 4096;
+  for (int64_t offset = 0; offset < controller->log_->end_offset();) {
+    SLUICE_ASSIGN_OR_RETURN(auto records, controller->log_->Read(offset, kReplayBatch));
+    if (records.empty()) break;
+    for (const auto& record : records) SLUICE_RETURN_IF_ERROR(controller->image_.Apply(record, offset++));
+  }
+  // Brokers known before a restart get one full session to heartbeat again before being fenced.
+  const int64_t deadline = clock.MonotonicMs() + options.broker_session_timeout_ms;
+  for (int32_t id : controller->image_.LiveBrokerIds()) controller->lease_deadline_ms_[id] = deadline;
+  log::Info("controller: replayed {} metadata records, {} topics, {} brokers", controller->log_->end_offset(),
+            controller->image_.topics().size(), controller->image_.brokers().size());
+  return controller;
+}
+
+absl::StatusOr<int64_t> Controller::Commit(const std::vector<Record>& records) {
+  if (records.empty()) return image_.offset();
+  int64_t first = log_->end_offset();
+  SLUICE_ASSIGN_OR_RETURN(int64_t last, log_->Append(records));
+  for (const auto& record : records) SLUICE_RETURN_IF_ERROR(image_.Apply(record, first++));
+  return last;
+}
+
+std::vector<Record> Controller::ElectLeaders(const std::vector<int32_t>& live) const {
+  std::vector<Record> records;
+  for (const auto& [name, topic] : image_.topics()) {
+    for (const auto& p : topic->partitions) {
+      int32_t leader = ChooseLeader(p, live);
+      if (leader == p.leader) continue;
+      metadata::PartitionInfo changed = p;
+      changed.leader = leader;
+      changed.leader_epoch = p.leader_epoch + 1;
+      changed.partition_epoch = p.partition_epoch + 1;
+      records.push_back(PartitionRecord(topic->id, changed));
+    }
+  }
+  return records;
+}
+
+absl::StatusOr<metadata::RegisterBrokerResponse> Controller::RegisterBroker(
+    const metadata::RegisterBrokerRequest& request) {
+  if (request.broker_id() < 0) return absl::InvalidArgumentError("broker id must be non-negative");
+  Record record;
+  auto* r = record.mutable_broker_registration();
+  r->set_broker_id(request.broker_id());
+  r->set_broker_epoch(log_->end_offset());  // unique and increasing: the record's own offset
+  r->set_host(request.host());
+  r->set_port(request.port());
+  r->set_rack(request.rack());
+  SLUICE_RETURN_IF_ERROR(Commit({record}).status());
+  lease_deadline_ms_[request.broker_id()] = clock_.MonotonicMs() + options_.broker_session_timeout_ms;
+  SLUICE_ASSIGN_OR_RETURN(int64_t offset, Commit(ElectLeaders(image_.LiveBrokerIds())));
+  log::Info("controller: registered broker {} at {}:{} (epoch {})", request.broker_id(), request.host(),
+            request.port(), r->broker_epoch());
+  metadata::RegisterBrokerResponse response;
+  response.set_broker_epoch(r->broker_epoch());
+  response.set_metadata_offset(offset);
+  return response;
+}
+
+absl::StatusOr<metadata::BrokerHeartbeatResponse> Controller::Heartbeat(
+    const metadata::BrokerHeartbeatRequest& request) {
+  metadata::BrokerHeartbeatResponse response;
+  const metadata::BrokerInfo* broker = image_.FindBroker(request.broker_id());
+  if (broker == nullptr || broker->epoch != request.broker_epoch() || broker->fenced) {
+    response.set_fenced(true);
+    return response;
+  }
+  lease_deadline_ms_[request.broker_id()] = clock_.MonotonicMs() + options_.broker_session_timeout_ms;
+  return response;
+}
+
+absl::Status Controller::ExpireBrokerLeases() {
+  const int64_t now = clock_.MonotonicMs();
+  std::vector<Record> records;
+  for (int32_t id : image_.LiveBrokerIds()) {
+    auto it = lease_deadline_ms_.find(id);
+    if (it != lease_deadline_ms_.end() && it->second > now) continue;
+    log::Warn("controller: broker {} missed its heartbeat lease; fencing it", id);
+    Record record;
+    record.mutable_broker_fenced()->set_broker_id(id);
+    record.mutable_broker_fenced()->set_broker_epoch(image_.FindBroker(id)->epoch);
+    records.push_back(std::move(record));
+  }
+  if (records.empty()) return absl::OkStatus();
+  SLUICE_RETURN_IF_ERROR(Commit(records).status());
+  return Commit(ElectLeaders(image_.LiveBrokerIds())).status();
+}
+
+metadata::TopicResult Controller::ValidateNewTopic(const metadata::CreatableTopic& topic, int32_t default_partitions,
+                                                   int32_t default_replication,
+                                                   std::vector<std::vector<int32_t>>* assignment) {
+  metadata::TopicResult result;
+  result.set_name(topic.name());
+  auto fail = [&](ErrorCode code, std::string message) {
+    result.set_error_code(Code(code));
+    result.set_error_message(std::move(message));
+    return result;
+  };
+  if (std::string problem = TopicNameProblem(topic.name()); !problem.empty()) {
+    return fail(ErrorCode::kInvalidTopicException, problem);
+  }
+  if (image_.FindTopic(topic.name())) {
+    return fail(ErrorCode::kTopicAlreadyExists, fmt::format("Topic '{}' already exists.", topic.name()));
+  }
+  for (const auto& [key, value] : topic.configs()) {
+    absl::Status status = metadata::ValidateTopicConfig(key, value);
+    if (!status.ok()) return fail(ErrorCode::kInvalidConfig, std::string(ToStd(status.message())));
+  }
+  const std::vector<int32_t> live = image_.LiveBrokerIds();
+  if (topic.assignments_size() > 0) {
+    if (topic.num_partitions() != -1 || topic.replication_factor() != -1) {
+      return fail(ErrorCode::kInvalidRequest,
+                  "both replica assignments and a partition count or replication factor were given");
+    }
+    assignment->assign(topic.assignments_size(), {});
+    for (const auto& a : topic.assignments()) {
+      if (a.partition() < 0 || a.partition() >= topic.assignments_size() || !(*assignment)[a.partition()].empty()) {
+        return fail(ErrorCode::kInvalidReplicaAssignment, "partitions in the assignment must be 0..N-1, each once");
+      }
+      std::set<int32_t> distinct(a.broker_ids().begin(), a.broker_ids().end());
+      if (distinct.empty() || distinct.size() != static_cast<size_t>(a.broker_ids_size())) {
+        return fail(ErrorCode::kInvalidReplicaAssignment,
+                    fmt::format("partition {}: replicas must be distinct and non-empty", a.partition()));
+      }
+      for (int32_t id : a.broker_ids()) {
+        if (!image_.FindBroker(id)) {
+          return fail(ErrorCode::kInvalidReplicaAssignment, fmt::format("broker {} is not registered", id));
+        }
+      }
+      (*assignment)[a.partition()] = {a.broker_ids().begin(), a.broker_ids().end()};
+    }
+    if (topic.assignments_size() > 0 &&
+        std::any_of(assignment->begin(), assignment->end(),
+                    [&](const auto& r) { return r.size() != assignment->front().size(); })) {
+      return fail(ErrorCode::kInvalidReplicaAssignment, "all partitions must have the same number of replicas");
+    }
+  } else {
+    int32_t partitions = topic.num_partitions() == -1 ? default_partitions : topic.num_partitions();
+    int32_t replication = topic.replication_factor() == -1 ? default_replication : topic.replication_factor();
+    if (partitions <= 0) return fail(ErrorCode::kInvalidPartitions, "number of partitions must be larger than 0");
+    if (replication <= 0) return fail(ErrorCode::kInvalidReplicationFactor, "replication factor must be larger than 0");
+    if (static_cast<size_t>(replication) > live.size()) {
+      return fail(ErrorCode::kInvalidReplicationFactor,
+                  fmt::format("Replication factor: {} larger than available brokers: {}.", replication, live.size()));
+    }
+    std::vector<PlacementBroker> brokers;
+    for (int32_t id : live) brokers.push_back({id, image_.FindBroker(id)->rack});
+    auto placed = PlaceReplicas(brokers, 0, partitions, replication, random_());
+    if (!placed.ok()) return fail(ErrorCode::kInvalidReplicationFactor, std::string(ToStd(placed.status().message())));
+    *assignment = std::move(*placed);
+  }
+  result.set_num_partitions(static_cast<int32_t>(assignment->size()));
+  result.set_replication_factor(static_cast<int32_t>(assignment->front().size()));
+  return result;
+}
+
+absl::StatusOr<metadata::CreateTopicsResponse> Controller::CreateTopics(const metadata::CreateTopicsRequest& request) {
+  metadata::CreateTopicsResponse response;
+  std::vector<Record> records;
+  std::set<std::string> seen;
+  const std::vector<int32_t> live = image_.LiveBrokerIds();
+  for (const auto& topic : request.topics()) {
+    std::vector<std::vector<int32_t>> assignment;
+    metadata::TopicResult result;
+    if (!seen.insert(topic.name()).second) {
+      result.set_name(topic.name());
+      result.set_error_code(Code(ErrorCode::kInvalidRequest));
+      result.set_error_message(fmt::format("topic '{}' appears more than once in the request", topic.name()));
+    } else {
+      result = ValidateNewTopic(topic, request.default_num_partitions(), request.default_replication_factor(), &assignment);
+    }
+    if (result.error_code() == 0) {
+      metadata::TopicId id;
+      do {
+        for (auto& byte : id) byte = static_cast<uint8_t>(random_());
+      } while (image_.FindTopicById(id) || std::all_of(id.begin(), id.end(), [](uint8_t b) { return b == 0; }));
+      result.set_topic_id(metadata::FromTopicId(id));
+      if (!request.validate_only()) {
+        Record topic_record;
+        topic_record.mutable_topic()->set_name(topic.name());
+        topic_record.mutable_topic()->set_topic_id(metadata::FromTopicId(id));
+        records.push_back(std::move(topic_record));
+        for (const auto& [key, value] : topic.configs()) {
+          Record config;
+          config.mutable_config()->set_resource_type(metadata::kTopicResource);
+          config.mutable_config()->set_resource_name(topic.name());
+          config.mutable_config()->set_key(key);
+          config.mutable_config()->set_value(value);
+          records.push_back(std::move(config));
+        }
+        for (size_t p = 0; p < assignment.size(); ++p) {
+          metadata::PartitionInfo info{.partition = static_cast<int32_t>(p), .replicas = assignment[p],
+                                       .isr = assignment[p]};
+          info.leader = ChooseLeader(info, live);
+          records.push_back(PartitionRecord(id, info));
+        }
+      }
+    }
+    *response.add_results() = std::move(result);
+  }
+  SLUICE_ASSIGN_OR_RETURN(int64_t offset, Commit(records));
+  response.set_metadata_offset(offset);
+  return response;
+}
+
+absl::StatusOr<metadata::DeleteTopicsResponse> Controller::DeleteTopics(const metadata::DeleteTopicsRequest& request) {
+  metadata::DeleteTopicsResponse response;
+  std::vector<Record> records;
+  std::set<metadata::TopicId> deleting;
+  auto remove = [&](std::shared_ptr<const metadata::TopicInfo> topic, metadata::TopicResult* result) {
+    result->set_name(topic->name);
+    result->set_topic_id(metadata::FromTopicId(topic->id));
+    if (!deleting.insert(topic->id).second) return;
+    Record record;
+    record.mutable_remove_topic()->set_topic_id(metadata::FromTopicId(topic->id));
+    records.push_back(std::move(record));
+  };
+  for (const auto& name : request.names()) {
+    auto* result = response.add_results();
+    result->set_name(name);
+    if (auto topic = image_.FindTopic(name)) {
+      remove(topic, result);
+    } else {
+      result->set_error_code(Code(ErrorCode::kUnknownTopicOrPartition));
+      result->set_error_message("This server does not host this topic-partition.");
+    }
+  }
+  for (const auto& id : request.topic_ids()) {
+    auto* result = response.add_results();
+    result->set_topic_id(id);
+    if (auto topic = image_.FindTopicById(metadata::ToTopicId(id))) {
+      remove(topic, result);
+    } else {
+      result->set_error_code(Code(ErrorCode::kUnknownTopicId));
+      result->set_error_message("This server does not host this topic ID.");
+    }
+  }
+  SLUICE_ASSIGN_OR_RETURN(int64_t offset, Commit(records));
+  response.set_metadata_offset(offset);
+  return response;
+}
+
+absl::StatusOr<metadata::CreatePartitionsResponse> Controller::CreatePartitions(
+    const metadata::CreatePartitionsRequest& request) {
+  metadata::CreatePartitionsResponse response;
+  std::vector<Record> records;
+  const std::vector<int32_t> live = image_.LiveBrokerIds();
+  std::vector<PlacementBroker> brokers;
+  for (int32_t id : live) brokers.push_back({id, image_.FindBroker(id)->rack});
+  for (const auto& request_topic : request.topics()) {
+    auto* result = response.add_results();
+    result->set_name(request_topic.name());
+    auto fail = [&](ErrorCode code, std::string message) {
+      result->set_error_code(Code(code));
+      result->set_error_message(std::move(message));
+    };
+    auto topic = image_.FindTopic(request_topic.name());
+    if (!topic) {
+      fail(ErrorCode::kUnknownTopicOrPartition, "This server does not host this topic-partition.");
+      continue;
+    }
+    const int32_t current = static_cast<int32_t>(topic->partitions.size());
+    const int32_t added = request_topic.count() - current;
+    if (added <= 0) {
+      fail(ErrorCode::kInvalidPartitions,
+           request_topic.count() == current
+               ? fmt::format("Topic already has {} partitions.", current)
+               : fmt::format("Topic currently has {} partitions, which is higher than the requested {}.", current,
+                             request_topic.count()));
+      continue;
+    }
+    const int32_t replication = static_cast<int32_t>(topic->partitions.front().replicas.size());
+    std::vector<std::vector<int32_t>> assignment;
+    if (request_topic.assignments_size() > 0) {
+      if (request_topic.assignments_size() != added) {
+        fail(ErrorCode::kInvalidReplicaAssignment,
+             fmt::format("Increasing the number of partitions by {} but {} assignments provided.", added,
+                         request_topic.assignments_size()));
+        continue;
+      }
+      for (const auto& a : request_topic.assignments()) assignment.emplace_back(a.broker_ids().begin(), a.broker_ids().end());
+      bool bad = std::any_of(assignment.begin(), assignment.end(), [&](const auto& replicas) {
+        std::set<int32_t> distinct(replicas.begin(), replicas.end());
+        return static_cast<int32_t>(replicas.size()) != replication || distinct.size() != replicas.size() ||
+               std::any_of(replicas.begin(), replicas.end(), [&](int32_t id) { return !image_.FindBroker(id); });
+      });
+      if (bad) {
+        fail(ErrorCode::kInvalidReplicaAssignment,
+             fmt::format("each new partition needs {} distinct registered brokers", replication));
+        continue;
+      }
+    } else {
+      auto placed = PlaceReplicas(brokers, current, added, replication, random_());
+      if (!placed.ok()) {
+        fail(ErrorCode::kInvalidReplicationFactor, std::string(ToStd(placed.status().message())));
+        continue;
+      }
+      assignment = std::move(*placed);
+    }
+    if (request.validate_only()) continue;
+    for (int32_t i = 0; i < added; ++i) {
+      metadata::PartitionInfo info{.partition = current + i, .replicas = assignment[i], .isr = assignment[i]};
+      info.leader = ChooseLeader(info, live);
+      records.push_back(PartitionRecord(topic->id, info));
+    }
+  }
+  SLUICE_ASSIGN_OR_RETURN(int64_t offset, Commit(records));
+  response.set_metadata_offset(offset);
+  return response;
+}
+
+absl::StatusOr<metadata::AlterConfigsResponse> Controller::AlterConfigs(const metadata::AlterConfigsRequest& request) {
+  enum Op { kSet = 0, kDelete = 1, kAppend = 2, kSubtract = 3 };
+  metadata::AlterConfigsResponse response;
+  std::vector<Record> records;
+  for (const auto& resource : request.resources()) {
+    auto* result = response.add_results();
+    result->set_resource_type(resource.resource_type());
+    result->set_resource_name(resource.resource_name());
+    auto fail = [&](ErrorCode code, std::string message) {
+      result->set_error_code(Code(code));
+      result->set_error_message(std::move(message));
+    };
+    if (resource.resource_type() != metadata::kTopicResource) {
+      fail(ErrorCode::kInvalidRequest, "only topic configs can be altered (dynamic broker configs are not supported yet)");
+      continue;
+    }
+    auto topic = image_.FindTopic(resource.resource_name());
+    if (!topic) {
+      fail(ErrorCode::kUnknownTopicOrPartition, fmt::format("Topic '{}' does not exist.", resource.resource_name()));
+      continue;
+    }
+    std::map<std::string, std::optional<std::string>> changes;
+    if (resource.replace_all()) {
+      for (const auto& [key, value] : topic->configs) changes[key] = std::nullopt;
+    }
+    std::string problem;
+    for (const auto& op : resource.ops()) {
+      std::optional<std::string> current;
+      if (auto it = topic->configs.find(op.key()); it != topic->configs.end()) current = it->second;
+      switch (op.op()) {
+        case kSet:
+          if (!op.has_value()) {
+            problem = fmt::format("'{}': a value is required", op.key());
+          } else if (absl::Status s = metadata::ValidateTopicConfig(op.key(), op.value()); !s.ok()) {
+            problem = std::string(ToStd(s.message()));
+          } else {
+            changes[op.key()] = op.value();
+          }
+          break;
+        case kDelete:
+          if (!metadata::TopicConfigSchema().Find(op.key())) {
+            problem = fmt::format("unknown configuration '{}'", op.key());
+          } else {
+            changes[op.key()] = std::nullopt;
+          }
+          break;
+        case kAppend:
+        case kSubtract:
+          problem = fmt::format("'{}': APPEND and SUBTRACT apply to list configs, and Sluice's topic configs are not lists",
+                                op.key());
+          break;
+        default:
+          problem = fmt::format("'{}': unknown operation {}", op.key(), op.op());
+      }
+      if (!problem.empty()) break;
+    }
+    if (!problem.empty()) {
+      fail(ErrorCode::kInvalidConfig, problem);
+      continue;
+    }
+    if (request.validate_only()) continue;
+    for (const auto& [key, value] : changes) {
+      Record record;
+      auto* r = record.mutable_config();
+      r->set_resource_type(metadata::kTopicResource);
+      r->set_resource_name(resource.resource_name());
+      r->set_key(key);
+      if (value) r->set_value(*value);
+      records.push_back(std::move(record));
+    }
+  }
+  SLUICE_ASSIGN_OR_RETURN(int64_t offset, Commit(records));
+  response.set_metadata_offset(offset);
+  return response;
+}
+
+absl::StatusOr<metadata::AllocateProducerIdsResponse> Controller::AllocateProducerIds(
+    const metadata::AllocateProducerIdsRequest& request) {
+  const metadata::BrokerInfo* broker = image_.FindBroker(request.broker_id());
+  if (broker == nullptr || broker->epoch != request.broker_epoch()) {
+    return absl::FailedPreconditionError(fmt::format("broker {} epoch {} is not registered", request.broker_id(),
+                                                     request.broker_epoch()));
+  }
+  Record record;
+  auto* r = record.mutable_producer_id_block();
+  r->set_broker_id(request.broker_id());
+  r->set_first_producer_id(image_.next_producer_id());
+  r->set_size(options_.producer_id_block_size);
+  SLUICE_RETURN_IF_ERROR(Commit({record}).status());
+  metadata::AllocateProducerIdsResponse response;
+  response.set_first_producer_id(r->first_producer_id());
+  response.set_size(r->size());
+  return response;
+}
+
+absl::StatusOr<metadata::FetchMetadataResponse> Controller::FetchMetadata(int64_t after_offset) const {
+  constexpr size_t kMaxRecordsPerFetch = 10000;
+  metadata::FetchMetadataResponse response;
+  const int64_t first = std::max<int64_t>(after_offset + 1, 0);
+  response.set_first_offset(first);
+  if (first >= log_->end_offset()) return response;
+  SLUICE_ASSIGN_OR_RETURN(auto records, log_->Read(first, kMaxRecordsPerFetch));
+  for (auto& record : records) *response.add_records() = std::move(record);
+  return response;
+}
+
+}  // namespace sluice::controller

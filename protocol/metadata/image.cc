@@ -1,0 +1,127 @@
+#include "protocol/metadata/image.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace sluice::metadata {
+
+TopicId ToTopicId(const std::string& bytes) {
+  TopicId id{};
+  std::memcpy(id.data(), bytes.data(), std::min(bytes.size(), id.size()));
+  return id;
+}
+
+std::string FromTopicId(const TopicId& id) { return std::string(reinterpret_cast<const char*>(id.data()), id.size()); }
+
+const BrokerInfo* MetadataImage::FindBroker(int32_t id) const {
+  auto it = brokers_.find(id);
+  return it == brokers_.end() ? nullptr : &it->second;
+}
+
+std::vector<int32_t> MetadataImage::LiveBrokerIds() const {
+  std::vector<int32_t> ids;
+  for (const auto& [id, broker] : brokers_) {
+    if (!broker.fenced) ids.push_back(id);
+  }
+  return ids;
+}
+
+std::shared_ptr<const TopicInfo> MetadataImage::FindTopic(const std::string& name) const {
+  auto it = topics_.find(name);
+  return it == topics_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<const TopicInfo> MetadataImage::FindTopicById(const TopicId& id) const {
+  auto it = topic_names_.find(id);
+  return it == topic_names_.end() ? nullptr : FindTopic(it->second);
+}
+
+// Copy-on-write: a published image may share this topic with readers, so replace, never mutate.
+std::shared_ptr<TopicInfo> MetadataImage::MutableTopic(const TopicId& id) {
+  auto names = topic_names_.find(id);
+  if (names == topic_names_.end()) return nullptr;
+  auto copy = std::make_shared<TopicInfo>(*topics_.at(names->second));
+  topics_[names->second] = copy;
+  return copy;
+}
+
+absl::Status MetadataImage::Apply(const Record& record, int64_t offset) {
+  switch (record.kind_case()) {
+    case Record::kBrokerRegistration: {
+      const auto& r = record.broker_registration();
+      brokers_[r.broker_id()] = BrokerInfo{.id = r.broker_id(), .epoch = r.broker_epoch(), .host = r.host(),
+                                           .port = r.port(), .rack = r.rack(), .fenced = false};
+      break;
+    }
+    case Record::kBrokerFenced: {
+      auto it = brokers_.find(record.broker_fenced().broker_id());
+      if (it != brokers_.end() && it->second.epoch == record.broker_fenced().broker_epoch()) it->second.fenced = true;
+      break;
+    }
+    case Record::kTopic: {
+      const auto& r = record.topic();
+      auto topic = std::make_shared<TopicInfo>();
+      topic->name = r.name();
+      topic->id = ToTopicId(r.topic_id());
+      topics_[r.name()] = topic;
+      topic_names_[topic->id] = r.name();
+      break;
+    }
+    case Record::kPartition: {
+      const auto& r = record.partition();
+      auto topic = MutableTopic(ToTopicId(r.topic_id()));
+      if (!topic) return absl::FailedPreconditionError(fmt::format("partition record for unknown topic at offset {}", offset));
+      if (r.partition() < 0) return absl::InvalidArgumentError("negative partition number");
+      if (static_cast<size_t>(r.partition()) >= topic->partitions.size()) topic->partitions.resize(r.partition() + 1);
+      topic->partitions[r.partition()] = PartitionInfo{
+          .partition = r.partition(),
+          .replicas = {r.replicas().begin(), r.replicas().end()},
+          .isr = {r.isr().begin(), r.isr().end()},
+          .leader = r.leader(),
+          .leader_epoch = r.leader_epoch(),
+          .partition_epoch = r.partition_epoch()};
+      break;
+    }
+    case Record::kRemoveTopic: {
+      auto id = ToTopicId(record.remove_topic().topic_id());
+      auto it = topic_names_.find(id);
+      if (it != topic_names_.end()) {
+        topics_.erase(it->second);
+        topic_names_.erase(it);
+      }
+      break;
+    }
+    case Record::kConfig: {
+      const auto& r = record.config();
+      std::map<std::string, std::string>* configs = nullptr;
+      std::shared_ptr<TopicInfo> topic;
+      if (r.resource_type() == kTopicResource) {
+        auto existing = FindTopic(r.resource_name());
+        if (!existing) return absl::FailedPreconditionError(fmt::format("config for unknown topic '{}'", r.resource_name()));
+        topic = MutableTopic(existing->id);
+        configs = &topic->configs;
+      } else {
+        configs = &broker_configs_[r.resource_name()];
+      }
+      if (r.has_value()) {
+        (*configs)[r.key()] = r.value();
+      } else {
+        configs->erase(r.key());
+      }
+      break;
+    }
+    case Record::kProducerIdBlock: {
+      const auto& r = record.producer_id_block();
+      next_producer_id_ = std::max(next_producer_id_, r.first_producer_id() + r.size());
+      break;
+    }
+    case Record::KIND_NOT_SET:
+      return absl::InvalidArgumentError(fmt::format("empty metadata record at offset {}", offset));
+  }
+  offset_ = offset;
+  return absl::OkStatus();
+}
+
+}  // namespace sluice::metadata

@@ -1,0 +1,81 @@
+#pragma once
+// The cluster metadata that metadata records build: brokers, topics, partitions, configs and
+// producer-id blocks. The controller keeps one it mutates; brokers keep immutable snapshots
+// (copy, apply a batch of records, publish) so request handlers read without locks.
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "protocol/metadata/metadata.pb.h"
+
+namespace sluice::metadata {
+
+using TopicId = std::array<uint8_t, 16>;
+
+inline constexpr int32_t kTopicResource = 2;
+inline constexpr int32_t kBrokerResource = 4;
+
+struct BrokerInfo {
+  int32_t id = -1;
+  int64_t epoch = 0;
+  std::string host;
+  int32_t port = 0;
+  std::string rack;
+  bool fenced = false;
+};
+
+struct PartitionInfo {
+  int32_t partition = 0;
+  std::vector<int32_t> replicas;
+  std::vector<int32_t> isr;
+  int32_t leader = -1;
+  int32_t leader_epoch = 0;
+  int32_t partition_epoch = 0;
+};
+
+struct TopicInfo {
+  std::string name;
+  TopicId id{};
+  std::vector<PartitionInfo> partitions;      // indexed by partition number
+  std::map<std::string, std::string> configs;  // explicitly set topic configs only
+};
+
+class MetadataImage {
+ public:
+  // Applies one committed record; `offset` is its position in the metadata log.
+  absl::Status Apply(const Record& record, int64_t offset);
+
+  int64_t offset() const { return offset_; }
+  const std::map<int32_t, BrokerInfo>& brokers() const { return brokers_; }
+  const BrokerInfo* FindBroker(int32_t id) const;
+  std::vector<int32_t> LiveBrokerIds() const;  // registered and not fenced, ascending
+
+  const std::map<std::string, std::shared_ptr<const TopicInfo>>& topics() const { return topics_; }
+  std::shared_ptr<const TopicInfo> FindTopic(const std::string& name) const;
+  std::shared_ptr<const TopicInfo> FindTopicById(const TopicId& id) const;
+
+  // Cluster-wide dynamic broker configs (resource name "") and per-broker ones (name = id).
+  const std::map<std::string, std::map<std::string, std::string>>& broker_configs() const { return broker_configs_; }
+  int64_t next_producer_id() const { return next_producer_id_; }
+
+ private:
+  std::shared_ptr<TopicInfo> MutableTopic(const TopicId& id);
+
+  int64_t offset_ = -1;
+  std::map<int32_t, BrokerInfo> brokers_;
+  std::map<std::string, std::shared_ptr<const TopicInfo>> topics_;
+  std::map<TopicId, std::string> topic_names_;
+  std::map<std::string, std::map<std::string, std::string>> broker_configs_;
+  int64_t next_producer_id_ = 0;
+};
+
+TopicId ToTopicId(const std::string& bytes);
+std::string FromTopicId(const TopicId& id);
+
+}  // namespace sluice::metadata
