@@ -1,0 +1,132 @@
+#include "broker/broker.h"
+
+#include <csignal>
+
+#include <asio/signal_set.hpp>
+
+#include "broker/config/broker_config.h"
+#include "common/absl_compat.h"
+#include "common/endpoint.h"
+#include "common/log.h"
+#include "common/process.h"
+#include "common/status_macros.h"
+
+namespace sluice::broker {
+namespace {
+// A fixed cluster id until the controller quorum mints one (clients only compare it).
+constexpr char kClusterId[] = "sluice-local-cluster0";
+constexpr int kStartupWaitLogIntervalMs = 5000;
+}  // namespace
+
+Broker::Broker(const config::Properties& config)
+    : config_(config),
+      broker_id_(config.GetInt("node.id")),
+      partitions_(broker_id_, config.GetString("log.dirs"), config, SystemClock::Instance()) {}
+
+Broker::~Broker() { Shutdown(); }
+
+absl::Status Broker::Start() {
+  SLUICE_ASSIGN_OR_RETURN(HostPort listener, ParseEndpoint(config_.GetString("listeners")));
+  std::string advertised_text = config_.GetString("advertised.listeners");
+  SLUICE_ASSIGN_OR_RETURN(HostPort advertised, ParseEndpoint(advertised_text.empty() ? config_.GetString("listeners")
+                                                                                     : advertised_text));
+  SLUICE_ASSIGN_OR_RETURN(HostPort controller, ParseEndpoint(config_.GetString("controller.quorum.bootstrap.servers")));
+  if (advertised.host == "0.0.0.0") {
+    return absl::InvalidArgumentError("advertised.listeners: set a host clients can reach (listeners binds 0.0.0.0)");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(config_.GetString("log.dirs"), ec);
+  if (ec) return absl::InternalError(fmt::format("log.dirs: cannot create {}: {}", config_.GetString("log.dirs"), ec.message()));
+
+  controller_ = std::make_unique<ControllerLink>(
+      control_io_,
+      ControllerLinkOptions{.broker_id = broker_id_,
+                            .advertised_host = advertised.host,
+                            .advertised_port = advertised.port,
+                            .rack = config_.GetString("broker.rack"),
+                            .controller_host = controller.host,
+                            .controller_port = controller.port,
+                            .heartbeat_interval_ms = config_.GetLong("broker.heartbeat.interval.ms")},
+      metadata_, partitions_);
+  producer_ids_ = std::make_unique<ProducerIdManager>([this](auto done) {
+    metadata::AllocateProducerIdsRequest request;
+    request.set_broker_id(broker_id_);
+    request.set_broker_epoch(controller_->broker_epoch());
+    controller_->Forward<metadata::AllocateProducerIdsRequest, metadata::AllocateProducerIdsResponse>(
+        metadata::ALLOCATE_PRODUCER_IDS, request,
+        [done = std::move(done)](absl::StatusOr<metadata::AllocateProducerIdsResponse> response) {
+          if (!response.ok()) return done(response.status());
+          done(std::make_pair(response->first_producer_id(), response->size()));
+        });
+  });
+  groups_ = std::make_unique<groups::GroupCoordinator>(groups::CoordinatorOptions::FromConfig(broker_id_, config_),
+                                                       metadata_, partitions_, *controller_, SystemClock::Instance());
+  context_ = std::make_unique<BrokerContext>(BrokerContext{.broker_id = broker_id_,
+                                                           .cluster_id = kClusterId,
+                                                           .config = config_,
+                                                           .metadata = metadata_,
+                                                           .partitions = partitions_,
+                                                           .controller = *controller_,
+                                                           .producer_ids = *producer_ids_,
+                                                           .groups = *groups_,
+                                                           .clock = SystemClock::Instance()});
+  dispatcher_ = std::make_unique<RequestDispatcher>(*context_);
+
+  auto guard = asio::make_work_guard(control_io_);
+  control_thread_ = std::thread([this, guard = std::move(guard)] { control_io_.run(); });
+  controller_->Start();
+
+  // Clients must not see a broker that does not know the cluster yet: listen once caught up.
+  // The wait also watches for SIGTERM/SIGINT, which main() blocked in every thread.
+  const sigset_t stop_signals = StopSignals();
+  const timespec poll_interval{.tv_sec = 0, .tv_nsec = 50'000'000};
+  for (int64_t waited_ms = 0; !controller_->ready(); waited_ms += 50) {
+    if (waited_ms > 0 && waited_ms % kStartupWaitLogIntervalMs == 0) {
+      log::Info("broker {}: waiting for the controller at {}:{}", broker_id_, controller.host, controller.port);
+    }
+    if (sigtimedwait(&stop_signals, nullptr, &poll_interval) > 0) {
+      return absl::CancelledError("stopped by a signal before the controller answered");
+    }
+  }
+  partitions_.StartMaintenance();
+  groups_->Start();
+
+  const int threads = config_.GetInt("num.network.threads");
+  io_pool_ = std::make_unique<net::IoContextPool>(threads);
+  server_ = std::make_unique<net::KafkaServer>(
+      *io_pool_,
+      net::ServerOptions{.host = listener.host,
+                         .port = listener.port,
+                         .max_request_bytes = config_.GetInt("socket.request.max.bytes"),
+                         .idle_timeout_ms = config_.GetLong("connections.max.idle.ms")},
+      [this](const net::ConnectionInfo& connection, std::shared_ptr<const std::string> frame, net::Responder responder) {
+        dispatcher_->Dispatch(connection, std::move(frame), std::move(responder));
+      });
+  SLUICE_RETURN_IF_ERROR(server_->Start());
+  log::Info("broker {}: listening on {}:{} ({} I/O threads), data in {}", broker_id_, listener.host, server_->port(),
+            io_pool_->size(), config_.GetString("log.dirs"));
+  return absl::OkStatus();
+}
+
+void Broker::RunUntilSignalled() {
+  const sigset_t stop_signals = StopSignals();
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  log::Info("broker {}: signal {}, shutting down", broker_id_, signal);
+  Shutdown();
+}
+
+void Broker::Shutdown() {
+  if (shut_down_.exchange(true)) return;
+  if (server_) server_->Stop();
+  if (io_pool_) io_pool_->Stop();
+  // Before the logs close: the coordinator appends to __consumer_offsets.
+  if (groups_) groups_->Stop();
+  if (controller_) controller_->Stop();
+  control_io_.stop();
+  if (control_thread_.joinable()) control_thread_.join();
+  partitions_.Shutdown();
+  log::Info("broker {}: stopped", broker_id_);
+}
+
+}  // namespace sluice::broker

@@ -1,0 +1,57 @@
+#pragma once
+// A whole broker process: its Kafka listener and I/O threads, the controller link with its own
+// event loop, hosted partitions and the services handlers use. main() only parses flags.
+
+#include <signal.h>
+
+#include <atomic>
+#include <memory>
+#include <thread>
+
+#include <asio/io_context.hpp>
+
+#include "absl/status/status.h"
+#include "broker/cluster/controller_link.h"
+#include "broker/cluster/metadata_cache.h"
+#include "broker/cluster/partition_manager.h"
+#include "broker/groups/group_coordinator.h"
+#include "broker/handlers/broker_context.h"
+#include "broker/server/request_dispatcher.h"
+#include "broker/txn/producer_id_manager.h"
+#include "common/config.h"
+#include "protocol/net/io_context_pool.h"
+#include "protocol/net/kafka_server.h"
+
+namespace sluice::broker {
+
+
+class Broker {
+ public:
+  explicit Broker(const config::Properties& config);
+  ~Broker();
+
+  // Registers with the controller, waits until metadata has caught up, then opens the listener.
+  absl::Status Start();
+  // Blocks until SIGTERM or SIGINT, then shuts down cleanly.
+  void RunUntilSignalled();
+
+ private:
+  void Shutdown();
+
+  const config::Properties& config_;
+  const int32_t broker_id_;
+  asio::io_context control_io_;
+  std::thread control_thread_;
+  MetadataCache metadata_;
+  PartitionManager partitions_;
+  std::unique_ptr<ControllerLink> controller_;
+  std::unique_ptr<ProducerIdManager> producer_ids_;
+  std::unique_ptr<groups::GroupCoordinator> groups_;
+  std::unique_ptr<BrokerContext> context_;
+  std::unique_ptr<RequestDispatcher> dispatcher_;
+  std::unique_ptr<net::IoContextPool> io_pool_;
+  std::unique_ptr<net::KafkaServer> server_;
+  std::atomic<bool> shut_down_{false};
+};
+
+}  // namespace sluice::broker

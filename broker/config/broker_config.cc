@@ -1,0 +1,113 @@
+#include "broker/config/broker_config.h"
+
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "protocol/metadata/topic_config.h"
+
+namespace sluice::broker {
+
+using config::Type;
+
+const config::Schema& BrokerSchema() {
+  static const config::Schema schema = [] {
+    config::Schema s;
+    auto def = [&s](std::string name, Type type, std::string default_value, std::string doc,
+                    std::optional<int64_t> min = std::nullopt, std::vector<std::string> allowed = {}) {
+      s.Define({.name = std::move(name), .type = type, .default_value = std::move(default_value), .doc = std::move(doc),
+                .min = min, .allowed_values = std::move(allowed)});
+    };
+    def("node.id", Type::kInt, "1", "this broker's id", 0);
+    def("listeners", Type::kString, "PLAINTEXT://127.0.0.1:9092", "where clients connect: NAME://host:port");
+    def("advertised.listeners", Type::kString, "", "address given to clients in metadata (default: listeners)");
+    def("controller.quorum.bootstrap.servers", Type::kString, "127.0.0.1:9093", "the controller's host:port");
+    def("log.dirs", Type::kString, "/tmp/sluice-logs", "directory holding the partition logs");
+    def("broker.rack", Type::kString, "", "rack or availability zone of this broker");
+    def("num.partitions", Type::kInt, "1", "partitions of a topic created without a count", 1);
+    def("default.replication.factor", Type::kInt, "1", "replicas of a topic created without a factor", 1);
+    def("auto.create.topics.enable", Type::kBool, "true", "create a topic when Metadata asks for an unknown one");
+    def("message.max.bytes", Type::kInt, "1048588", "largest record batch accepted (topic: max.message.bytes)", 0);
+    def("log.retention.ms", Type::kLong, "", "age beyond which segments are deleted; -1 keeps data forever", -1);
+    def("log.retention.minutes", Type::kLong, "", "retention in minutes, used when log.retention.ms is unset", -1);
+    def("log.retention.hours", Type::kLong, "168", "retention in hours, used when ms and minutes are unset", -1);
+    def("log.retention.bytes", Type::kLong, "-1", "partition size beyond which old segments are deleted", -1);
+    def("log.segment.bytes", Type::kInt, "1073741824", "segment size at which a new one is rolled", 14);
+    def("log.roll.ms", Type::kLong, "604800000", "segment age at which a new one is rolled", 1);
+    def("log.index.interval.bytes", Type::kInt, "4096", "bytes between offset index entries", 0);
+    def("log.index.size.max.bytes", Type::kInt, "10485760", "maximum size of a segment's offset index", 4);
+    def("log.flush.interval.messages", Type::kLong, "9223372036854775807", "fsync after this many messages", 1);
+    def("log.flush.interval.ms", Type::kLong, "9223372036854775807", "fsync after this many milliseconds", 0);
+    def("log.retention.check.interval.ms", Type::kLong, "300000", "how often retention runs", 1);
+    def("log.message.timestamp.type", Type::kString, "CreateTime", "CreateTime or LogAppendTime", std::nullopt,
+        {"CreateTime", "LogAppendTime"});
+    def("log.cleanup.policy", Type::kString, "delete", "default cleanup policy of topics", std::nullopt, {"delete"});
+    def("compression.type", Type::kString, "producer", "producer: store batches as the producer compressed them",
+        std::nullopt, {"producer"});
+    def("min.insync.replicas", Type::kInt, "1", "replicas that must acknowledge an acks=all write", 1);
+    def("unclean.leader.election.enable", Type::kBool, "false", "allow a replica outside the ISR to become leader");
+    def("socket.request.max.bytes", Type::kInt, "104857600", "largest request accepted on a connection", 1);
+    def("connections.max.idle.ms", Type::kLong, "600000", "idle connections are closed after this long", 1);
+    def("num.network.threads", Type::kInt, "0", "I/O threads (each with its own event loop); 0 = one per core", 0);
+    def("broker.heartbeat.interval.ms", Type::kLong, "2000", "interval of heartbeats to the controller", 10);
+    def("offsets.topic.num.partitions", Type::kInt, "50", "partitions of __consumer_offsets (fixed once created)", 1);
+    // Kafka's default is 3; 1 lets a single-node dev cluster create the topic.
+    def("offsets.topic.replication.factor", Type::kInt, "1", "replicas of each __consumer_offsets partition", 1);
+    def("group.initial.rebalance.delay.ms", Type::kLong, "3000", "how long a new group waits for more members to join", 0);
+    def("group.min.session.timeout.ms", Type::kInt, "6000", "smallest session timeout a member may ask for", 0);
+    def("group.max.session.timeout.ms", Type::kInt, "1800000", "largest session timeout a member may ask for", 0);
+    def("offsets.retention.minutes", Type::kLong, "10080", "how long offsets of an empty group are kept", 1);
+    def("offsets.retention.check.interval.ms", Type::kLong, "600000", "how often expired offsets are removed", 1);
+    def("group.max.size", Type::kInt, "2147483647", "largest number of members in one group", 1);
+    def("log.level", Type::kString, "info", "debug, info, warn or error", std::nullopt, {"debug", "info", "warn", "error"});
+    return s;
+  }();
+  return schema;
+}
+
+int64_t BrokerRetentionMs(const config::Properties& broker) {
+  if (broker.IsSet("log.retention.ms")) return broker.GetLong("log.retention.ms");
+  if (broker.IsSet("log.retention.minutes")) {
+    int64_t minutes = broker.GetLong("log.retention.minutes");
+    return minutes < 0 ? -1 : minutes * 60'000;
+  }
+  int64_t hours = broker.GetLong("log.retention.hours");
+  return hours < 0 ? -1 : hours * 3'600'000;
+}
+
+std::map<std::string, TopicConfigValue> EffectiveTopicConfigs(const config::Properties& broker,
+                                                              const std::map<std::string, std::string>& overrides) {
+  std::map<std::string, TopicConfigValue> out;
+  for (const auto& key : metadata::TopicConfigKeys()) {
+    if (auto it = overrides.find(key.topic_name); it != overrides.end()) {
+      out[key.topic_name] = {it->second, true};
+    } else if (key.topic_name == "retention.ms") {
+      out[key.topic_name] = {std::to_string(BrokerRetentionMs(broker)), false};
+    } else {
+      out[key.topic_name] = {broker.GetString(key.broker_name), false};
+    }
+  }
+  return out;
+}
+
+storage::LogConfig ToLogConfig(const std::map<std::string, TopicConfigValue>& effective) {
+  auto number = [&](const char* key) {
+    int64_t value = 0;
+    const std::string& text = effective.at(key).value;
+    std::from_chars(text.data(), text.data() + text.size(), value);
+    return value;
+  };
+  storage::LogConfig config;
+  config.segment_bytes = number("segment.bytes");
+  config.segment_ms = number("segment.ms");
+  config.retention_ms = number("retention.ms");
+  config.retention_bytes = number("retention.bytes");
+  config.flush_messages = number("flush.messages");
+  config.flush_ms = number("flush.ms");
+  config.index_interval_bytes = static_cast<int32_t>(number("index.interval.bytes"));
+  config.segment_index_bytes = static_cast<int32_t>(number("segment.index.bytes"));
+  config.log_append_time = effective.at("message.timestamp.type").value == "LogAppendTime";
+  return config;
+}
+
+}  // namespace sluice::broker

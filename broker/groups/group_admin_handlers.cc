@@ -1,0 +1,133 @@
+// DescribeGroups, ListGroups and DeleteGroups.
+
+#include <algorithm>
+#include <cctype>
+
+#include "broker/groups/group_handlers.h"
+#include "common/absl_compat.h"
+#include "common/log.h"
+#include "protocol/kafka/messages/delete_groups.h"
+#include "protocol/kafka/messages/describe_groups.h"
+#include "protocol/kafka/messages/list_groups.h"
+
+namespace sluice::broker {
+namespace {
+
+using kafka::ErrorCode;
+using kafka::ToInt;
+
+// With no ACLs yet every group operation is allowed: READ, DELETE, DESCRIBE (AclOperation 3, 6, 8).
+constexpr int32_t kAllGroupOperations = (1 << 3) | (1 << 6) | (1 << 8);
+constexpr char kClassicGroupType[] = "classic";
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+bool Matches(const std::vector<std::string>& filter, std::string_view value) {
+  return filter.empty() ||
+         std::any_of(filter.begin(), filter.end(), [&](const std::string& f) { return EqualsIgnoreCase(f, value); });
+}
+
+kafka::DescribeGroupsResponse::DescribedGroup Describe(const groups::Group& group, bool include_operations) {
+  kafka::DescribeGroupsResponse::DescribedGroup out;
+  out.group_id = group.id();
+  out.group_state = groups::GroupStateName(group.state());
+  out.protocol_type = group.protocol_type();
+  const bool settled = group.state() == groups::GroupState::kStable ||
+                       group.state() == groups::GroupState::kCompletingRebalance;
+  if (settled) out.protocol_data = group.protocol().value_or("");
+  for (const auto& [id, member] : group.members()) {
+    kafka::DescribeGroupsResponse::DescribedGroupMember m;
+    m.member_id = id;
+    m.group_instance_id = member.instance_id;
+    m.client_id = member.client_id;
+    m.client_host = member.client_host;
+    // Like Kafka, subscriptions and assignments are shown only once they are settled.
+    if (group.state() == groups::GroupState::kStable && group.protocol()) {
+      const std::string* metadata = member.MetadataFor(*group.protocol());
+      m.member_metadata = metadata ? *metadata : std::string();
+      m.member_assignment = member.assignment;
+    }
+    out.members.push_back(std::move(m));
+  }
+  if (include_operations) out.authorized_operations = kAllGroupOperations;
+  return out;
+}
+
+}  // namespace
+
+void HandleDescribeGroups(BrokerContext& broker, RequestPtr request) {
+  auto body = std::make_shared<kafka::DescribeGroupsRequest>();
+  if (!request->Decode(*body)) return;
+  broker.groups.Post([&broker, request, body] {
+    auto& coordinator = broker.groups;
+    kafka::DescribeGroupsResponse response;
+    for (const auto& id : body->groups) {
+      const ErrorCode error = coordinator.CheckGroupId(id);
+      const groups::Group* group = error == ErrorCode::kNone ? coordinator.Find(id) : nullptr;
+      if (group != nullptr) {
+        response.groups.push_back(Describe(*group, body->include_authorized_operations));
+        continue;
+      }
+      kafka::DescribeGroupsResponse::DescribedGroup out;
+      out.group_id = id;
+      out.error_code = ToInt(error);
+      // An unknown group is described as Dead with no error, as Kafka does before v6.
+      if (error == ErrorCode::kNone) out.group_state = groups::GroupStateName(groups::GroupState::kDead);
+      response.groups.push_back(std::move(out));
+    }
+    request->Respond(response);
+  });
+}
+
+void HandleListGroups(BrokerContext& broker, RequestPtr request) {
+  auto body = std::make_shared<kafka::ListGroupsRequest>();
+  if (!request->Decode(*body)) return;
+  broker.groups.Post([&broker, request, body] {
+    auto& coordinator = broker.groups;
+    kafka::ListGroupsResponse response;
+    if (coordinator.AnyLoading()) response.error_code = ToInt(ErrorCode::kCoordinatorLoadInProgress);
+    const bool classic_wanted = Matches(body->types_filter, kClassicGroupType);
+    for (const groups::Group* group : coordinator.AllGroups()) {
+      const char* state = groups::GroupStateName(group->state());
+      if (!classic_wanted || !Matches(body->states_filter, state)) continue;
+      kafka::ListGroupsResponse::ListedGroup out;
+      out.group_id = group->id();
+      out.protocol_type = group->protocol_type();
+      out.group_state = state;
+      out.group_type = kClassicGroupType;
+      response.groups.push_back(std::move(out));
+    }
+    request->Respond(response);
+  });
+}
+
+void HandleDeleteGroups(BrokerContext& broker, RequestPtr request) {
+  auto body = std::make_shared<kafka::DeleteGroupsRequest>();
+  if (!request->Decode(*body)) return;
+  broker.groups.Post([&broker, request, body] {
+    auto& coordinator = broker.groups;
+    kafka::DeleteGroupsResponse response;
+    for (const auto& id : body->groups_names) {
+      ErrorCode error = coordinator.CheckGroupId(id);
+      const groups::Group* group = error == ErrorCode::kNone ? coordinator.Find(id) : nullptr;
+      if (error == ErrorCode::kNone) {
+        if (group == nullptr || group->state() == groups::GroupState::kDead) {
+          error = ErrorCode::kGroupIdNotFound;
+        } else if (group->state() != groups::GroupState::kEmpty) {
+          error = ErrorCode::kNonEmptyGroup;
+        } else if (absl::Status status = coordinator.DeleteGroup(id); !status.ok()) {
+          log::Warn("group {}: delete failed: {}", id, status);
+          error = ErrorCode::kCoordinatorNotAvailable;
+        }
+      }
+      response.results.push_back({.group_id = id, .error_code = ToInt(error)});
+    }
+    request->Respond(response);
+  });
+}
+
+}  // namespace sluice::broker

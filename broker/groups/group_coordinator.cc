@@ -1,0 +1,339 @@
+#include "broker/groups/group_coordinator.h"
+
+#include <asio/post.hpp>
+
+#include "broker/groups/coordinator_key.h"
+#include "broker/groups/group_records.h"
+#include "common/absl_compat.h"
+#include "common/log.h"
+#include "common/status_macros.h"
+#include "protocol/kafka/batch/record_batch_builder.h"
+
+namespace sluice::broker::groups {
+namespace {
+
+using kafka::ErrorCode;
+
+// Session expiry, rebalance delays and leadership changes are noticed within one tick.
+constexpr auto kTickInterval = std::chrono::milliseconds(50);
+constexpr int64_t kLoadRetryMs = 1000;
+
+std::string GroupKey(const std::string& group_id) {
+  return EncodeKey({.kind = RecordKind::kGroup, .group_id = group_id});
+}
+
+std::string OffsetKey(const std::string& group_id, const TopicPartition& tp) {
+  return EncodeKey({.kind = RecordKind::kOffset, .group_id = group_id, .topic = tp.first, .partition = tp.second});
+}
+
+}  // namespace
+
+CoordinatorOptions CoordinatorOptions::FromConfig(int32_t broker_id, const config::Properties& config) {
+  CoordinatorOptions o;
+  o.broker_id = broker_id;
+  o.offsets_topic_partitions = config.GetInt("offsets.topic.num.partitions");
+  o.offsets_topic_replication_factor = static_cast<int16_t>(config.GetInt("offsets.topic.replication.factor"));
+  o.initial_rebalance_delay_ms = config.GetLong("group.initial.rebalance.delay.ms");
+  o.min_session_timeout_ms = config.GetInt("group.min.session.timeout.ms");
+  o.max_session_timeout_ms = config.GetInt("group.max.session.timeout.ms");
+  o.offsets_retention_ms = config.GetLong("offsets.retention.minutes") * 60'000;
+  o.retention_check_interval_ms = config.GetLong("offsets.retention.check.interval.ms");
+  o.max_group_size = config.GetInt("group.max.size");
+  return o;
+}
+
+GroupCoordinator::GroupCoordinator(CoordinatorOptions options, MetadataCache& metadata, PartitionManager& partitions,
+                                   ControllerLink& controller, const Clock& clock)
+    : options_(options),
+      metadata_(metadata),
+      partitions_(partitions),
+      controller_(controller),
+      clock_(clock),
+      work_(asio::make_work_guard(io_)),
+      tick_timer_(io_),
+      loader_work_(asio::make_work_guard(loader_io_)) {}
+
+GroupCoordinator::~GroupCoordinator() { Stop(); }
+
+void GroupCoordinator::Start() {
+  next_retention_check_ms_ = clock_.NowMs() + options_.retention_check_interval_ms;
+  loader_thread_ = std::thread([this] { loader_io_.run(); });
+  thread_ = std::thread([this] { io_.run(); });
+  Post([this] { Tick(); });
+}
+
+void GroupCoordinator::Stop() {
+  if (stopping_.exchange(true)) return;
+  loader_work_.reset();
+  if (loader_thread_.joinable()) loader_thread_.join();
+  asio::post(io_, [this] {
+    tick_timer_.cancel();
+    for (auto& [id, group] : groups_) group->Unload(ErrorCode::kNotCoordinator);
+    groups_.clear();
+    owned_.clear();
+  });
+  work_.reset();
+  if (thread_.joinable()) thread_.join();
+}
+
+void GroupCoordinator::Post(std::function<void()> task) { asio::post(io_, std::move(task)); }
+
+int32_t GroupCoordinator::PartitionFor(const std::string& group_id) const {
+  auto topic = metadata_.Current()->FindTopic(kOffsetsTopic);
+  const int32_t count = topic ? static_cast<int32_t>(topic->partitions.size()) : options_.offsets_topic_partitions;
+  return OffsetsPartitionFor(group_id, count);
+}
+
+void GroupCoordinator::EnsureOffsetsTopic(std::function<void(bool ok)> done) {
+  if (metadata_.Current()->FindTopic(kOffsetsTopic)) return done(true);
+  metadata::CreateTopicsRequest create;
+  auto* topic = create.add_topics();
+  topic->set_name(kOffsetsTopic);
+  topic->set_num_partitions(options_.offsets_topic_partitions);
+  topic->set_replication_factor(options_.offsets_topic_replication_factor);
+  // Offsets must outlive any time-based retention; their expiry is the coordinator's job.
+  // (cleanup.policy=compact is not accepted by the controller yet.)
+  (*topic->mutable_configs())["retention.ms"] = "-1";
+  controller_.Forward<metadata::CreateTopicsRequest, metadata::CreateTopicsResponse>(
+      metadata::CREATE_TOPICS, create,
+      [this, done = std::move(done)](absl::StatusOr<metadata::CreateTopicsResponse> created) mutable {
+        if (!created.ok()) {
+          log::Warn("group coordinator: cannot create {}: {}", kOffsetsTopic, created.status());
+          return done(false);
+        }
+        const auto& result = created->results(0);
+        const auto code = static_cast<ErrorCode>(result.error_code());
+        if (code != ErrorCode::kNone && code != ErrorCode::kTopicAlreadyExists) {
+          log::Warn("group coordinator: cannot create {}: {} {}", kOffsetsTopic, kafka::ErrorName(code),
+                    result.error_message());
+          return done(false);
+        }
+        if (code == ErrorCode::kNone) log::Info("group coordinator: created {}", kOffsetsTopic);
+        metadata_.WhenApplied(created->metadata_offset(), [done = std::move(done)] { done(true); });
+      });
+}
+
+bool GroupCoordinator::LeadsInImage(int32_t partition) const {
+  auto topic = metadata_.Current()->FindTopic(kOffsetsTopic);
+  return topic && partition < static_cast<int32_t>(topic->partitions.size()) &&
+         topic->partitions[partition].leader == options_.broker_id;
+}
+
+ErrorCode GroupCoordinator::CheckGroupId(const std::string& group_id) const {
+  if (group_id.empty()) return ErrorCode::kInvalidGroupId;
+  const int32_t partition = PartitionFor(group_id);
+  auto it = owned_.find(partition);
+  if (it != owned_.end()) return it->second.loaded ? ErrorCode::kNone : ErrorCode::kCoordinatorLoadInProgress;
+  // Led according to the newest image but not yet noticed by the tick: loading is imminent.
+  return LeadsInImage(partition) ? ErrorCode::kCoordinatorLoadInProgress : ErrorCode::kNotCoordinator;
+}
+
+bool GroupCoordinator::AnyLoading() const {
+  for (const auto& [partition, owned] : owned_) {
+    if (!owned.loaded) return true;
+  }
+  return false;
+}
+
+Group* GroupCoordinator::Find(const std::string& group_id) {
+  auto it = groups_.find(group_id);
+  return it == groups_.end() ? nullptr : it->second.get();
+}
+
+std::unique_ptr<Group> GroupCoordinator::NewGroup(const std::string& group_id) {
+  return std::make_unique<Group>(
+      group_id, GroupTimeouts{.initial_rebalance_delay_ms = options_.initial_rebalance_delay_ms, .max_size = options_.max_group_size},
+      [this](const Group& group) { return PersistGroup(group); });
+}
+
+Group& GroupCoordinator::FindOrCreate(const std::string& group_id) {
+  auto& slot = groups_[group_id];
+  if (!slot) slot = NewGroup(group_id);
+  return *slot;
+}
+
+std::vector<Group*> GroupCoordinator::AllGroups() {
+  std::vector<Group*> out;
+  for (auto& [id, group] : groups_) out.push_back(group.get());
+  return out;
+}
+
+absl::Status GroupCoordinator::Append(int32_t partition_index, const std::vector<KeyValue>& records) {
+  auto partition = partitions_.Get(kOffsetsTopic, partition_index);
+  if (!partition) return absl::UnavailableError("the offsets partition is not hosted here");
+  kafka::RecordBatchBuilder builder({.partition_leader_epoch = partition->leader_epoch()});
+  const int64_t now = clock_.NowMs();
+  for (const auto& [key, value] : records) {
+    builder.Add(key, value ? std::optional<std::string_view>(*value) : std::nullopt, now);
+  }
+  SLUICE_ASSIGN_OR_RETURN(std::string batch, builder.Build());
+  AppendOutcome outcome = partition->Append(std::span<char>(batch.data(), batch.size()));
+  if (outcome.error != ErrorCode::kNone) {
+    return absl::UnavailableError(fmt::format("append to {}-{} failed: {} {}", kOffsetsTopic, partition_index,
+                                              kafka::ErrorName(outcome.error), outcome.message));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status GroupCoordinator::PersistGroup(const Group& group) {
+  return Append(PartitionFor(group.id()), {{GroupKey(group.id()), EncodeGroupValue(group)}});
+}
+
+absl::Status GroupCoordinator::CommitOffsets(Group& group,
+                                             const std::vector<std::pair<TopicPartition, CommittedOffset>>& offsets) {
+  if (offsets.empty()) return absl::OkStatus();
+  std::vector<KeyValue> records;
+  records.reserve(offsets.size());
+  for (const auto& [tp, offset] : offsets) records.emplace_back(OffsetKey(group.id(), tp), EncodeOffsetValue(offset));
+  SLUICE_RETURN_IF_ERROR(Append(PartitionFor(group.id()), records));
+  for (const auto& [tp, offset] : offsets) group.offsets()[tp] = offset;
+  return absl::OkStatus();
+}
+
+absl::Status GroupCoordinator::DeleteOffsets(Group& group, const std::vector<TopicPartition>& partitions) {
+  std::vector<KeyValue> records;
+  for (const auto& tp : partitions) {
+    if (group.offsets().count(tp)) records.emplace_back(OffsetKey(group.id(), tp), std::nullopt);
+  }
+  if (records.empty()) return absl::OkStatus();
+  SLUICE_RETURN_IF_ERROR(Append(PartitionFor(group.id()), records));
+  for (const auto& tp : partitions) group.offsets().erase(tp);
+  return absl::OkStatus();
+}
+
+absl::Status GroupCoordinator::DeleteGroup(const std::string& group_id) {
+  auto it = groups_.find(group_id);
+  if (it == groups_.end()) return absl::OkStatus();
+  std::vector<KeyValue> records;
+  for (const auto& [tp, offset] : it->second->offsets()) records.emplace_back(OffsetKey(group_id, tp), std::nullopt);
+  records.emplace_back(GroupKey(group_id), std::nullopt);
+  SLUICE_RETURN_IF_ERROR(Append(PartitionFor(group_id), records));
+  it->second->Unload(ErrorCode::kCoordinatorNotAvailable);
+  groups_.erase(it);
+  return absl::OkStatus();
+}
+
+void GroupCoordinator::ScheduleTick() {
+  tick_timer_.expires_after(kTickInterval);
+  tick_timer_.async_wait([this](const asio::error_code& ec) {
+    if (!ec && !stopping_) Tick();
+  });
+}
+
+void GroupCoordinator::Tick() {
+  WatchLeadership();
+  const int64_t now = clock_.NowMs();
+  for (auto& [id, group] : groups_) group->Tick(now);
+  if (now >= next_retention_check_ms_) {
+    next_retention_check_ms_ = now + options_.retention_check_interval_ms;
+    ExpireOffsets(now);
+  }
+  ScheduleTick();
+}
+
+void GroupCoordinator::WatchLeadership() {
+  auto image = metadata_.Current();
+  if (image == watched_image_) return;
+  watched_image_ = image;
+  auto topic = image->FindTopic(kOffsetsTopic);
+  std::vector<int32_t> led;
+  if (topic) {
+    for (const auto& p : topic->partitions) {
+      if (p.leader == options_.broker_id) led.push_back(p.partition);
+    }
+  }
+  std::vector<int32_t> lost;
+  for (const auto& [partition, owned] : owned_) {
+    if (std::find(led.begin(), led.end(), partition) == led.end()) lost.push_back(partition);
+  }
+  for (int32_t partition : lost) UnloadPartition(partition);
+  for (int32_t partition : led) {
+    if (!owned_.count(partition)) StartLoad(partition);
+  }
+}
+
+void GroupCoordinator::StartLoad(int32_t partition) {
+  const uint64_t epoch = ++next_load_epoch_;
+  owned_[partition] = {.loaded = false, .load_epoch = epoch};
+  asio::post(loader_io_, [this, partition, epoch] {
+    const int64_t started = clock_.MonotonicMs();
+    absl::StatusOr<LoadedPartition> loaded = absl::UnavailableError("the offsets partition is not hosted yet");
+    if (auto hosted = partitions_.Get(kOffsetsTopic, partition)) loaded = LoadGroups(hosted->log());
+    Post([this, partition, epoch, started, loaded = std::move(loaded)]() mutable {
+      InstallLoaded(partition, epoch, std::move(loaded), started);
+    });
+  });
+}
+
+void GroupCoordinator::InstallLoaded(int32_t partition, uint64_t epoch, absl::StatusOr<LoadedPartition> loaded,
+                                     int64_t started_ms) {
+  auto owned = owned_.find(partition);
+  if (owned == owned_.end() || owned->second.load_epoch != epoch || stopping_) return;  // superseded
+  if (!loaded.ok()) {
+    log::Warn("group coordinator: loading {}-{} failed ({}); retrying", kOffsetsTopic, partition, loaded.status());
+    auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(kLoadRetryMs));
+    timer->async_wait([this, timer, partition, epoch](const asio::error_code& ec) {
+      auto still = owned_.find(partition);
+      if (!ec && !stopping_ && still != owned_.end() && still->second.load_epoch == epoch) StartLoad(partition);
+    });
+    return;
+  }
+  const int64_t now = clock_.NowMs();
+  size_t offsets = 0;
+  for (auto& [id, state] : loaded->groups) {
+    auto group = NewGroup(id);
+    if (state.metadata) {
+      GroupSnapshot& g = *state.metadata;
+      group->Restore(std::move(g.protocol_type), g.generation, std::move(g.protocol), std::move(g.leader),
+                     g.state_timestamp_ms, std::move(g.members), now);
+    }
+    offsets += state.offsets.size();
+    group->offsets() = std::move(state.offsets);
+    groups_[id] = std::move(group);
+  }
+  owned->second.loaded = true;
+  log::Info("group coordinator: loaded {}-{}: {} groups, {} offsets from {} records in {} ms", kOffsetsTopic, partition,
+            loaded->groups.size(), offsets, loaded->records, clock_.MonotonicMs() - started_ms);
+}
+
+void GroupCoordinator::UnloadPartition(int32_t partition) {
+  for (auto it = groups_.begin(); it != groups_.end();) {
+    if (PartitionFor(it->first) == partition) {
+      it->second->Unload(ErrorCode::kNotCoordinator);
+      it = groups_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  owned_.erase(partition);
+  log::Info("group coordinator: no longer leads {}-{}", kOffsetsTopic, partition);
+}
+
+void GroupCoordinator::ExpireOffsets(int64_t now_ms) {
+  std::vector<std::string> emptied;
+  for (auto& [id, group] : groups_) {
+    if (group->state() != GroupState::kEmpty) continue;
+    std::vector<TopicPartition> expired;
+    for (const auto& [tp, offset] : group->offsets()) {
+      // KIP-211: a consumer group's offsets age from when it became empty; offsets of
+      // group-less committers age from their commit.
+      const int64_t base = group->protocol_type().empty() ? offset.commit_timestamp_ms : group->state_timestamp_ms();
+      const bool expired_by_request = offset.expire_timestamp_ms >= 0 && offset.expire_timestamp_ms <= now_ms;
+      if (expired_by_request || base + options_.offsets_retention_ms <= now_ms) expired.push_back(tp);
+    }
+    if (!expired.empty()) {
+      if (absl::Status status = DeleteOffsets(*group, expired); !status.ok()) {
+        log::Warn("group {}: cannot expire offsets: {}", id, status);
+        continue;
+      }
+      log::Info("group {}: expired {} offsets", id, expired.size());
+    }
+    // A group whose first member is between MEMBER_ID_REQUIRED and its rejoin stays.
+    if (group->offsets().empty() && !group->has_pending_members()) emptied.push_back(id);
+  }
+  for (const auto& id : emptied) {
+    if (absl::Status status = DeleteGroup(id); !status.ok()) log::Warn("group {}: cannot remove: {}", id, status);
+  }
+}
+
+}  // namespace sluice::broker::groups

@@ -1,0 +1,29 @@
+#pragma once
+// What request handlers reach: this broker's identity, configuration and services.
+
+#include <cstdint>
+#include <string>
+
+#include "broker/cluster/controller_link.h"
+#include "broker/cluster/metadata_cache.h"
+#include "broker/cluster/partition_manager.h"
+#include "broker/groups/group_coordinator.h"
+#include "broker/txn/producer_id_manager.h"
+#include "common/clock.h"
+#include "common/config.h"
+
+namespace sluice::broker {
+
+struct BrokerContext {
+  int32_t broker_id;
+  std::string cluster_id;
+  const config::Properties& config;
+  MetadataCache& metadata;
+  PartitionManager& partitions;
+  ControllerLink& controller;
+  ProducerIdManager& producer_ids;
+  groups::GroupCoordinator& groups;
+  const Clock& clock;
+};
+
+}  // namespace sluice::broker

@@ -1,0 +1,34 @@
+#include "broker/handlers/handlers.h"
+#include "protocol/kafka/messages/describe_cluster.h"
+
+namespace sluice::broker {
+
+void HandleDescribeCluster(BrokerContext& broker, RequestPtr request) {
+  kafka::DescribeClusterRequest body;
+  if (!request->Decode(body)) return;
+  kafka::DescribeClusterResponse response;
+  // Endpoint type 1 = brokers; 2 (controllers) is for KRaft-internal clients.
+  if (body.endpoint_type != 1) {
+    response.error_code = static_cast<int16_t>(kafka::ErrorCode::kUnsupportedEndpointType);
+    response.error_message = "only broker endpoints are described";
+    request->Respond(response);
+    return;
+  }
+  auto image = broker.metadata.Current();
+  response.cluster_id = broker.cluster_id;
+  const auto live = image->LiveBrokerIds();
+  response.controller_id = live.empty() ? -1 : live.front();
+  for (int32_t id : live) {
+    const metadata::BrokerInfo* info = image->FindBroker(id);
+    kafka::DescribeClusterResponse::DescribeClusterBroker b;
+    b.broker_id = id;
+    b.host = info->host;
+    b.port = info->port;
+    if (!info->rack.empty()) b.rack = info->rack;
+    response.brokers.push_back(std::move(b));
+  }
+  if (body.include_cluster_authorized_operations) response.cluster_authorized_operations = 0;
+  request->Respond(response);
+}
+
+}  // namespace sluice::broker

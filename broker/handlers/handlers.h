@@ -1,0 +1,24 @@
+#pragma once
+// Request handlers, one per Kafka API. Each runs on the request's connection thread, never
+// blocks it, and answers through the request (possibly later, from a continuation).
+
+#include "broker/handlers/broker_context.h"
+#include "broker/server/request_context.h"
+
+namespace sluice::broker {
+
+void HandleApiVersions(BrokerContext& broker, RequestPtr request);
+void HandleMetadata(BrokerContext& broker, RequestPtr request);
+void HandleProduce(BrokerContext& broker, RequestPtr request);
+void HandleFetch(BrokerContext& broker, RequestPtr request);
+void HandleListOffsets(BrokerContext& broker, RequestPtr request);
+void HandleCreateTopics(BrokerContext& broker, RequestPtr request);
+void HandleDeleteTopics(BrokerContext& broker, RequestPtr request);
+void HandleCreatePartitions(BrokerContext& broker, RequestPtr request);
+void HandleDescribeConfigs(BrokerContext& broker, RequestPtr request);
+void HandleAlterConfigs(BrokerContext& broker, RequestPtr request);
+void HandleIncrementalAlterConfigs(BrokerContext& broker, RequestPtr request);
+void HandleDescribeCluster(BrokerContext& broker, RequestPtr request);
+void HandleInitProducerId(BrokerContext& broker, RequestPtr request);
+
+}  // namespace sluice::broker

@@ -1,0 +1,134 @@
+#include <algorithm>
+#include <set>
+
+#include <asio/post.hpp>
+
+#include "broker/handlers/handlers.h"
+#include "broker/handlers/partition_lookup.h"
+#include "protocol/kafka/messages/metadata.h"
+
+namespace sluice::broker {
+namespace {
+
+using kafka::MetadataRequest;
+using kafka::MetadataResponse;
+
+// With no ACLs yet every operation is allowed: READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE,
+// DESCRIBE_CONFIGS, ALTER_CONFIGS (Kafka's AclOperation codes 3..8, 10, 11).
+constexpr int32_t kAllTopicOperations = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
+
+bool IsInternalTopic(const std::string& name) { return name == "__consumer_offsets" || name == "__transaction_state"; }
+
+MetadataResponse::MetadataResponseTopic DescribeTopic(const metadata::TopicInfo& topic, bool include_operations) {
+  MetadataResponse::MetadataResponseTopic out;
+  out.name = topic.name;
+  out.topic_id = ToUuid(topic.id);
+  out.is_internal = IsInternalTopic(topic.name);
+  if (include_operations) out.topic_authorized_operations = kAllTopicOperations;
+  for (const auto& p : topic.partitions) {
+    MetadataResponse::MetadataResponsePartition partition;
+    partition.partition_index = p.partition;
+    partition.leader_id = p.leader;
+    partition.leader_epoch = p.leader_epoch;
+    partition.replica_nodes = p.replicas;
+    partition.isr_nodes = p.isr;
+    if (p.leader < 0) partition.error_code = static_cast<int16_t>(kafka::ErrorCode::kLeaderNotAvailable);
+    out.partitions.push_back(std::move(partition));
+  }
+  return out;
+}
+
+void Answer(BrokerContext& broker, const RequestPtr& request, const MetadataRequest& body,
+            const std::map<std::string, kafka::ErrorCode>& creation_errors) {
+  auto image = broker.metadata.Current();
+  MetadataResponse response;
+  for (int32_t id : image->LiveBrokerIds()) {
+    const metadata::BrokerInfo* info = image->FindBroker(id);
+    MetadataResponse::MetadataResponseBroker b;
+    b.node_id = id;
+    b.host = info->host;
+    b.port = info->port;
+    if (!info->rack.empty()) b.rack = info->rack;
+    response.brokers.push_back(std::move(b));
+  }
+  response.cluster_id = broker.cluster_id;
+  // Clients send admin and producer-id requests to the "controller"; like KRaft, name a live broker.
+  const auto live = image->LiveBrokerIds();
+  response.controller_id = live.empty() ? -1 : live.front();
+  const bool include_operations = body.include_topic_authorized_operations;
+  if (!body.topics.has_value() || (request->version() == 0 && body.topics->empty())) {
+    for (const auto& [name, topic] : image->topics()) response.topics.push_back(DescribeTopic(*topic, include_operations));
+  } else {
+    for (const auto& wanted : *body.topics) {
+      std::shared_ptr<const metadata::TopicInfo> topic;
+      if (wanted.name) topic = image->FindTopic(*wanted.name);
+      else if (!wanted.topic_id.IsZero()) topic = image->FindTopicById(ToTopicId(wanted.topic_id));
+      if (topic) {
+        response.topics.push_back(DescribeTopic(*topic, include_operations));
+        continue;
+      }
+      MetadataResponse::MetadataResponseTopic missing;
+      missing.name = wanted.name;
+      missing.topic_id = wanted.topic_id;
+      auto error = wanted.name ? creation_errors.find(*wanted.name) : creation_errors.end();
+      missing.error_code = static_cast<int16_t>(
+          error != creation_errors.end() ? error->second
+          : wanted.name                  ? kafka::ErrorCode::kUnknownTopicOrPartition
+                                         : kafka::ErrorCode::kUnknownTopicId);
+      response.topics.push_back(std::move(missing));
+    }
+  }
+  if (body.include_cluster_authorized_operations) response.cluster_authorized_operations = 0;
+  request->Respond(response);
+}
+
+}  // namespace
+
+void HandleMetadata(BrokerContext& broker, RequestPtr request) {
+  auto body = std::make_shared<MetadataRequest>();
+  if (!request->Decode(*body)) return;
+  // Versions before 4 have no allow_auto_topic_creation field: creation is implied.
+  const bool may_create = broker.config.GetBool("auto.create.topics.enable") &&
+                          (request->version() < 4 || body->allow_auto_topic_creation);
+  std::vector<std::string> to_create;
+  if (may_create && body->topics) {
+    auto image = broker.metadata.Current();
+    for (const auto& wanted : *body->topics) {
+      if (wanted.name && !image->FindTopic(*wanted.name)) to_create.push_back(*wanted.name);
+    }
+  }
+  if (to_create.empty()) return Answer(broker, request, *body, {});
+
+  metadata::CreateTopicsRequest create;
+  create.set_default_num_partitions(broker.config.GetInt("num.partitions"));
+  create.set_default_replication_factor(broker.config.GetInt("default.replication.factor"));
+  for (const auto& name : to_create) {
+    auto* topic = create.add_topics();
+    topic->set_name(name);
+    topic->set_num_partitions(-1);
+    topic->set_replication_factor(-1);
+  }
+  // Answer once this broker has applied the creation, so the client sees the new topic at once.
+  broker.controller.Forward<metadata::CreateTopicsRequest, metadata::CreateTopicsResponse>(
+      metadata::CREATE_TOPICS, create,
+      [&broker, request, body](absl::StatusOr<metadata::CreateTopicsResponse> created) {
+        std::map<std::string, kafka::ErrorCode> errors;
+        int64_t offset = -1;
+        if (!created.ok()) {
+          for (const auto& topic : *body->topics) {
+            if (topic.name) errors[*topic.name] = kafka::ErrorCode::kLeaderNotAvailable;
+          }
+        } else {
+          offset = created->metadata_offset();
+          for (const auto& result : created->results()) {
+            auto code = static_cast<kafka::ErrorCode>(result.error_code());
+            if (code != kafka::ErrorCode::kNone && code != kafka::ErrorCode::kTopicAlreadyExists) errors[result.name()] = code;
+          }
+        }
+        broker.metadata.WhenApplied(offset, [&broker, request, body, errors = std::move(errors)] {
+          asio::post(request->io, [&broker, request, body, errors] { Answer(broker, request, *body, errors); });
+        });
+      });
+}
+
+}  // namespace sluice::broker

@@ -1,0 +1,50 @@
+#pragma once
+// One Kafka request in flight: its header, the frame that holds its bytes (kept alive while a
+// handler waits), where the connection wants continuations to run, and how to answer it.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <asio/io_context.hpp>
+
+#include "common/log.h"
+#include "protocol/kafka/message_headers.h"
+#include "protocol/kafka/wire.h"
+#include "protocol/net/kafka_server.h"
+
+namespace sluice::broker {
+
+struct RequestContext {
+  kafka::RequestHeader header;
+  std::shared_ptr<const std::string> frame;
+  std::string_view body;  // the request body inside *frame
+  asio::io_context& io;   // the connection's event loop
+  std::string peer;
+  net::Responder responder;
+
+  int16_t version() const { return header.request_api_version; }
+
+  template <class Body>
+  void Respond(const Body& response) {
+    responder.Send(kafka::EncodeResponse(header.correlation_id, header.request_api_version, response));
+  }
+
+  // Decodes the body; on malformed input logs, closes the connection and returns false.
+  template <class Request>
+  bool Decode(Request& request) {
+    kafka::Reader reader(body);
+    absl::Status status = request.Decode(reader, header.request_api_version);
+    if (status.ok() && reader.remaining() != 0) status = absl::InvalidArgumentError("trailing bytes after the request");
+    if (status.ok()) return true;
+    log::Warn("closing connection from {}: malformed api {} v{} request: {}", peer, header.request_api_key, header.request_api_version,
+              status.ToString());
+    responder.Close();
+    return false;
+  }
+};
+
+using RequestPtr = std::shared_ptr<RequestContext>;
+
+}  // namespace sluice::broker

@@ -1,0 +1,92 @@
+#include "broker/server/request_dispatcher.h"
+
+#include <array>
+
+#include "broker/groups/group_handlers.h"
+#include "broker/handlers/handlers.h"
+#include "common/absl_compat.h"
+#include "common/log.h"
+#include "protocol/kafka/api_registry.h"
+
+namespace sluice::broker {
+namespace {
+
+using Handler = void (*)(BrokerContext&, RequestPtr);
+
+struct Route {
+  int16_t api_key;
+  Handler handler;
+  // Versions below the accepted minimum that the handler still answers (with UNSUPPORTED_VERSION).
+  bool answers_old_versions = false;
+};
+
+constexpr Route kRoutes[] = {
+    {0, HandleProduce, true},
+    {1, HandleFetch, true},
+    {2, HandleListOffsets},
+    {3, HandleMetadata},
+    {8, HandleOffsetCommit},
+    {9, HandleOffsetFetch},
+    {10, HandleFindCoordinator},
+    {11, HandleJoinGroup},
+    {12, HandleHeartbeat},
+    {13, HandleLeaveGroup},
+    {14, HandleSyncGroup},
+    {15, HandleDescribeGroups},
+    {16, HandleListGroups},
+    {18, HandleApiVersions},
+    {19, HandleCreateTopics},
+    {20, HandleDeleteTopics},
+    {22, HandleInitProducerId},
+    {32, HandleDescribeConfigs},
+    {33, HandleAlterConfigs},
+    {37, HandleCreatePartitions},
+    {42, HandleDeleteGroups},
+    {44, HandleIncrementalAlterConfigs},
+    {47, HandleOffsetDelete},
+    {60, HandleDescribeCluster},
+};
+
+const Route* FindRoute(int16_t key) {
+  for (const Route& route : kRoutes) {
+    if (route.api_key == key) return &route;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+void RequestDispatcher::Dispatch(const net::ConnectionInfo& connection, std::shared_ptr<const std::string> frame,
+                                 net::Responder responder) {
+  kafka::Reader reader(*frame);
+  auto header = kafka::DecodeRequestHeader(reader);
+  if (!header.ok()) {
+    log::Warn("closing connection from {}: unreadable request header: {}", connection.peer, header.status());
+    return responder.Close();
+  }
+  const int16_t key = header->request_api_key;
+  const int16_t version = header->request_api_version;
+  const Route* route = FindRoute(key);
+  const kafka::AdvertisedApi* api = kafka::FindAdvertisedApi(key);
+  if (route == nullptr || api == nullptr) {
+    log::Warn("closing connection from {}: unsupported api key {}", connection.peer, key);
+    return responder.Close();
+  }
+  // ApiVersions answers any version itself (the v0 fallback); others must be in range.
+  if (key != kafka::kApiVersionsKey &&
+      (version > api->max_version || version < (route->answers_old_versions ? api->min_version : api->accepted_min_version))) {
+    log::Warn("closing connection from {}: {} v{} is not supported (v{}-v{})", connection.peer, api->name, version,
+              api->accepted_min_version, api->max_version);
+    return responder.Close();
+  }
+  std::string_view body = std::string_view(*frame).substr(reader.position());
+  auto request = std::make_shared<RequestContext>(RequestContext{.header = std::move(*header),
+                                                                 .frame = std::move(frame),
+                                                                 .body = body,
+                                                                 .io = connection.io,
+                                                                 .peer = connection.peer,
+                                                                 .responder = std::move(responder)});
+  route->handler(broker_, std::move(request));
+}
+
+}  // namespace sluice::broker
