@@ -13,8 +13,9 @@ absl::StatusOr<HostPort> ParseEndpoint(const std::string& text) {
   size_t colon = rest.rfind(':');
   HostPort out;
   const char* end = rest.data() + rest.size();
-  if (colon == std::string::npos || colon == 0 ||
-      std::from_chars(rest.data() + colon + 1, end, out.port).ptr != end || colon + 1 == rest.size()) {
+  const auto parsed = colon == std::string::npos ? std::from_chars_result{nullptr, std::errc::invalid_argument}
+                                                 : std::from_chars(rest.data() + colon + 1, end, out.port);
+  if (colon == 0 || parsed.ec != std::errc() || parsed.ptr != end) {
     return absl::InvalidArgumentError(fmt::format("cannot parse endpoint '{}' (expected NAME://host:port)", text));
   }
   out.host = rest.substr(0, colon);

@@ -11,33 +11,16 @@
 #include "common/config.h"
 #include "common/endpoint.h"
 #include "common/log.h"
+#include "common/process.h"
 #include "controller/service/controller.h"
 #include "controller/service/controller_config.h"
 #include "controller/service/controller_service.h"
 
 int main(int argc, char** argv) {
   using namespace sluice;
-  const config::Schema& schema = controller::ControllerSchema();
-  auto command_line = config::ParseCommandLine(argc, argv);
-  if (!command_line.ok()) {
-    std::fprintf(stderr, "sluice-controller: %s\n", command_line.status().ToString().c_str());
-    return 2;
-  }
-  if (command_line->help) {
-    std::printf("usage: sluice-controller [--config FILE] [--override key=value]...\n"
-                "Properties (also settable as SLUICE_<NAME> environment variables):\n%s",
-                schema.Help().c_str());
-    return 0;
-  }
-  auto props = config::Load(schema, *command_line);
-  if (!props.ok()) {
-    std::fprintf(stderr, "sluice-controller: %s\n", props.status().ToString().c_str());
-    return 2;
-  }
-  const std::string level = props->GetString("log.level");
-  log::SetLevel(level == "debug" ? log::Level::kDebug : level == "warn" ? log::Level::kWarn
-                : level == "error"                    ? log::Level::kError
-                                                      : log::Level::kInfo);
+  int exit_code = 0;
+  auto props = LoadProcessConfig("sluice-controller", controller::ControllerSchema(), argc, argv, &exit_code);
+  if (!props) return exit_code;
   auto listener = ParseEndpoint(props->GetString("listeners"));
   if (!listener.ok()) {
     std::fprintf(stderr, "sluice-controller: listeners: %s\n", listener.status().ToString().c_str());
@@ -52,12 +35,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   // Stop signals are taken by sigwait below, never by a thread that runs an event loop.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  BlockStopSignals();
+  const sigset_t stop_signals = StopSignals();
 
   asio::io_context network;
   asio::io_context events;

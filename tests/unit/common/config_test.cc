@@ -1,5 +1,10 @@
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
 #include "common/config.h"
 
 using namespace sluice::config;
@@ -51,4 +56,31 @@ TEST_CASE("command line flags") {
   CHECK(cl->overrides[0] == std::pair<std::string, std::string>{"a", "b=c"});
   const char* bad[] = {"prog", "--bogus"};
   CHECK(!ParseCommandLine(2, const_cast<char**>(bad)).ok());
+}
+
+TEST_CASE("file, then environment, then overrides") {
+  Schema schema = TestSchema();
+  char path[] = "/tmp/sluice-config-test-XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  const std::string text = "log.retention.ms=100\ncleanup.policy=compact\n";
+  REQUIRE(write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+  close(fd);
+  setenv("SLUICE_LOG_RETENTION_MS", "200", 1);
+  CommandLine cl;
+  cl.config_file = path;
+  auto props = Load(schema, cl);
+  REQUIRE(props.ok());
+  CHECK(props->GetLong("log.retention.ms") == 200);
+  CHECK(props->GetString("cleanup.policy") == "compact");
+  cl.overrides = {{"log.retention.ms", "300"}};
+  CHECK(Load(schema, cl)->GetLong("log.retention.ms") == 300);
+  setenv("SLUICE_LOG_RETENTION_MS", "never", 1);
+  auto bad = Load(schema, cl);
+  CHECK(!bad.ok());
+  CHECK(std::string(bad.status().message()).find("SLUICE_LOG_RETENTION_MS") != std::string::npos);
+  unsetenv("SLUICE_LOG_RETENTION_MS");
+  std::remove(path);
+  cl.config_file = "/nonexistent/sluice.properties";
+  CHECK(Load(schema, cl).status().code() == absl::StatusCode::kNotFound);
 }
