@@ -15,8 +15,10 @@ constexpr AdvertisedApi kAdvertised[] = {
     {MetadataRequest::kApiKey, "Metadata", 0, MetadataRequest::kMaxVersion, 0},
     {OffsetCommitRequest::kApiKey, "OffsetCommit", 2, OffsetCommitRequest::kMaxVersion, 2},
     {OffsetFetchRequest::kApiKey, "OffsetFetch", 1, OffsetFetchRequest::kMaxVersion, 1},
-    {FindCoordinatorRequest::kApiKey, "FindCoordinator", 1, FindCoordinatorRequest::kMaxVersion, 1},
-    {JoinGroupRequest::kApiKey, "JoinGroup", 2, JoinGroupRequest::kMaxVersion, 2},
+    // FindCoordinator and JoinGroup from v0: librdkafka enables consumer groups only when both
+    // ranges include v0 (its feature map), so these old versions stay advertised and served.
+    {FindCoordinatorRequest::kApiKey, "FindCoordinator", 0, FindCoordinatorRequest::kMaxVersion, 0},
+    {JoinGroupRequest::kApiKey, "JoinGroup", 0, JoinGroupRequest::kMaxVersion, 0},
     {HeartbeatRequest::kApiKey, "Heartbeat", 0, HeartbeatRequest::kMaxVersion, 0},
     {LeaveGroupRequest::kApiKey, "LeaveGroup", 0, LeaveGroupRequest::kMaxVersion, 0},
     {SyncGroupRequest::kApiKey, "SyncGroup", 0, SyncGroupRequest::kMaxVersion, 0},

@@ -1,0 +1,184 @@
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <future>
+#include <thread>
+
+#include "broker/config/broker_config.h"
+#include "broker/groups/coordinator_key.h"
+#include "broker/groups/group_coordinator.h"
+#include "tests/unit/storage_log/log_test_util.h"
+
+namespace {
+
+using namespace sluice;
+using namespace sluice::broker;
+using namespace sluice::broker::groups;
+using kafka::ErrorCode;
+
+constexpr int32_t kBrokerId = 1;
+constexpr int32_t kOffsetsPartitions = 2;
+constexpr int64_t kRetentionMs = 60000;
+
+// A coordinator over real logs and a metadata image made by hand; the controller link is never
+// used because the offsets topic exists from the start.
+struct Harness {
+  storage::testing::TempDir dir;
+  ManualClock clock{1'700'000'000'000};
+  config::Properties config{&BrokerSchema()};
+  MetadataCache metadata;
+  PartitionManager partitions{kBrokerId, dir.path(), config, clock};
+  asio::io_context unused_io;
+  ControllerLink controller{unused_io, {}, metadata, partitions};
+  std::unique_ptr<GroupCoordinator> coordinator;
+  int64_t image_offset = 0;
+
+  Harness() { PublishLeader(kBrokerId); }
+  ~Harness() {
+    if (coordinator) coordinator->Stop();
+    partitions.Shutdown();
+  }
+
+  void PublishLeader(int32_t leader) {
+    auto image = std::make_shared<metadata::MetadataImage>(*metadata.Current());
+    metadata::Record record;
+    auto* broker = record.mutable_broker_registration();
+    broker->set_broker_id(kBrokerId);
+    broker->set_host("127.0.0.1");
+    broker->set_port(9092);
+    REQUIRE(image->Apply(record, image_offset++).ok());
+    const std::string id(16, '\x07');
+    if (!image->FindTopic(kOffsetsTopic)) {
+      record.Clear();
+      record.mutable_topic()->set_name(kOffsetsTopic);
+      record.mutable_topic()->set_topic_id(id);
+      REQUIRE(image->Apply(record, image_offset++).ok());
+    }
+    for (int32_t p = 0; p < kOffsetsPartitions; ++p) {
+      record.Clear();
+      auto* partition = record.mutable_partition();
+      partition->set_topic_id(id);
+      partition->set_partition(p);
+      partition->add_replicas(kBrokerId);
+      partition->add_isr(kBrokerId);
+      partition->set_leader(leader);
+      REQUIRE(image->Apply(record, image_offset++).ok());
+    }
+    REQUIRE(partitions.Apply(*image, true).ok());
+    metadata.Publish(image);
+  }
+
+  void NewCoordinator() {
+    if (coordinator) coordinator->Stop();
+    CoordinatorOptions options;
+    options.broker_id = kBrokerId;
+    options.initial_rebalance_delay_ms = 0;
+    options.offsets_retention_ms = kRetentionMs;
+    options.retention_check_interval_ms = 10;
+    coordinator = std::make_unique<GroupCoordinator>(options, metadata, partitions, controller, clock);
+  }
+
+  // Runs `task` on the coordinator thread and returns its result.
+  template <class Task>
+  auto On(Task task) {
+    std::promise<decltype(task())> result;
+    auto future = result.get_future();
+    coordinator->Post([&] { result.set_value(task()); });
+    REQUIRE(future.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    return future.get();
+  }
+
+  // Bounded wait for a condition evaluated on the coordinator thread.
+  template <class Condition>
+  void WaitFor(Condition condition, const char* what) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!On(condition)) {
+      INFO("waiting for " << what);
+      REQUIRE(std::chrono::steady_clock::now() < deadline);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("commits survive a coordinator restart; requests meanwhile get COORDINATOR_LOAD_IN_PROGRESS") {
+  Harness h;
+  h.NewCoordinator();
+  h.coordinator->Start();
+  h.WaitFor([&] { return h.coordinator->CheckGroupId("g") == ErrorCode::kNone; }, "the first load");
+  CHECK(h.On([&] { return h.coordinator->CheckGroupId(""); }) == ErrorCode::kInvalidGroupId);
+  const bool committed = h.On([&] {
+    Group& group = h.coordinator->FindOrCreate("g");
+    return h.coordinator->CommitOffsets(group, {{{"t", 0}, {.offset = 5}}, {{"t", 1}, {.offset = 9}}}).ok() &&
+           h.coordinator->CommitOffsets(group, {{{"t", 0}, {.offset = 6}}}).ok();
+  });
+  REQUIRE(committed);
+
+  h.NewCoordinator();
+  // Queued before the first tick notices leadership: the group is known to be loading.
+  std::promise<ErrorCode> during_load;
+  h.coordinator->Post([&] { during_load.set_value(h.coordinator->CheckGroupId("g")); });
+  h.coordinator->Start();
+  CHECK(during_load.get_future().get() == ErrorCode::kCoordinatorLoadInProgress);
+  h.WaitFor([&] { return h.coordinator->CheckGroupId("g") == ErrorCode::kNone; }, "the reload");
+  auto offsets = h.On([&] { return h.coordinator->Find("g")->offsets(); });
+  REQUIRE(offsets.size() == 2);
+  CHECK(offsets.at({"t", 0}).offset == 6);
+  CHECK(offsets.at({"t", 1}).offset == 9);
+}
+
+TEST_CASE("offsets of an empty group expire after the retention period, durably") {
+  Harness h;
+  h.NewCoordinator();
+  h.coordinator->Start();
+  h.WaitFor([&] { return h.coordinator->CheckGroupId("g") == ErrorCode::kNone; }, "the first load");
+  REQUIRE(h.On([&] {
+    return h.coordinator->CommitOffsets(h.coordinator->FindOrCreate("g"), {{{"t", 0}, {.offset = 1, .commit_timestamp_ms = h.clock.NowMs()}}}).ok();
+  }));
+  // The clock moves on the coordinator thread, which reads it.
+  h.On([&] {
+    h.clock.AdvanceMs(kRetentionMs - 1);
+    return true;
+  });
+  CHECK(h.On([&] { return h.coordinator->Find("g") != nullptr; }));
+  h.On([&] {
+    h.clock.AdvanceMs(20);  // past the retention and the next check (every 10 ms)
+    return true;
+  });
+  h.WaitFor([&] { return h.coordinator->Find("g") == nullptr; }, "the offsets to expire");
+
+  h.NewCoordinator();
+  h.coordinator->Start();
+  h.WaitFor([&] { return h.coordinator->CheckGroupId("g") == ErrorCode::kNone; }, "the reload");
+  CHECK(h.On([&] { return h.coordinator->Find("g") == nullptr; }));
+}
+
+TEST_CASE("losing leadership of an offsets partition unloads its groups and answers waiting joins") {
+  Harness h;
+  h.NewCoordinator();
+  h.coordinator->Start();
+  h.WaitFor([&] { return h.coordinator->CheckGroupId("g") == ErrorCode::kNone; }, "the first load");
+  auto answer = std::make_shared<std::promise<ErrorCode>>();
+  h.On([&] {
+    JoinParams params{.client_id = "c", .session_timeout_ms = 10000, .rebalance_timeout_ms = 600000,
+                      .protocol_type = "consumer", .protocols = {{"range", "m"}}};
+    h.coordinator->FindOrCreate("g").Join(params, h.clock.NowMs(), [answer](JoinResult r) { answer->set_value(r.error); });
+    return true;
+  });
+  // The first join of an empty group completes at once (no initial delay); a second member's
+  // join waits for the rebalance, and is answered when the group moves away.
+  REQUIRE(answer->get_future().get() == ErrorCode::kNone);
+  auto waiting = std::make_shared<std::promise<ErrorCode>>();
+  h.On([&] {
+    JoinParams params{.client_id = "d", .session_timeout_ms = 10000, .rebalance_timeout_ms = 600000,
+                      .protocol_type = "consumer", .protocols = {{"range", "m"}}};
+    h.coordinator->Find("g")->Join(params, h.clock.NowMs(), [waiting](JoinResult r) { waiting->set_value(r.error); });
+    return true;
+  });
+  h.PublishLeader(2);
+  auto future = waiting->get_future();
+  REQUIRE(future.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  CHECK(future.get() == ErrorCode::kNotCoordinator);
+  CHECK(h.On([&] { return h.coordinator->CheckGroupId("g"); }) == ErrorCode::kNotCoordinator);
+}

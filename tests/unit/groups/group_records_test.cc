@@ -1,0 +1,112 @@
+#include <catch2/catch.hpp>
+
+#include "broker/groups/group_loader.h"
+#include "broker/groups/group_records.h"
+#include "common/clock.h"
+#include "protocol/kafka/batch/record_batch_builder.h"
+#include "tests/unit/storage_log/log_test_util.h"
+
+namespace {
+
+using namespace sluice::broker::groups;
+using sluice::ManualClock;
+using sluice::storage::PartitionLog;
+using sluice::storage::testing::TempDir;
+
+Group StableGroup() {
+  Group group("g1", {}, [](const Group&) { return absl::OkStatus(); });
+  Member member;
+  member.member_id = "m-1";
+  member.instance_id = "i-1";
+  member.client_id = "client";
+  member.client_host = "/10.0.0.1";
+  member.session_timeout_ms = 10000;
+  member.rebalance_timeout_ms = 30000;
+  member.protocols = {{"range", std::string("sub\0scription", 13)}};
+  member.assignment = "assigned";
+  group.Restore("consumer", 7, std::string("range"), std::string("m-1"), 1234, {member}, 5000);
+  return group;
+}
+
+void AppendRecords(PartitionLog& log, const std::vector<std::pair<std::string, std::optional<std::string>>>& records) {
+  sluice::kafka::RecordBatchBuilder builder;
+  for (const auto& [key, value] : records) {
+    builder.Add(key, value ? std::optional<std::string_view>(*value) : std::nullopt, 1000);
+  }
+  auto batch = builder.Build();
+  REQUIRE(batch.ok());
+  REQUIRE(log.Append(std::span<char>(batch->data(), batch->size())).ok());
+}
+
+}  // namespace
+
+TEST_CASE("offset and group records round-trip") {
+  RecordKey key{.kind = RecordKind::kOffset, .group_id = "g1", .topic = "t", .partition = 3};
+  auto decoded_key = DecodeKey(EncodeKey(key));
+  REQUIRE(decoded_key.ok());
+  CHECK(decoded_key->group_id == "g1");
+  CHECK(decoded_key->topic == "t");
+  CHECK(decoded_key->partition == 3);
+
+  CommittedOffset offset{.offset = 42, .leader_epoch = 2, .metadata = "meta", .commit_timestamp_ms = 99};
+  auto decoded_offset = DecodeOffsetValue(EncodeOffsetValue(offset));
+  REQUIRE(decoded_offset.ok());
+  CHECK(decoded_offset->offset == 42);
+  CHECK(decoded_offset->leader_epoch == 2);
+  CHECK(decoded_offset->metadata == "meta");
+  CHECK(decoded_offset->commit_timestamp_ms == 99);
+  CHECK(decoded_offset->expire_timestamp_ms == -1);
+
+  auto snapshot = DecodeGroupValue(EncodeGroupValue(StableGroup()));
+  REQUIRE(snapshot.ok());
+  CHECK(snapshot->protocol_type == "consumer");
+  CHECK(snapshot->generation == 7);
+  CHECK(snapshot->protocol == "range");
+  CHECK(snapshot->leader == "m-1");
+  REQUIRE(snapshot->members.size() == 1);
+  const Member& m = snapshot->members[0];
+  CHECK(m.instance_id == "i-1");
+  CHECK(m.client_host == "/10.0.0.1");
+  CHECK(m.assignment == "assigned");
+  REQUIRE(m.protocols.size() == 1);
+  CHECK(m.protocols[0].metadata == std::string("sub\0scription", 13));
+}
+
+TEST_CASE("malformed or unknown records are errors, never crashes") {
+  CHECK_FALSE(DecodeKey("").ok());
+  CHECK_FALSE(DecodeKey(std::string("\x00\x07", 2)).ok());          // unknown kind
+  CHECK_FALSE(DecodeKey(std::string("\x00\x09\x00", 3)).ok());      // unknown version
+  CHECK_FALSE(DecodeOffsetValue(std::string("\x00\x00\x01", 3)).ok());
+  std::string group = EncodeGroupValue(StableGroup());
+  for (size_t cut = 0; cut < group.size(); ++cut) CHECK_FALSE(DecodeGroupValue(group.substr(0, cut)).ok());
+  CHECK_FALSE(DecodeGroupValue(group + "x").ok());  // trailing bytes
+}
+
+TEST_CASE("replaying a partition keeps the last record per key and honours tombstones") {
+  TempDir dir;
+  ManualClock clock(1'000'000);
+  auto log = PartitionLog::Open(dir.path() / "__consumer_offsets-0", {}, clock);
+  REQUIRE(log.ok());
+  auto offset_key = [](std::string group, std::string topic, int32_t partition) {
+    return EncodeKey({.kind = RecordKind::kOffset, .group_id = group, .topic = topic, .partition = partition});
+  };
+  auto group_key = [](std::string group) { return EncodeKey({.kind = RecordKind::kGroup, .group_id = group}); };
+  auto value = [](int64_t offset) { return EncodeOffsetValue({.offset = offset}); };
+  AppendRecords(**log, {{offset_key("g1", "t", 0), value(5)}, {offset_key("g1", "t", 1), value(7)}});
+  AppendRecords(**log, {{offset_key("g1", "t", 0), value(6)}, {group_key("g1"), EncodeGroupValue(StableGroup())}});
+  AppendRecords(**log, {{offset_key("g1", "t", 1), std::nullopt}});
+  AppendRecords(**log, {{offset_key("g2", "u", 0), value(1)}, {group_key("g2"), std::nullopt}});
+  AppendRecords(**log, {{offset_key("g3", "u", 0), value(3)}, {"junk key", value(1)}, {std::string(), value(1)}});
+
+  auto loaded = LoadGroups(**log);
+  REQUIRE(loaded.ok());
+  CHECK(loaded->records == 10);
+  REQUIRE(loaded->groups.size() == 2);  // g2 was deleted
+  const LoadedGroup& g1 = loaded->groups.at("g1");
+  REQUIRE(g1.metadata.has_value());
+  CHECK(g1.metadata->generation == 7);
+  REQUIRE(g1.offsets.size() == 1);
+  CHECK(g1.offsets.at({"t", 0}).offset == 6);
+  CHECK(loaded->groups.at("g3").offsets.at({"u", 0}).offset == 3);
+  CHECK_FALSE(loaded->groups.at("g3").metadata.has_value());
+}
