@@ -1,0 +1,162 @@
+"""Starts real sluice-controller and sluice-broker processes on loopback for integration tests.
+
+Every cluster gets its own temporary directory and free ports; every wait is bounded and fails
+with a message that says what was awaited. Binaries come from SLUICE_BUILD_DIR (set by CTest).
+"""
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+BUILD_DIR = os.environ.get("SLUICE_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
+BROKER_BIN = os.path.join(BUILD_DIR, "broker", "sluice-broker")
+CONTROLLER_BIN = os.path.join(BUILD_DIR, "controller", "service", "sluice-controller")
+
+
+def wait_until(condition, timeout, what, interval=0.05):
+    """Polls `condition` until it returns a truthy value or `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def free_port():
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(port):
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+class Process:
+    def __init__(self, name, argv, log_path):
+        self.name, self.argv, self.log_path = name, argv, log_path
+        self.proc = None
+
+    def start(self):
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout=30):
+        if not self.alive():
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"{self.name} did not stop within {timeout}s of SIGTERM")
+        if self.proc.returncode != 0:
+            raise AssertionError(f"{self.name} exited with {self.proc.returncode} after SIGTERM; see {self.log_path}")
+
+    def kill9(self):
+        if self.alive():
+            self.proc.kill()
+            self.proc.wait()
+
+    def log(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+
+class Cluster:
+    """One controller and N brokers; `bootstrap` lists the brokers' host:port."""
+
+    def __init__(self, brokers=1, broker_overrides=None, controller_overrides=None):
+        self.dir = tempfile.mkdtemp(prefix="sluice-it-")
+        self.controller_port = free_port()
+        self.broker_ports = [free_port() for _ in range(brokers)]
+        self.controller = Process("controller", [
+            CONTROLLER_BIN,
+            "--override", f"listeners=CONTROLLER://127.0.0.1:{self.controller_port}",
+            "--override", f"metadata.log.dir={self.dir}/controller",
+            *sum((["--override", f"{k}={v}"] for k, v in (controller_overrides or {}).items()), []),
+        ], f"{self.dir}/controller.log")
+        self.brokers = []
+        for i, port in enumerate(self.broker_ports, start=1):
+            self.brokers.append(Process(f"broker-{i}", [
+                BROKER_BIN,
+                "--override", f"node.id={i}",
+                "--override", f"listeners=PLAINTEXT://127.0.0.1:{port}",
+                "--override", f"controller.quorum.bootstrap.servers=127.0.0.1:{self.controller_port}",
+                "--override", f"log.dirs={self.dir}/broker-{i}",
+                *sum((["--override", f"{k}={v}"] for k, v in (broker_overrides or {}).items()), []),
+            ], f"{self.dir}/broker-{i}.log"))
+
+    @property
+    def bootstrap(self):
+        return ",".join(f"127.0.0.1:{p}" for p in self.broker_ports)
+
+    def start(self):
+        self.controller.start()
+        for broker in self.brokers:
+            broker.start()
+        self.wait_ready()
+        return self
+
+    def start_broker(self, index=0):
+        self.brokers[index].start()
+        self.wait_broker_ready(index)
+
+    def wait_broker_ready(self, index=0, timeout=30):
+        broker = self.brokers[index]
+
+        def ready():
+            if not broker.alive():
+                raise AssertionError(f"{broker.name} exited:\n{broker.log()[-3000:]}")
+            return port_open(self.broker_ports[index])
+        wait_until(ready, timeout, f"{broker.name} to listen on {self.broker_ports[index]}")
+
+    def wait_ready(self, timeout=30):
+        for i in range(len(self.brokers)):
+            self.wait_broker_ready(i, timeout)
+
+    def stop(self):
+        for broker in self.brokers:
+            broker.stop()
+        self.controller.stop()
+
+    def destroy(self):
+        for process in [*self.brokers, self.controller]:
+            process.kill9()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        try:
+            return self.start()
+        except BaseException:
+            self.dump_logs()
+            self.destroy()
+            raise
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            if exc_type is None:
+                self.stop()
+            else:
+                self.dump_logs()
+        finally:
+            self.destroy()
+
+    def dump_logs(self):
+        for process in [self.controller, *self.brokers]:
+            if os.path.exists(process.log_path):
+                print(f"---- {process.name} log (tail) ----\n{process.log()[-4000:]}")
