@@ -5,6 +5,8 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${1:-$repo/build}
+# Paths relative to the checkout let ccache reuse objects across clones (CI builds a fresh one).
+export CCACHE_BASEDIR="$repo"
 shift || true
 if [ ! -f "$build_dir/build.ninja" ]; then
   cmake -S "$repo" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
