@@ -5,9 +5,30 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import free_port
+import random
+import socket
+
 
 CLUSTER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy", "local", "cluster")
+
+
+def port_free(port):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def free_base_port():
+    """A base port P with P, P+1 (second broker) and P+100 (controller) free, below the kernel's
+    ephemeral range so that no outgoing connection takes one of them meanwhile."""
+    for _ in range(200):
+        base = random.randrange(20000, 30000)
+        if all(port_free(p) for p in (base, base + 1, base + 100)):
+            return base
+    raise AssertionError("no free port triple found in 20000-30100")
 
 
 def run(*args, timeout=300):
@@ -17,7 +38,7 @@ def run(*args, timeout=300):
 class LocalClusterTest(unittest.TestCase):
     def test_up_status_down(self):
         data = tempfile.mkdtemp(prefix="sluice-local-")
-        port = free_port()
+        port = free_base_port()
         try:
             up = run("up", "--brokers", "2", "--port", str(port), "--data", data)
             self.assertEqual(up.returncode, 0, up.stdout + up.stderr)
