@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "common/absl_compat.h"
+#include "protocol/kafka/batch/record_reader.h"
 #include "protocol/kafka/batch/validate.h"
 
 namespace sluice::broker {
@@ -17,6 +18,22 @@ kafka::ErrorCode BatchErrorCode(const absl::Status& status) {
     case absl::StatusCode::kUnimplemented: return kafka::ErrorCode::kUnsupportedForMessageFormat;
     default: return kafka::ErrorCode::kInvalidRecord;
   }
+}
+
+// Compaction keeps the latest record per key, so a keyless record has no place in a compacted
+// topic (Kafka refuses it the same way).
+absl::Status CheckAllRecordsKeyed(std::string_view batches, const std::vector<kafka::RecordBatchHeader>& headers) {
+  size_t position = 0;
+  for (const auto& header : headers) {
+    std::string_view batch = batches.substr(position, static_cast<size_t>(header.total_size()));
+    position += batch.size();
+    absl::Status status = kafka::ForEachRecord(batch, [](const kafka::RecordView& record) {
+      if (!record.key) return absl::InvalidArgumentError("compacted topics accept only records with a key");
+      return absl::OkStatus();
+    });
+    if (!status.ok()) return status;
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -49,6 +66,10 @@ AppendOutcome Partition::Append(std::span<char> batches) {
   for (const auto& header : *headers) {
     // Control batches (transaction markers) are written by the broker, never by producers.
     if (header.is_control()) return {.error = kafka::ErrorCode::kInvalidRecord, .message = "producers may not send control batches"};
+  }
+  if (compacted()) {
+    absl::Status keyed = CheckAllRecordsKeyed(std::string_view(batches.data(), batches.size()), *headers);
+    if (!keyed.ok()) return {.error = kafka::ErrorCode::kInvalidRecord, .message = std::string(ToStd(keyed.message()))};
   }
   const kafka::RecordBatchHeader& first = headers->front();
   const bool idempotent = first.producer_id >= 0;

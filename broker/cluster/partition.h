@@ -50,6 +50,9 @@ class Partition {
   void set_leader_epoch(int32_t epoch) { leader_epoch_.store(epoch, std::memory_order_relaxed); }
   int32_t max_message_bytes() const { return max_message_bytes_.load(std::memory_order_relaxed); }
   void set_max_message_bytes(int32_t bytes) { max_message_bytes_.store(bytes, std::memory_order_relaxed); }
+  // A compacted topic (cleanup.policy includes compact) refuses records without a key.
+  bool compacted() const { return compacted_.load(std::memory_order_relaxed); }
+  void set_compacted(bool compacted) { compacted_.store(compacted, std::memory_order_relaxed); }
   int32_t min_insync_replicas() const { return min_insync_replicas_.load(std::memory_order_relaxed); }
   void set_min_insync_replicas(int32_t count) { min_insync_replicas_.store(count, std::memory_order_relaxed); }
 
@@ -65,6 +68,7 @@ class Partition {
   const std::unique_ptr<storage::PartitionLog> log_;
   std::atomic<int32_t> max_message_bytes_{1048588};
   std::atomic<int32_t> min_insync_replicas_{1};
+  std::atomic<bool> compacted_{false};
   std::atomic<int32_t> leader_epoch_{0};
 
   std::mutex append_mutex_;  // orders sequence checks with appends

@@ -13,6 +13,7 @@
 #include "common/absl_compat.h"
 #include "common/log.h"
 #include "common/status_macros.h"
+#include "storage/compaction/log_cleaner.h"
 
 namespace sluice::broker {
 namespace {
@@ -120,6 +121,7 @@ absl::Status PartitionManager::Apply(const metadata::MetadataImage& image, bool 
       partition->set_leader_epoch(p.leader_epoch);
       partition->set_max_message_bytes(max_message_bytes);
       partition->set_min_insync_replicas(min_insync_replicas);
+      partition->set_compacted(log_config.compact);
     }
   }
   {
@@ -176,6 +178,8 @@ void PartitionManager::StartMaintenance() {
 void PartitionManager::MaintenanceLoop() {
   const int64_t retention_interval_ms = broker_config_.GetLong("log.retention.check.interval.ms");
   int64_t next_retention_ms = clock_.MonotonicMs() + retention_interval_ms;
+  const int64_t cleaner_backoff_ms = broker_config_.GetLong("log.cleaner.backoff.ms");
+  std::map<Key, int64_t> last_cleaned_ms;  // monotonic
   // Flush policies are checked often; Kafka checks flush.ms on a scheduler tick as well.
   constexpr auto kTick = std::chrono::milliseconds(100);
   std::unique_lock lock(maintenance_mutex_);
@@ -201,9 +205,33 @@ void PartitionManager::MaintenanceLoop() {
         }
       }
     }
+    for (const auto& partition : partitions) {
+      const Key key(partition->topic(), partition->index());
+      auto last = last_cleaned_ms.find(key);
+      if (last != last_cleaned_ms.end() && clock_.MonotonicMs() - last->second < cleaner_backoff_ms) continue;
+      if (!CleaningDue(partition->log())) continue;
+      last_cleaned_ms[key] = clock_.MonotonicMs();
+      Clean(*partition);
+    }
     if (retention_due) next_retention_ms = clock_.MonotonicMs() + retention_interval_ms;
     lock.lock();
   }
+}
+
+bool PartitionManager::CleaningDue(const storage::PartitionLog& log) {
+  const storage::LogConfig config = log.config();
+  return config.compact && log.segment_count() > 1 && storage::DirtyRatio(log) > config.min_cleanable_dirty_ratio;
+}
+
+void PartitionManager::Clean(Partition& partition) {
+  auto cleaned = storage::CleanLog(partition.log(), clock_.NowMs());
+  if (!cleaned.ok()) {
+    log::Error("partition {}-{}: compaction failed: {}", partition.topic(), partition.index(), cleaned.status());
+    return;
+  }
+  log::Info("partition {}-{}: compacted {} -> {} bytes ({} records removed, {} segments rewritten, {} removed)",
+            partition.topic(), partition.index(), cleaned->bytes_before, cleaned->bytes_after,
+            cleaned->records_removed, cleaned->segments_rewritten, cleaned->segments_removed);
 }
 
 void PartitionManager::Shutdown() {

@@ -1,7 +1,7 @@
 #pragma once
 // Creates, configures and deletes this broker's partition replicas as metadata images arrive,
-// and runs the logs' background maintenance (flush policy, retention) on its own thread so
-// that no I/O thread ever waits for a disk sync.
+// and runs the logs' background maintenance (flush policy, retention, compaction) on its own
+// thread so that no I/O thread ever waits for a disk sync.
 
 #include <condition_variable>
 #include <filesystem>
@@ -41,6 +41,9 @@ class PartitionManager {
                                                          const storage::LogConfig& config);
   void DeleteOrphanDirectories();
   void MaintenanceLoop();
+  // Compaction (cleanup.policy=compact) runs on the maintenance thread, never on I/O threads.
+  static bool CleaningDue(const storage::PartitionLog& log);
+  void Clean(Partition& partition);
 
   const int32_t broker_id_;
   const std::filesystem::path data_dir_;

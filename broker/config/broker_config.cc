@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "absl/strings/numbers.h"
+#include "common/absl_compat.h"
 #include "protocol/metadata/topic_config.h"
 
 namespace sluice::broker {
@@ -41,7 +43,13 @@ const config::Schema& BrokerSchema() {
     def("log.retention.check.interval.ms", Type::kLong, "300000", "how often retention runs", 1);
     def("log.message.timestamp.type", Type::kString, "CreateTime", "CreateTime or LogAppendTime", std::nullopt,
         {"CreateTime", "LogAppendTime"});
-    def("log.cleanup.policy", Type::kString, "delete", "default cleanup policy of topics", std::nullopt, {"delete"});
+    def("log.cleanup.policy", Type::kString, "delete", "default cleanup policy of topics", std::nullopt,
+        {"delete", "compact", "compact,delete", "delete,compact"});
+    def("log.cleaner.delete.retention.ms", Type::kLong, "86400000",
+        "how long the log cleaner keeps tombstones (topic: delete.retention.ms)", 0);
+    def("log.cleaner.min.cleanable.ratio", Type::kDouble, "0.5",
+        "share of not yet compacted bytes at which a log is cleaned (topic: min.cleanable.dirty.ratio)");
+    def("log.cleaner.backoff.ms", Type::kLong, "15000", "least time between two cleanings of a log", 0);
     def("compression.type", Type::kString, "producer", "producer: store batches as the producer compressed them",
         std::nullopt, {"producer"});
     def("min.insync.replicas", Type::kInt, "1", "replicas that must acknowledge an acks=all write", 1);
@@ -107,6 +115,18 @@ storage::LogConfig ToLogConfig(const std::map<std::string, TopicConfigValue>& ef
   config.index_interval_bytes = static_cast<int32_t>(number("index.interval.bytes"));
   config.segment_index_bytes = static_cast<int32_t>(number("segment.index.bytes"));
   config.log_append_time = effective.at("message.timestamp.type").value == "LogAppendTime";
+  const std::string& policy = effective.at("cleanup.policy").value;
+  config.compact = policy.find("compact") != std::string::npos;
+  // A compact-only topic keeps its data until the cleaner supersedes it: no retention.
+  if (policy.find("delete") == std::string::npos) {
+    config.retention_ms = -1;
+    config.retention_bytes = -1;
+  }
+  config.delete_retention_ms = number("delete.retention.ms");
+  // Validated as a number in [0, 1] when set (ValidateTopicConfig, the broker schema).
+  if (!absl::SimpleAtod(ToAbsl(effective.at("min.cleanable.dirty.ratio").value), &config.min_cleanable_dirty_ratio)) {
+    config.min_cleanable_dirty_ratio = 0.5;
+  }
   return config;
 }
 

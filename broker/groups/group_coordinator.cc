@@ -91,9 +91,10 @@ void GroupCoordinator::EnsureOffsetsTopic(std::function<void(bool ok)> done) {
   topic->set_name(kOffsetsTopic);
   topic->set_num_partitions(options_.offsets_topic_partitions);
   topic->set_replication_factor(options_.offsets_topic_replication_factor);
-  // Offsets must outlive any time-based retention; their expiry is the coordinator's job.
-  // (cleanup.policy=compact is not accepted by the controller yet.)
-  (*topic->mutable_configs())["retention.ms"] = "-1";
+  // Compaction keeps each group's and offset's latest record; expiry is the coordinator's job
+  // (it writes tombstones). Segment size as Kafka's offsets.topic.segment.bytes.
+  (*topic->mutable_configs())["cleanup.policy"] = "compact";
+  (*topic->mutable_configs())["segment.bytes"] = "104857600";
   controller_.Forward<metadata::CreateTopicsRequest, metadata::CreateTopicsResponse>(
       metadata::CREATE_TOPICS, create,
       [this, done = std::move(done)](absl::StatusOr<metadata::CreateTopicsResponse> created) mutable {

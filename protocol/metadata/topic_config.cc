@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include "absl/strings/numbers.h"
+#include "common/absl_compat.h"
+
 #include "common/status_macros.h"
 
 namespace sluice::metadata {
@@ -13,11 +16,13 @@ const std::vector<TopicConfigKey>& TopicConfigKeys() {
   static const std::vector<TopicConfigKey> keys = {
       {"cleanup.policy", "log.cleanup.policy"},
       {"compression.type", "compression.type"},
+      {"delete.retention.ms", "log.cleaner.delete.retention.ms"},
       {"flush.messages", "log.flush.interval.messages"},
       {"flush.ms", "log.flush.interval.ms"},
       {"index.interval.bytes", "log.index.interval.bytes"},
       {"max.message.bytes", "message.max.bytes"},
       {"message.timestamp.type", "log.message.timestamp.type"},
+      {"min.cleanable.dirty.ratio", "log.cleaner.min.cleanable.ratio"},
       {"min.insync.replicas", "min.insync.replicas"},
       {"retention.bytes", "log.retention.bytes"},
       {"retention.ms", "log.retention.ms"},
@@ -33,11 +38,14 @@ const config::Schema& TopicConfigSchema() {
   static const config::Schema schema = [] {
     config::Schema s;
     s.Define({.name = "cleanup.policy", .type = Type::kString, .default_value = "delete",
-              .doc = "delete: remove old segments by retention. (compact is not supported yet)",
+              .doc = "delete: remove old segments by retention; compact: keep the latest record of each key "
+                     "(compact,delete: both)",
               .allowed_values = {"delete", "compact", "compact,delete", "delete,compact"}});
     s.Define({.name = "compression.type", .type = Type::kString, .default_value = "producer",
               .doc = "producer: keep batches as the producer compressed them",
               .allowed_values = {"producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"}});
+    s.Define({.name = "delete.retention.ms", .type = Type::kLong, .default_value = "86400000",
+              .doc = "how long the log cleaner keeps tombstones (null values) of a compacted topic", .min = 0});
     s.Define({.name = "flush.messages", .type = Type::kLong, .default_value = "9223372036854775807",
               .doc = "fsync after this many messages", .min = 1});
     s.Define({.name = "flush.ms", .type = Type::kLong, .default_value = "9223372036854775807",
@@ -48,6 +56,8 @@ const config::Schema& TopicConfigSchema() {
               .doc = "largest record batch accepted", .min = 0});
     s.Define({.name = "message.timestamp.type", .type = Type::kString, .default_value = "CreateTime",
               .doc = "CreateTime or LogAppendTime", .allowed_values = {"CreateTime", "LogAppendTime"}});
+    s.Define({.name = "min.cleanable.dirty.ratio", .type = Type::kDouble, .default_value = "0.5",
+              .doc = "share of not yet compacted bytes (0..1) at which the log cleaner runs"});
     s.Define({.name = "min.insync.replicas", .type = Type::kInt, .default_value = "1",
               .doc = "replicas that must acknowledge an acks=all write", .min = 1});
     s.Define({.name = "retention.bytes", .type = Type::kLong, .default_value = "-1",
@@ -69,8 +79,11 @@ const config::Schema& TopicConfigSchema() {
 
 absl::Status ValidateTopicConfig(std::string_view key, std::string_view value) {
   SLUICE_RETURN_IF_ERROR(TopicConfigSchema().Validate(key, value));
-  if (key == "cleanup.policy" && value != "delete") {
-    return absl::InvalidArgumentError(fmt::format("cleanup.policy '{}' is not supported yet (only delete)", value));
+  if (key == "min.cleanable.dirty.ratio") {
+    double ratio = 0;
+    if (!absl::SimpleAtod(ToAbsl(value), &ratio) || !(ratio >= 0 && ratio <= 1)) {
+      return absl::InvalidArgumentError(fmt::format("min.cleanable.dirty.ratio {} is outside [0, 1]", value));
+    }
   }
   if (key == "compression.type" && value != "producer") {
     return absl::InvalidArgumentError(

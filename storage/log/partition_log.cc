@@ -20,6 +20,43 @@ constexpr std::string_view kLogStartCheckpoint = "log-start-offset.checkpoint";
 constexpr std::string_view kRecoveryPointCheckpoint = "recovery-point.checkpoint";
 constexpr std::string_view kCleanShutdownMarker = "clean-shutdown";
 constexpr std::string_view kCleanShutdownContents = "sluice-clean-shutdown 1\n";
+constexpr std::string_view kCleanedSuffix = ".cleaned";
+constexpr std::string_view kSwapSuffix = ".swap";
+
+absl::Status RenameFile(const std::filesystem::path& from, const std::filesystem::path& to) {
+  std::error_code error;
+  std::filesystem::rename(from, to, error);
+  if (error) return absl::InternalError(absl::StrCat("rename ", from.string(), " to ", to.string(), ": ", error.message()));
+  return absl::OkStatus();
+}
+
+absl::Status RemoveFileIfPresent(const std::filesystem::path& path) {
+  std::error_code error;
+  std::filesystem::remove(path, error);
+  if (error) return absl::InternalError(absl::StrCat("remove ", path.string(), ": ", error.message()));
+  return absl::OkStatus();
+}
+
+std::filesystem::path SegmentFile(const std::filesystem::path& dir, int64_t base_offset, std::string_view extension,
+                                  std::string_view suffix = "") {
+  return LogSegment::FilePath(dir, base_offset, absl::StrCat(ToAbsl(extension), ToAbsl(suffix)));
+}
+
+// Moves the ".swap" files of a committed replacement over the segment's files. The log goes
+// last, so until it is in place a ".log.swap" remains and recovery repeats this. An index
+// without a ".swap" twin is removed instead: it may belong to the old log, and is rebuilt.
+absl::Status CompleteSwap(const std::filesystem::path& dir, int64_t base_offset) {
+  for (std::string_view extension : LogSegment::kExtensions) {
+    std::filesystem::path swap = SegmentFile(dir, base_offset, extension, kSwapSuffix);
+    std::filesystem::path final_path = SegmentFile(dir, base_offset, extension);
+    if (std::filesystem::exists(swap)) {
+      SLUICE_RETURN_IF_ERROR(RenameFile(swap, final_path));
+    } else if (extension != ".log") {
+      SLUICE_RETURN_IF_ERROR(RemoveFileIfPresent(final_path));
+    }
+  }
+  return SyncDirectory(dir);
+}
 
 // Offsets in a segment are stored relative to its base in 32 bits.
 constexpr int64_t kMaxRelativeOffset = INT32_MAX;
@@ -49,11 +86,44 @@ absl::StatusOr<std::unique_ptr<PartitionLog>> PartitionLog::Open(std::filesystem
   return log;
 }
 
+absl::Status PartitionLog::RecoverInterruptedReplacements() {
+  std::error_code error;
+  std::vector<std::filesystem::path> cleaned;
+  std::vector<int64_t> committed;
+  std::vector<std::filesystem::path> stray_swaps;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_, error)) {
+    std::string name = entry.path().filename().string();
+    if (name.ends_with(kCleanedSuffix)) {
+      cleaned.push_back(entry.path());
+    } else if (name.ends_with(kSwapSuffix)) {
+      auto base = LogSegment::ParseLogFileName(std::string_view(name).substr(0, name.size() - kSwapSuffix.size()));
+      if (base) {
+        committed.push_back(*base);
+      } else {
+        stray_swaps.push_back(entry.path());
+      }
+    }
+  }
+  if (error) return absl::InternalError(absl::StrCat("list ", dir_.string(), ": ", error.message()));
+  // Not committed (no ".log.swap"): the old segment is still whole.
+  for (const auto& path : cleaned) SLUICE_RETURN_IF_ERROR(RemoveFileIfPresent(path));
+  for (int64_t base : committed) {
+    log::Warn("completing interrupted replacement of segment {}", LogSegment::LogPath(dir_, base).string());
+    SLUICE_RETURN_IF_ERROR(CompleteSwap(dir_, base));
+  }
+  // Index ".swap" files of a committed replacement were moved by CompleteSwap; any left belong
+  // to one that never reached its commit point.
+  for (const auto& path : stray_swaps) SLUICE_RETURN_IF_ERROR(RemoveFileIfPresent(path));
+  if (!cleaned.empty() || !stray_swaps.empty()) SLUICE_RETURN_IF_ERROR(SyncDirectory(dir_));
+  return absl::OkStatus();
+}
+
 absl::Status PartitionLog::Load() {
   std::error_code error;
   bool created = std::filesystem::create_directories(dir_, error);
   if (error) return absl::InternalError(absl::StrCat("create ", dir_.string(), ": ", error.message()));
   if (created) SLUICE_RETURN_IF_ERROR(SyncDirectory(dir_.parent_path()));
+  SLUICE_RETURN_IF_ERROR(RecoverInterruptedReplacements());
 
   std::vector<int64_t> bases;
   for (const auto& entry : std::filesystem::directory_iterator(dir_, error)) {
@@ -456,6 +526,84 @@ absl::Status PartitionLog::AdvanceLogStartOffset(int64_t offset) {
   }
   SLUICE_RETURN_IF_ERROR(WriteOffsetCheckpoint(dir_ / kLogStartCheckpoint, offset));
   return RemoveSegments(doomed);
+}
+
+std::vector<SegmentSummary> PartitionLog::ClosedSegments() const {
+  std::shared_lock lock(mutex_);
+  std::vector<SegmentSummary> out;
+  for (size_t i = 0; i + 1 < segments_.size(); ++i) {
+    out.push_back(SegmentSummary{segments_[i]->base_offset(), segments_[i]->next_offset(), segments_[i]->size()});
+  }
+  return out;
+}
+
+absl::Status PartitionLog::ReplaceSegment(int64_t base_offset, int64_t next_offset, std::string_view batches,
+                                          std::span<const kafka::RecordBatchHeader> headers) {
+  std::lock_guard maintenance(maintenance_mutex_);
+  // Closed segments change only under the maintenance mutex, so this check stays true below.
+  auto find = [&]() -> std::optional<size_t> {
+    for (size_t i = 0; i + 1 < segments_.size(); ++i) {
+      if (segments_[i]->base_offset() == base_offset && segments_[i]->next_offset() == next_offset) return i;
+    }
+    return std::nullopt;
+  };
+  int32_t index_interval_bytes;
+  {
+    std::shared_lock lock(mutex_);
+    if (closed_) return absl::FailedPreconditionError("log " + dir_.string() + " is closed");
+    if (!find()) {
+      return absl::FailedPreconditionError(absl::StrCat("no closed segment [", base_offset, ", ", next_offset, ")"));
+    }
+    index_interval_bytes = config_.index_interval_bytes;
+  }
+  for (const auto& header : headers) {
+    if (header.base_offset < base_offset || header.last_offset() >= next_offset) {
+      return absl::InvalidArgumentError("replacement batch outside the segment's offsets");
+    }
+  }
+  const int64_t now = clock_.NowMs();
+
+  if (batches.empty()) {
+    // Nothing survives: dropping the segment loses no record, and reads skip to the next one.
+    std::shared_ptr<LogSegment> doomed;
+    {
+      std::unique_lock lock(mutex_);
+      size_t i = *find();
+      doomed = segments_[i];
+      segments_.erase(segments_.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+    return doomed->Remove();
+  }
+
+  {
+    SLUICE_ASSIGN_OR_RETURN(auto cleaned, LogSegment::Create(dir_, base_offset, now, kCleanedSuffix));
+    SLUICE_RETURN_IF_ERROR(cleaned->Append(batches, headers, index_interval_bytes));
+    SLUICE_RETURN_IF_ERROR(cleaned->WriteIndexes());
+    for (const auto& file : cleaned->FilesToSync()) SLUICE_RETURN_IF_ERROR(file->Sync());
+  }
+  // The log's rename is the commit point: it comes last (kExtensions order).
+  for (std::string_view extension : LogSegment::kExtensions) {
+    SLUICE_RETURN_IF_ERROR(RenameFile(SegmentFile(dir_, base_offset, extension, kCleanedSuffix),
+                                      SegmentFile(dir_, base_offset, extension, kSwapSuffix)));
+  }
+  SLUICE_RETURN_IF_ERROR(SyncDirectory(dir_));
+  // Readers keep the old segment's descriptors, so the files can be replaced before the swap.
+  SLUICE_RETURN_IF_ERROR(CompleteSwap(dir_, base_offset));
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<LogSegment> replacement,
+                          LogSegment::Open(dir_, base_offset, now, /*verify_all=*/false, index_interval_bytes));
+  std::unique_lock lock(mutex_);
+  segments_[*find()] = std::move(replacement);
+  return absl::OkStatus();
+}
+
+int64_t PartitionLog::cleaned_through_offset() const {
+  std::shared_lock lock(mutex_);
+  return cleaned_through_offset_;
+}
+
+void PartitionLog::set_cleaned_through_offset(int64_t offset) {
+  std::unique_lock lock(mutex_);
+  cleaned_through_offset_ = offset;
 }
 
 void PartitionLog::UpdateConfig(LogConfig config) {

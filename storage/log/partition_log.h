@@ -6,6 +6,8 @@
 //   log-start-offset.checkpoint, recovery-point.checkpoint   (see checkpoint.h)
 //   clean-shutdown   written by Close, removed by Open; without it Open re-validates every
 //                    batch from the recovery point and truncates at the first torn one.
+//   <base>.log|.index|.timeindex + ".cleaned" / ".swap"   a segment replacement in progress
+//                    (ReplaceSegment): Open deletes ".cleaned" files and completes ".swap" ones.
 //
 // segment.ms counts from the active segment's creation, or from the log's opening for a
 // segment that was already active then (a restart restarts that clock).
@@ -43,6 +45,15 @@ struct LogConfig {
   int32_t index_interval_bytes = 4096;
   int32_t segment_index_bytes = 10485760;
   bool log_append_time = false;
+  bool compact = false;                       // cleanup.policy includes compact
+  int64_t delete_retention_ms = 86400000;     // how long the cleaner keeps tombstones
+  double min_cleanable_dirty_ratio = 0.5;     // the cleaner runs when dirty bytes exceed this share
+};
+
+struct SegmentSummary {
+  int64_t base_offset;
+  int64_t next_offset;
+  int64_t size;
 };
 
 struct AppendResult {
@@ -108,6 +119,19 @@ class PartitionLog {
   absl::Status TruncateTo(int64_t offset);
   // Raises the log start (DeleteRecords); deletes segments wholly below it. kOutOfRange past the end.
   absl::Status AdvanceLogStartOffset(int64_t offset);
+  // Every segment but the active one, oldest first.
+  std::vector<SegmentSummary> ClosedSegments() const;
+  // Replaces the closed segment at `base_offset`, which must still end at `next_offset`, with
+  // `batches` (whole batches with offsets inside the segment's range, headers in `headers`);
+  // an empty `batches` removes the segment. Crash-safe: the new files are written as
+  // ".cleaned", fsynced, renamed to ".swap" (the commit point) and then over the old files;
+  // Open finishes or discards an interrupted replacement. Readers holding slices of the old
+  // files keep reading them. Blocks on disk: never call on an I/O thread.
+  absl::Status ReplaceSegment(int64_t base_offset, int64_t next_offset, std::string_view batches,
+                              std::span<const kafka::RecordBatchHeader> headers);
+  // Offsets below this have been compacted since the log was opened (0 after Open).
+  int64_t cleaned_through_offset() const;
+  void set_cleaned_through_offset(int64_t offset);
   void UpdateConfig(LogConfig config);
   LogConfig config() const;
   // Flushes and writes the clean-shutdown marker; later appends fail.
@@ -120,6 +144,8 @@ class PartitionLog {
  private:
   PartitionLog(std::filesystem::path dir, LogConfig config, const Clock& clock);
   absl::Status Load();
+  // Deletes ".cleaned" files and completes ".swap" replacements left by a crash.
+  absl::Status RecoverInterruptedReplacements();
   absl::Status RollLocked(int64_t now_ms);
   bool ShouldRollLocked(int64_t append_bytes, int64_t last_offset, int64_t now_ms) const;
   int64_t LeoLocked() const;
@@ -139,6 +165,7 @@ class PartitionLog {
   int64_t log_start_offset_ = 0;
   int64_t recovery_point_ = 0;
   int64_t last_flush_ms_ = 0;
+  int64_t cleaned_through_offset_ = 0;
   bool directory_dirty_ = false;  // segment files created since the last directory fsync
   bool closed_ = false;
 };

@@ -31,6 +31,11 @@ std::filesystem::path LogSegment::LogPath(const std::filesystem::path& dir, int6
   return WithExtension(dir, base_offset, ".log");
 }
 
+std::filesystem::path LogSegment::FilePath(const std::filesystem::path& dir, int64_t base_offset,
+                                           std::string_view extension) {
+  return WithExtension(dir, base_offset, extension);
+}
+
 std::optional<int64_t> LogSegment::ParseLogFileName(std::string_view name) {
   if (name.size() != 24 || !name.ends_with(".log")) return std::nullopt;
   int64_t offset = 0;
@@ -40,19 +45,21 @@ std::optional<int64_t> LogSegment::ParseLogFileName(std::string_view name) {
 }
 
 LogSegment::LogSegment(const std::filesystem::path& dir, int64_t base_offset, std::shared_ptr<File> log,
-                       int64_t now_ms)
+                       int64_t now_ms, std::string_view suffix)
     : base_offset_(base_offset),
       log_(std::move(log)),
-      offset_index_(SparseIndex::Kind::kOffset, WithExtension(dir, base_offset, ".index"), base_offset),
-      time_index_(SparseIndex::Kind::kTime, WithExtension(dir, base_offset, ".timeindex"), base_offset),
+      offset_index_(SparseIndex::Kind::kOffset, WithExtension(dir, base_offset, absl::StrCat(".index", ToAbsl(suffix))),
+                    base_offset),
+      time_index_(SparseIndex::Kind::kTime, WithExtension(dir, base_offset, absl::StrCat(".timeindex", ToAbsl(suffix))),
+                  base_offset),
       next_offset_(base_offset),
       created_ms_(now_ms) {}
 
 absl::StatusOr<std::unique_ptr<LogSegment>> LogSegment::Create(const std::filesystem::path& dir, int64_t base_offset,
-                                                               int64_t now_ms) {
-  auto log = File::Open(LogPath(dir, base_offset), O_RDWR | O_CREAT | O_TRUNC);
+                                                               int64_t now_ms, std::string_view suffix) {
+  auto log = File::Open(WithExtension(dir, base_offset, absl::StrCat(".log", ToAbsl(suffix))), O_RDWR | O_CREAT | O_TRUNC);
   if (!log.ok()) return log.status();
-  std::unique_ptr<LogSegment> segment(new LogSegment(dir, base_offset, std::move(*log), now_ms));
+  std::unique_ptr<LogSegment> segment(new LogSegment(dir, base_offset, std::move(*log), now_ms, suffix));
   absl::Status status = segment->offset_index_.WritePending();
   if (status.ok()) status = segment->time_index_.WritePending();
   if (!status.ok()) return status;
@@ -307,7 +314,7 @@ absl::Status LogSegment::Remove() {
 
 absl::Status LogSegment::RemoveFiles(const std::filesystem::path& dir, int64_t base_offset) {
   // The log goes last: a crash part-way leaves at worst a segment without indexes (rebuilt).
-  for (std::string_view ext : {".index", ".timeindex", ".log"}) {
+  for (std::string_view ext : kExtensions) {
     std::error_code error;
     std::filesystem::path path = WithExtension(dir, base_offset, ext);
     std::filesystem::remove(path, error);

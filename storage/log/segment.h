@@ -30,12 +30,17 @@ absl::StatusOr<kafka::RecordBatchHeader> ReadBatchHeader(const File& file, int64
 class LogSegment {
  public:
   static std::filesystem::path LogPath(const std::filesystem::path& dir, int64_t base_offset);
+  // `<20-digit base offset><extension>`, e.g. ".index" or ".log.swap".
+  static std::filesystem::path FilePath(const std::filesystem::path& dir, int64_t base_offset, std::string_view extension);
+  // The extensions of a segment's files; the log comes last so it is removed or replaced last.
+  static constexpr std::string_view kExtensions[] = {".index", ".timeindex", ".log"};
   // Parses "<20 digits>.log"; nullopt for any other name.
   static std::optional<int64_t> ParseLogFileName(std::string_view name);
 
-  // Creates empty files for a new segment.
+  // Creates empty files for a new segment. A `suffix` (e.g. ".cleaned") is appended to every
+  // file name: such a segment is a replacement being written (see PartitionLog::ReplaceSegment).
   static absl::StatusOr<std::unique_ptr<LogSegment>> Create(const std::filesystem::path& dir, int64_t base_offset,
-                                                            int64_t now_ms);
+                                                            int64_t now_ms, std::string_view suffix = "");
   // Opens an existing segment. With `verify_all`, every batch is read and CRC-checked and the file
   // is truncated at the first torn or corrupt batch (crash recovery); otherwise indexes are
   // loaded when sound (rebuilt from batch headers when not) and only the tail is scanned.
@@ -85,7 +90,8 @@ class LogSegment {
   static absl::Status RemoveFiles(const std::filesystem::path& dir, int64_t base_offset);
 
  private:
-  LogSegment(const std::filesystem::path& dir, int64_t base_offset, std::shared_ptr<File> log, int64_t now_ms);
+  LogSegment(const std::filesystem::path& dir, int64_t base_offset, std::shared_ptr<File> log, int64_t now_ms,
+             std::string_view suffix = "");
   void IndexBatch(const kafka::RecordBatchHeader& header, int64_t position, int32_t index_interval_bytes);
   // Rebuilds both indexes from the batches; truncates at the first bad batch.
   absl::Status ScanAll(bool verify_crc, int32_t index_interval_bytes);

@@ -27,13 +27,19 @@ void AppendNullable(std::string& out, std::optional<std::string_view> bytes) {
 
 void RecordBatchBuilder::Add(std::optional<std::string_view> key, std::optional<std::string_view> value,
                              int64_t timestamp_ms, std::span<const RecordHeaderView> headers) {
+  AddWithOffsetDelta(next_offset_delta_, key, value, timestamp_ms, headers);
+}
+
+void RecordBatchBuilder::AddWithOffsetDelta(int32_t offset_delta, std::optional<std::string_view> key,
+                                            std::optional<std::string_view> value, int64_t timestamp_ms,
+                                            std::span<const RecordHeaderView> headers) {
   if (record_count_ == 0) base_timestamp_ = timestamp_ms;
   max_timestamp_ = record_count_ == 0 ? timestamp_ms : std::max(max_timestamp_, timestamp_ms);
 
   std::string body;
   body.push_back(0);  // record attributes
   AppendVarlong(body, timestamp_ms - base_timestamp_);
-  AppendVarint(body, record_count_);
+  AppendVarint(body, offset_delta);
   AppendNullable(body, key);
   AppendNullable(body, value);
   AppendVarint(body, static_cast<int32_t>(headers.size()));
@@ -44,6 +50,7 @@ void RecordBatchBuilder::Add(std::optional<std::string_view> key, std::optional<
   AppendVarint(records_, static_cast<int32_t>(body.size()));
   records_.append(body);
   ++record_count_;
+  next_offset_delta_ = offset_delta + 1;
 }
 
 absl::StatusOr<std::string> RecordBatchBuilder::Build() const {
@@ -59,6 +66,11 @@ absl::StatusOr<std::string> RecordBatchBuilder::Build() const {
   int16_t attributes = static_cast<int16_t>(options_.compression);
   if (options_.transactional) attributes |= L::kTransactionalBit;
   if (options_.control) attributes |= L::kControlBit;
+  if (options_.log_append_time_ms) attributes |= L::kTimestampTypeBit;
+  const int32_t last_offset_delta = options_.last_offset_delta.value_or(next_offset_delta_ - 1);
+  if (last_offset_delta < next_offset_delta_ - 1) {
+    return absl::InvalidArgumentError("last offset delta is below the last record's offset delta");
+  }
 
   std::string batch(L::kHeaderSize + payload.size(), '\0');
   char* p = batch.data();
@@ -67,9 +79,9 @@ absl::StatusOr<std::string> RecordBatchBuilder::Build() const {
   StoreBigEndian<int32_t>(p + L::kPartitionLeaderEpoch, options_.partition_leader_epoch);
   p[L::kMagic] = L::kCurrentMagic;
   StoreBigEndian<int16_t>(p + L::kAttributes, attributes);
-  StoreBigEndian<int32_t>(p + L::kLastOffsetDelta, record_count_ - 1);
+  StoreBigEndian<int32_t>(p + L::kLastOffsetDelta, last_offset_delta);
   StoreBigEndian<int64_t>(p + L::kBaseTimestamp, base_timestamp_);
-  StoreBigEndian<int64_t>(p + L::kMaxTimestamp, max_timestamp_);
+  StoreBigEndian<int64_t>(p + L::kMaxTimestamp, options_.log_append_time_ms.value_or(max_timestamp_));
   StoreBigEndian<int64_t>(p + L::kProducerId, options_.producer_id);
   StoreBigEndian<int16_t>(p + L::kProducerEpoch, options_.producer_epoch);
   StoreBigEndian<int32_t>(p + L::kBaseSequence, options_.base_sequence);

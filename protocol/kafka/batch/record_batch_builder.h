@@ -24,6 +24,11 @@ class RecordBatchBuilder {
     int32_t base_sequence = -1;
     bool transactional = false;
     bool control = false;
+    // Rewriting a batch (the log cleaner) keeps its original offsets: when set, the batch
+    // declares this last offset delta instead of record_count - 1.
+    std::optional<int32_t> last_offset_delta;
+    // When set, the batch is stamped LogAppendTime with this max timestamp.
+    std::optional<int64_t> log_append_time_ms;
   };
 
   RecordBatchBuilder() : RecordBatchBuilder(Options{}) {}
@@ -34,6 +39,12 @@ class RecordBatchBuilder {
   void Add(std::optional<std::string_view> key, std::optional<std::string_view> value, int64_t timestamp_ms,
            std::span<const RecordHeaderView> headers = {});
 
+  // Appends a record with an explicit offset delta (strictly above the previous record's), so a
+  // rewritten batch may leave gaps where records were removed.
+  void AddWithOffsetDelta(int32_t offset_delta, std::optional<std::string_view> key,
+                          std::optional<std::string_view> value, int64_t timestamp_ms,
+                          std::span<const RecordHeaderView> headers = {});
+
   int32_t record_count() const { return record_count_; }
 
   // The encoded batch (CRC set). Errors: kInvalidArgument when empty, compression failures.
@@ -43,6 +54,7 @@ class RecordBatchBuilder {
   Options options_;
   std::string records_;  // encoded, uncompressed
   int32_t record_count_ = 0;
+  int32_t next_offset_delta_ = 0;
   int64_t base_timestamp_ = -1;
   int64_t max_timestamp_ = -1;
 };

@@ -62,7 +62,9 @@ TEST_CASE("topic creation validates names, counts, replication and configs") {
   CHECK(Create(**c, "zero", 0, 1).error_code() == Code(ErrorCode::kInvalidPartitions));
   CHECK(Create(**c, "rf", 1, 2).error_code() == Code(ErrorCode::kInvalidReplicationFactor));
   CHECK(Create(**c, "cfg", 1, 1, {{"retention.ms", "abc"}}).error_code() == Code(ErrorCode::kInvalidConfig));
-  CHECK(Create(**c, "cfg2", 1, 1, {{"cleanup.policy", "compact"}}).error_code() == Code(ErrorCode::kInvalidConfig));
+  CHECK(Create(**c, "cfg2", 1, 1, {{"cleanup.policy", "shred"}}).error_code() == Code(ErrorCode::kInvalidConfig));
+  CHECK(Create(**c, "cfg3", 1, 1, {{"min.cleanable.dirty.ratio", "1.5"}}).error_code() == Code(ErrorCode::kInvalidConfig));
+  CHECK(Create(**c, "compacted", 1, 1, {{"cleanup.policy", "compact,delete"}}).error_code() == 0);
   CHECK(Create(**c, "defaults", -1, -1).num_partitions() == 1);
 
   auto topic = (*c)->image().FindTopic("ok");
