@@ -1,12 +1,9 @@
 #pragma once
-// Helpers shared by the compaction tests: temp directories, producing keyed records, reading a
-// log back record by record.
-
-#include <stdlib.h>
+// Helpers shared by the compaction tests: producing keyed records and reading a log back record
+// by record (temp directories come from the storage log tests).
 
 #include <catch2/catch.hpp>
 #include <cstdint>
-#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,25 +11,9 @@
 #include "protocol/kafka/batch/record_batch_builder.h"
 #include "protocol/kafka/batch/record_reader.h"
 #include "storage/log/partition_log.h"
+#include "tests/unit/storage_log/log_test_util.h"
 
 namespace sluice::storage::testing {
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "sluice-compaction-test-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 struct TestRecord {
   std::optional<std::string> key;
