@@ -17,7 +17,7 @@ LeaderLookup FindLeaderPartition(const BrokerContext& broker, const metadata::Me
   auto hosted = broker.partitions.Get(topic_name, partition);
   // The image can run ahead of the partition manager for an instant while a log is created.
   if (!hosted) return {.error = kafka::ErrorCode::kNotLeaderOrFollower};
-  return {.partition = std::move(hosted)};
+  return {.partition = std::move(hosted), .info = &info};
 }
 
 }  // namespace sluice::broker

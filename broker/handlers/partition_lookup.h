@@ -17,7 +17,8 @@ inline metadata::TopicId ToTopicId(const kafka::Uuid& id) { return id.bytes; }
 
 struct LeaderLookup {
   kafka::ErrorCode error = kafka::ErrorCode::kNone;
-  std::shared_ptr<Partition> partition;  // set when error is kNone
+  std::shared_ptr<Partition> partition;        // set when error is kNone
+  const metadata::PartitionInfo* info = nullptr;  // into `image`: valid while the caller holds it
 };
 
 // `current_leader_epoch` is the client's view (-1: unknown), checked as Kafka does.

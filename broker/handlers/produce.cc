@@ -51,8 +51,7 @@ void HandleProduce(BrokerContext& broker, RequestPtr request) {
         topic_response.partition_responses.push_back(Refused(data.index, lookup.error));
         continue;
       }
-      const auto& info = image->FindTopic(topic.name)->partitions[data.index];
-      if (body.acks == -1 && static_cast<int32_t>(info.isr.size()) < lookup.partition->min_insync_replicas()) {
+      if (body.acks == -1 && static_cast<int32_t>(lookup.info->isr.size()) < lookup.partition->min_insync_replicas()) {
         topic_response.partition_responses.push_back(Refused(data.index, ErrorCode::kNotEnoughReplicas));
         continue;
       }
