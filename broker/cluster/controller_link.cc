@@ -9,7 +9,6 @@ namespace sluice::broker {
 namespace {
 constexpr int kFetchMaxWaitMs = 5000;
 constexpr int kRetryDelayMs = 500;
-constexpr int kMaxRecordsPerFetch = 10000;  // the controller's page size: fewer means caught up
 }  // namespace
 
 ControllerLink::ControllerLink(asio::io_context& io, ControllerLinkOptions options, MetadataCache& cache,
@@ -100,19 +99,20 @@ void ControllerLink::FetchMetadata() {
           log::Warn("broker {}: metadata fetch failed: {}", options_.broker_id, response.status());
           return RetryLater([this] { FetchMetadata(); });
         }
-        if (response->records_size() > 0) {
+        if (response->entries_size() > 0) {
           auto next = std::make_shared<metadata::MetadataImage>(*image_);
-          int64_t offset = response->first_offset();
-          for (const auto& record : response->records()) {
-            if (absl::Status status = next->Apply(record, offset++); !status.ok()) {
-              log::Error("broker {}: cannot apply metadata record {}: {}", options_.broker_id, offset - 1, status);
-              return RetryLater([this] { FetchMetadata(); });
+          for (const auto& entry : response->entries()) {
+            for (const auto& record : entry.records()) {
+              if (absl::Status status = next->Apply(record, entry.offset()); !status.ok()) {
+                log::Error("broker {}: cannot apply metadata record {}: {}", options_.broker_id, entry.offset(), status);
+                return RetryLater([this] { FetchMetadata(); });
+              }
             }
           }
           image_ = next;
         }
-        const bool caught_up = response->records_size() < kMaxRecordsPerFetch;
-        if (response->records_size() > 0 || (caught_up && !ready_)) {
+        const bool caught_up = image_->offset() >= response->committed_offset();
+        if (response->entries_size() > 0 || (caught_up && !ready_)) {
           if (absl::Status status = partitions_.Apply(*image_, caught_up); !status.ok()) {
             log::Error("broker {}: applying metadata to replicas failed: {}", options_.broker_id, status);
           }

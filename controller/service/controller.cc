@@ -475,10 +475,15 @@ absl::StatusOr<metadata::FetchMetadataResponse> Controller::FetchMetadata(int64_
   constexpr size_t kMaxRecordsPerFetch = 10000;
   metadata::FetchMetadataResponse response;
   const int64_t first = std::max<int64_t>(after_offset + 1, 0);
-  response.set_first_offset(first);
+  response.set_committed_offset(log_->end_offset() - 1);
   if (first >= log_->end_offset()) return response;
   SLUICE_ASSIGN_OR_RETURN(auto records, log_->Read(first, kMaxRecordsPerFetch));
-  for (auto& record : records) *response.add_records() = std::move(record);
+  int64_t offset = first;
+  for (auto& record : records) {
+    auto* entry = response.add_entries();
+    entry->set_offset(offset++);
+    *entry->add_records() = std::move(record);
+  }
   return response;
 }
 

@@ -44,7 +44,7 @@ void ControllerService::Bind(metadata::Method method, absl::StatusOr<Resp> (Cont
 void ControllerService::HandleFetch(const metadata::FetchMetadataRequest& request,
                                     std::function<void(absl::StatusOr<metadata::FetchMetadataResponse>)> reply) {
   auto response = controller_.FetchMetadata(request.after_offset());
-  if (!response.ok() || response->records_size() > 0 || request.max_wait_ms() <= 0) return reply(std::move(response));
+  if (!response.ok() || response->entries_size() > 0 || request.max_wait_ms() <= 0) return reply(std::move(response));
   auto parked = std::make_shared<ParkedFetch>(
       ParkedFetch{request.after_offset(), std::move(reply), std::make_unique<asio::steady_timer>(events_)});
   parked_.push_back(parked);

@@ -51,7 +51,8 @@ absl::Status MetadataImage::Apply(const Record& record, int64_t offset) {
   switch (record.kind_case()) {
     case Record::kBrokerRegistration: {
       const auto& r = record.broker_registration();
-      brokers_[r.broker_id()] = BrokerInfo{.id = r.broker_id(), .epoch = r.broker_epoch(), .host = r.host(),
+      const int64_t epoch = r.broker_epoch() != 0 ? r.broker_epoch() : offset;
+      brokers_[r.broker_id()] = BrokerInfo{.id = r.broker_id(), .epoch = epoch, .host = r.host(),
                                            .port = r.port(), .rack = r.rack(), .fenced = false};
       break;
     }
@@ -81,7 +82,9 @@ absl::Status MetadataImage::Apply(const Record& record, int64_t offset) {
           .isr = {r.isr().begin(), r.isr().end()},
           .leader = r.leader(),
           .leader_epoch = r.leader_epoch(),
-          .partition_epoch = r.partition_epoch()};
+          .partition_epoch = r.partition_epoch(),
+          .adding_replicas = {r.adding_replicas().begin(), r.adding_replicas().end()},
+          .removing_replicas = {r.removing_replicas().begin(), r.removing_replicas().end()}};
       break;
     }
     case Record::kRemoveTopic: {
@@ -117,6 +120,9 @@ absl::Status MetadataImage::Apply(const Record& record, int64_t offset) {
       next_producer_id_ = std::max(next_producer_id_, r.first_producer_id() + r.size());
       break;
     }
+    case Record::kClusterId:
+      cluster_id_ = record.cluster_id().cluster_id();
+      break;
     case Record::KIND_NOT_SET:
       return absl::InvalidArgumentError(fmt::format("empty metadata record at offset {}", offset));
   }

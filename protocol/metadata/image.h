@@ -37,6 +37,8 @@ struct PartitionInfo {
   int32_t leader = -1;
   int32_t leader_epoch = 0;
   int32_t partition_epoch = 0;
+  std::vector<int32_t> adding_replicas;    // an ongoing reassignment (see metadata.proto)
+  std::vector<int32_t> removing_replicas;
 };
 
 struct TopicInfo {
@@ -63,6 +65,7 @@ class MetadataImage {
   // Cluster-wide dynamic broker configs (resource name "") and per-broker ones (name = id).
   const std::map<std::string, std::map<std::string, std::string>>& broker_configs() const { return broker_configs_; }
   int64_t next_producer_id() const { return next_producer_id_; }
+  const std::string& cluster_id() const { return cluster_id_; }  // empty until minted
 
  private:
   std::shared_ptr<TopicInfo> MutableTopic(const TopicId& id);
@@ -73,6 +76,7 @@ class MetadataImage {
   std::map<TopicId, std::string> topic_names_;
   std::map<std::string, std::map<std::string, std::string>> broker_configs_;
   int64_t next_producer_id_ = 0;
+  std::string cluster_id_;
 };
 
 TopicId ToTopicId(const std::string& bytes);

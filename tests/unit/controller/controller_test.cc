@@ -150,9 +150,9 @@ TEST_CASE("metadata fetch returns records after an offset") {
   Create(**c, "a", 2, 1);
   auto all = (*c)->FetchMetadata(-1);
   REQUIRE(all.ok());
-  CHECK(all->first_offset() == 0);
-  CHECK(all->records_size() == 4);  // registration, topic, two partitions
+  CHECK(all->entries(0).offset() == 0);
+  CHECK(all->entries_size() == 4);  // registration, topic, two partitions
   auto none = (*c)->FetchMetadata((*c)->image().offset());
   REQUIRE(none.ok());
-  CHECK(none->records_size() == 0);
+  CHECK(none->entries_size() == 0);
 }
