@@ -93,7 +93,7 @@ AppendOutcome Partition::Append(std::span<char> batches) {
                 .log_append_time_ms = check.duplicate_of->log_append_time_ms};
       }
     }
-    auto appended = log_->Append(batches);
+    auto appended = log_->Append(batches, storage::kNoLeaderEpoch);
     if (!appended.ok()) {
       return {.error = kafka::ErrorCode::kKafkaStorageError, .message = std::string(ToStd(appended.status().message()))};
     }

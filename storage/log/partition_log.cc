@@ -11,6 +11,7 @@
 #include "protocol/kafka/batch/record_reader.h"
 #include "storage/log/checkpoint.h"
 #include "storage/log/file.h"
+#include "storage/log/leader_epoch_checkpoint.h"
 #include "storage/log/segment.h"
 
 namespace sluice::storage {
@@ -18,6 +19,7 @@ namespace {
 
 constexpr std::string_view kLogStartCheckpoint = "log-start-offset.checkpoint";
 constexpr std::string_view kRecoveryPointCheckpoint = "recovery-point.checkpoint";
+constexpr std::string_view kLeaderEpochCheckpoint = "leader-epoch-checkpoint";
 constexpr std::string_view kCleanShutdownMarker = "clean-shutdown";
 constexpr std::string_view kCleanShutdownContents = "sluice-clean-shutdown 1\n";
 constexpr std::string_view kCleanedSuffix = ".cleaned";
@@ -70,6 +72,33 @@ std::optional<int64_t> ReadCheckpointOrWarn(const std::filesystem::path& path) {
   if (value.ok()) return *value;
   if (value.status().code() != absl::StatusCode::kNotFound) log::Warn("ignoring {}: {}", path.string(), value.status());
   return std::nullopt;
+}
+
+// One header per batch of `batches`, checking that the framing covers the data exactly.
+absl::StatusOr<std::vector<kafka::RecordBatchHeader>> ParseFraming(std::string_view batches) {
+  std::vector<kafka::RecordBatchHeader> headers;
+  for (size_t position = 0; position < batches.size();) {
+    std::string_view rest = batches.substr(position);
+    auto header = kafka::ParseBatchHeader(rest);
+    if (!header.ok()) return absl::InvalidArgumentError(header.status().message());
+    if (header->total_size() > static_cast<int64_t>(rest.size()) || header->last_offset_delta < 0) {
+      return absl::InvalidArgumentError("record batch framing does not match the data");
+    }
+    headers.push_back(*header);
+    position += static_cast<size_t>(header->total_size());
+  }
+  if (headers.empty()) return absl::InvalidArgumentError("no record batches to append");
+  return headers;
+}
+
+// Patches partition_leader_epoch in place; it lies outside the CRC, which stays valid.
+void SetPartitionLeaderEpoch(char* batch, int32_t epoch) {
+  auto value = static_cast<uint32_t>(epoch);
+  char* field = batch + kafka::batch_layout::kPartitionLeaderEpoch;
+  for (int i = 3; i >= 0; --i) {
+    field[i] = static_cast<char>(value & 0xff);
+    value >>= 8;
+  }
 }
 
 }  // namespace
@@ -177,6 +206,7 @@ absl::Status PartitionLog::Load() {
   }
   SLUICE_RETURN_IF_ERROR(RemoveSegments(below_start));
   last_flush_ms_ = now;
+  SLUICE_RETURN_IF_ERROR(LoadLeaderEpochs());
 
   if (clean) {
     // From here on a crash must trigger recovery again.
@@ -184,6 +214,32 @@ absl::Status PartitionLog::Load() {
     if (error) return absl::InternalError(absl::StrCat("remove clean-shutdown marker: ", error.message()));
     SLUICE_RETURN_IF_ERROR(SyncDirectory(dir_));
   }
+  return absl::OkStatus();
+}
+
+absl::Status PartitionLog::LoadLeaderEpochs() {
+  auto checkpoint = ReadLeaderEpochCheckpoint(dir_ / kLeaderEpochCheckpoint);
+  int64_t scan_from = log_start_offset_;
+  std::vector<EpochEntry> on_disk;
+  if (checkpoint.ok()) {
+    on_disk = checkpoint->entries();
+    epoch_cache_ = std::move(*checkpoint);
+    // Start first, so that an entry moved up to the log start is also dropped when it is not
+    // below the recovery point (already at most the log end), whose batches are scanned again.
+    epoch_cache_.TruncateFromStart(log_start_offset_);
+    epoch_cache_.TruncateFromEnd(recovery_point_);
+    scan_from = recovery_point_;
+  } else if (checkpoint.status().code() != absl::StatusCode::kNotFound) {
+    log::Warn("ignoring {} and rebuilding it from the log: {}", (dir_ / kLeaderEpochCheckpoint).string(),
+              checkpoint.status());
+  }
+  SLUICE_RETURN_IF_ERROR(ForEachBatchHeader(scan_from, [this](const kafka::RecordBatchHeader& header) {
+    if (header.partition_leader_epoch >= 0) epoch_cache_.Assign(header.partition_leader_epoch, header.base_offset);
+    return absl::OkStatus();
+  }));
+  epoch_cache_.TruncateFromStart(log_start_offset_);
+  // A missing file is written at the next flush even when empty, so the next Open need not scan.
+  if (!checkpoint.ok() || epoch_cache_.entries() != on_disk) ++epoch_cache_version_;
   return absl::OkStatus();
 }
 
@@ -211,44 +267,94 @@ absl::Status PartitionLog::RollLocked(int64_t now_ms) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<AppendResult> PartitionLog::Append(std::span<char> batches) {
-  // Header parsing and LogAppendTime stamping (which recomputes CRCs) happen before taking the
-  // lock: neither depends on the offsets the log assigns.
-  std::vector<kafka::RecordBatchHeader> headers;
+absl::StatusOr<AppendResult> PartitionLog::Append(std::span<char> batches, int32_t leader_epoch) {
+  // Header parsing and stamping (LogAppendTime recomputes CRCs) happen before taking the lock:
+  // neither depends on the offsets the log assigns.
+  SLUICE_ASSIGN_OR_RETURN(std::vector<kafka::RecordBatchHeader> headers,
+                          ParseFraming(std::string_view(batches.data(), batches.size())));
   const bool append_time = config().log_append_time;
   const int64_t now = clock_.NowMs();
-  for (size_t position = 0; position < batches.size();) {
-    std::string_view rest(batches.data() + position, batches.size() - position);
-    auto header = kafka::ParseBatchHeader(rest);
-    if (!header.ok()) return absl::InvalidArgumentError(header.status().message());
-    if (header->total_size() > static_cast<int64_t>(rest.size()) || header->last_offset_delta < 0) {
-      return absl::InvalidArgumentError("record batch framing does not match the data");
-    }
+  size_t position = 0;
+  for (auto& header : headers) {
+    char* batch = batches.data() + position;
     if (append_time) {
-      kafka::StampLogAppendTime(batches.data() + position, now);
-      header->attributes |= kafka::batch_layout::kTimestampTypeBit;
-      header->max_timestamp = now;
+      kafka::StampLogAppendTime(batch, now);
+      header.attributes |= kafka::batch_layout::kTimestampTypeBit;
+      header.max_timestamp = now;
     }
-    headers.push_back(*header);
-    position += static_cast<size_t>(header->total_size());
+    // Always overwritten, as Kafka does: what a producer put there must not reach the epoch
+    // cache when a recovering Open reads the headers.
+    const int32_t stamped = std::max(leader_epoch, kNoLeaderEpoch);
+    SetPartitionLeaderEpoch(batch, stamped);
+    header.partition_leader_epoch = stamped;
+    position += static_cast<size_t>(header.total_size());
   }
-  if (headers.empty()) return absl::InvalidArgumentError("no record batches to append");
 
   std::unique_lock lock(mutex_);
   if (closed_) return absl::FailedPreconditionError("log " + dir_.string() + " is closed");
+  if (leader_epoch >= 0 && leader_epoch < epoch_cache_.latest_epoch()) {
+    return absl::FailedPreconditionError(absl::StrCat("leader epoch ", leader_epoch, " is older than epoch ",
+                                                      epoch_cache_.latest_epoch(), " already in log ", dir_.string()));
+  }
   const int64_t first_offset = LeoLocked();
   int64_t next = first_offset;
-  size_t position = 0;
+  position = 0;
   for (auto& header : headers) {
     kafka::SetBaseOffset(batches.data() + position, next);
     header.base_offset = next;
     next = header.last_offset() + 1;
     position += static_cast<size_t>(header.total_size());
   }
-  if (ShouldRollLocked(static_cast<int64_t>(batches.size()), next - 1, now)) SLUICE_RETURN_IF_ERROR(RollLocked(now));
-  SLUICE_RETURN_IF_ERROR(segments_.back()->Append(std::string_view(batches.data(), batches.size()), headers,
-                                                  config_.index_interval_bytes));
+  SLUICE_RETURN_IF_ERROR(AppendLocked(std::string_view(batches.data(), batches.size()), headers, now));
+  if (leader_epoch >= 0) AssignEpochLocked(leader_epoch, first_offset);
   return AppendResult{first_offset, next - 1, append_time ? now : -1};
+}
+
+absl::StatusOr<AppendResult> PartitionLog::AppendAsFollower(std::string_view batches) {
+  SLUICE_ASSIGN_OR_RETURN(std::vector<kafka::RecordBatchHeader> headers, ParseFraming(batches));
+  if (headers.front().base_offset < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("negative base offset ", headers.front().base_offset));
+  }
+  for (size_t i = 1; i < headers.size(); ++i) {
+    if (headers[i].base_offset <= headers[i - 1].last_offset()) {
+      return absl::InvalidArgumentError(absl::StrCat("batch at offset ", headers[i].base_offset,
+                                                     " does not follow the batch ending at offset ",
+                                                     headers[i - 1].last_offset()));
+    }
+  }
+  const int64_t first_offset = headers.front().base_offset;
+  const int64_t last_offset = headers.back().last_offset();
+  const int64_t now = clock_.NowMs();
+
+  std::unique_lock lock(mutex_);
+  if (closed_) return absl::FailedPreconditionError("log " + dir_.string() + " is closed");
+  const int64_t leo = LeoLocked();
+  if (first_offset < leo) {
+    return absl::FailedPreconditionError(absl::StrCat("follower append at offset ", first_offset,
+                                                      " is below the log end ", leo, " of ", dir_.string()));
+  }
+  // A rolled segment starts at the log end and stores offsets relative to it in 32 bits.
+  if (last_offset - leo > kMaxRelativeOffset) {
+    return absl::InvalidArgumentError(absl::StrCat("follower append ends at offset ", last_offset,
+                                                   ", too far past the log end ", leo));
+  }
+  SLUICE_RETURN_IF_ERROR(AppendLocked(batches, headers, now));
+  for (const auto& header : headers) {
+    if (header.partition_leader_epoch >= 0) AssignEpochLocked(header.partition_leader_epoch, header.base_offset);
+  }
+  return AppendResult{first_offset, last_offset, -1};
+}
+
+absl::Status PartitionLog::AppendLocked(std::string_view batches, std::span<const kafka::RecordBatchHeader> headers,
+                                        int64_t now_ms) {
+  if (ShouldRollLocked(static_cast<int64_t>(batches.size()), headers.back().last_offset(), now_ms)) {
+    SLUICE_RETURN_IF_ERROR(RollLocked(now_ms));
+  }
+  return segments_.back()->Append(batches, headers, config_.index_interval_bytes);
+}
+
+void PartitionLog::AssignEpochLocked(int32_t epoch, int64_t start_offset) {
+  if (epoch_cache_.Assign(epoch, start_offset)) ++epoch_cache_version_;
 }
 
 absl::StatusOr<ReadResult> PartitionLog::Read(int64_t fetch_offset, int64_t max_bytes, int64_t max_offset,
@@ -324,6 +430,26 @@ size_t PartitionLog::segment_count() const {
   return segments_.size();
 }
 
+EpochEndOffset PartitionLog::EndOffsetForEpoch(int32_t epoch) const {
+  std::shared_lock lock(mutex_);
+  return epoch_cache_.EndOffsetFor(epoch, LeoLocked());
+}
+
+int32_t PartitionLog::latest_epoch() const {
+  std::shared_lock lock(mutex_);
+  return epoch_cache_.latest_epoch();
+}
+
+int32_t PartitionLog::EpochForOffset(int64_t offset) const {
+  std::shared_lock lock(mutex_);
+  return epoch_cache_.EpochForOffset(offset);
+}
+
+std::vector<EpochEntry> PartitionLog::leader_epoch_entries() const {
+  std::shared_lock lock(mutex_);
+  return epoch_cache_.entries();
+}
+
 absl::StatusOr<std::optional<OffsetAndTimestamp>> PartitionLog::OffsetForTimestamp(int64_t timestamp) const {
   std::shared_lock lock(mutex_);
   std::string batch;
@@ -366,31 +492,42 @@ std::optional<OffsetAndTimestamp> PartitionLog::MaxTimestamp() const {
   return best;
 }
 
+absl::StatusOr<std::vector<PartitionLog::FileRange>> PartitionLog::RangesFrom(int64_t from_offset) const {
+  std::vector<FileRange> ranges;
+  std::shared_lock lock(mutex_);
+  for (size_t i = SegmentIndexLocked(from_offset); i < segments_.size(); ++i) {
+    const LogSegment& segment = *segments_[i];
+    SLUICE_ASSIGN_OR_RETURN(auto start, segment.FindBatch(std::max(from_offset, segment.base_offset())));
+    if (start) ranges.push_back(FileRange{segment.log_file(), start->position, segment.size()});
+  }
+  return ranges;
+}
+
 absl::Status PartitionLog::ForEachBatch(
     int64_t from_offset,
     const std::function<absl::Status(const kafka::RecordBatchHeader&, std::string_view batch_bytes)>& fn) const {
-  // Snapshot the files and ranges under the lock, then read without it so `fn` may take its time.
-  struct Range {
-    std::shared_ptr<File> file;
-    int64_t start;
-    int64_t end;
-  };
-  std::vector<Range> ranges;
-  {
-    std::shared_lock lock(mutex_);
-    for (size_t i = SegmentIndexLocked(from_offset); i < segments_.size(); ++i) {
-      const LogSegment& segment = *segments_[i];
-      SLUICE_ASSIGN_OR_RETURN(auto start, segment.FindBatch(std::max(from_offset, segment.base_offset())));
-      if (start) ranges.push_back(Range{segment.log_file(), start->position, segment.size()});
-    }
-  }
+  // The ranges are snapshotted under the lock and read without it, so `fn` may take its time.
+  SLUICE_ASSIGN_OR_RETURN(std::vector<FileRange> ranges, RangesFrom(from_offset));
   std::string batch;
-  for (const Range& range : ranges) {
+  for (const FileRange& range : ranges) {
     for (int64_t position = range.start; position < range.end;) {
       SLUICE_ASSIGN_OR_RETURN(kafka::RecordBatchHeader header, ReadBatchHeader(*range.file, position, range.end));
       batch.resize(static_cast<size_t>(header.total_size()));
       SLUICE_RETURN_IF_ERROR(range.file->ReadExact(batch.data(), batch.size(), position));
       SLUICE_RETURN_IF_ERROR(fn(header, batch));
+      position += header.total_size();
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PartitionLog::ForEachBatchHeader(
+    int64_t from_offset, const std::function<absl::Status(const kafka::RecordBatchHeader&)>& fn) const {
+  SLUICE_ASSIGN_OR_RETURN(std::vector<FileRange> ranges, RangesFrom(from_offset));
+  for (const FileRange& range : ranges) {
+    for (int64_t position = range.start; position < range.end;) {
+      SLUICE_ASSIGN_OR_RETURN(kafka::RecordBatchHeader header, ReadBatchHeader(*range.file, position, range.end));
+      SLUICE_RETURN_IF_ERROR(fn(header));
       position += header.total_size();
     }
   }
@@ -406,10 +543,17 @@ absl::Status PartitionLog::FlushHoldingMaintenance() {
   int64_t target;
   bool sync_directory;
   std::vector<std::shared_ptr<File>> files;
+  std::optional<std::vector<EpochEntry>> epochs;  // set when the epoch checkpoint is stale
+  uint64_t epoch_version = 0;
   {
     std::unique_lock lock(mutex_);
     if (closed_) return absl::OkStatus();
     target = LeoLocked();
+    // Taken with `target`: every entry for an offset below it is included.
+    if (epoch_cache_version_ != epoch_checkpoint_version_) {
+      epochs = epoch_cache_.entries();
+      epoch_version = epoch_cache_version_;
+    }
     for (const auto& segment : segments_) {
       if (segment->next_offset() <= recovery_point_ && segment != segments_.back()) continue;
       SLUICE_RETURN_IF_ERROR(segment->WriteIndexes());
@@ -421,9 +565,12 @@ absl::Status PartitionLog::FlushHoldingMaintenance() {
   }
   for (const auto& file : files) SLUICE_RETURN_IF_ERROR(file->Sync());
   if (sync_directory) SLUICE_RETURN_IF_ERROR(SyncDirectory(dir_));
+  // Before the recovery point: Open trusts the epoch checkpoint below the recovery point.
+  if (epochs) SLUICE_RETURN_IF_ERROR(WriteLeaderEpochCheckpoint(dir_ / kLeaderEpochCheckpoint, *epochs));
   SLUICE_RETURN_IF_ERROR(WriteOffsetCheckpoint(dir_ / kRecoveryPointCheckpoint, target));
   std::unique_lock lock(mutex_);
   recovery_point_ = std::max(recovery_point_, target);
+  if (epochs) epoch_checkpoint_version_ = std::max(epoch_checkpoint_version_, epoch_version);
   last_flush_ms_ = clock_.NowMs();
   return absl::OkStatus();
 }
@@ -463,6 +610,7 @@ absl::Status PartitionLog::ApplyRetention(int64_t now_ms) {
     segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(count));
     log_start_offset_ = std::max(log_start_offset_, segments_.front()->base_offset());
     log_start = log_start_offset_;
+    if (epoch_cache_.TruncateFromStart(log_start)) ++epoch_cache_version_;
   }
   // The checkpoint goes first: a crash before the files are gone leaves segments below the
   // log start, which Open removes.
@@ -480,31 +628,67 @@ absl::Status PartitionLog::TruncateTo(int64_t offset) {
   std::unique_lock lock(mutex_);
   if (closed_) return absl::FailedPreconditionError("log " + dir_.string() + " is closed");
   if (offset >= LeoLocked()) return absl::OkStatus();
+  // Nothing below `offset` survives: start over there.
+  if (offset <= log_start_offset_ || offset <= segments_.front()->base_offset()) return RestartAtLocked(offset);
   std::vector<std::shared_ptr<LogSegment>> doomed;
-  if (offset <= log_start_offset_ || offset <= segments_.front()->base_offset()) {
-    // Nothing below `offset` survives: start over there.
-    doomed = segments_;
-    segments_.clear();
-    SLUICE_RETURN_IF_ERROR(RemoveSegments(doomed));
-    SLUICE_ASSIGN_OR_RETURN(auto segment, LogSegment::Create(dir_, offset, clock_.NowMs()));
-    segments_.push_back(std::move(segment));
-    directory_dirty_ = true;
-    log_start_offset_ = offset;
-    SLUICE_RETURN_IF_ERROR(WriteOffsetCheckpoint(dir_ / kLogStartCheckpoint, log_start_offset_));
-  } else {
-    while (segments_.back()->base_offset() >= offset) {
-      doomed.push_back(segments_.back());
-      segments_.pop_back();
-    }
-    SLUICE_RETURN_IF_ERROR(RemoveSegments(doomed));
-    SLUICE_RETURN_IF_ERROR(segments_.back()->TruncateTo(offset, config_.index_interval_bytes));
+  while (segments_.back()->base_offset() >= offset) {
+    doomed.push_back(segments_.back());
+    segments_.pop_back();
   }
-  // Rare (replication divergence), so the checkpoint is written under the lock: data appended
-  // after the truncation must never sit below a stale recovery point.
-  if (recovery_point_ > LeoLocked()) {
-    recovery_point_ = LeoLocked();
+  SLUICE_RETURN_IF_ERROR(RemoveSegments(doomed));
+  SLUICE_RETURN_IF_ERROR(segments_.back()->TruncateTo(offset, config_.index_interval_bytes));
+  const int64_t leo = LeoLocked();  // `offset` rounded down to a batch boundary
+  cleaned_through_offset_ = std::min(cleaned_through_offset_, leo);
+  // Rare (replication divergence), so the checkpoints are written under the lock: data appended
+  // after the truncation must never sit below a stale recovery point, and the epoch checkpoint
+  // must not name epochs the log no longer has.
+  if (epoch_cache_.TruncateFromEnd(leo)) {
+    ++epoch_cache_version_;
+    SLUICE_RETURN_IF_ERROR(WriteEpochCheckpointLocked());
+  }
+  if (recovery_point_ > leo) {
+    recovery_point_ = leo;
     SLUICE_RETURN_IF_ERROR(WriteOffsetCheckpoint(dir_ / kRecoveryPointCheckpoint, recovery_point_));
   }
+  return absl::OkStatus();
+}
+
+absl::Status PartitionLog::TruncateFullyAndStartAt(int64_t offset) {
+  if (offset < 0) return absl::InvalidArgumentError(absl::StrCat("negative log start ", offset));
+  std::lock_guard maintenance(maintenance_mutex_);
+  std::unique_lock lock(mutex_);
+  if (closed_) return absl::FailedPreconditionError("log " + dir_.string() + " is closed");
+  return RestartAtLocked(offset);
+}
+
+absl::Status PartitionLog::RestartAtLocked(int64_t offset) {
+  // The log start goes first: old segments that a crash leaves behind are then below it (or the
+  // log stays as it was when `offset` is lower), and Open removes or keeps them accordingly.
+  SLUICE_RETURN_IF_ERROR(WriteOffsetCheckpoint(dir_ / kLogStartCheckpoint, offset));
+  absl::Status removed = RemoveSegments(segments_);
+  auto segment = removed.ok() ? LogSegment::Create(dir_, offset, clock_.NowMs())
+                              : absl::StatusOr<std::unique_ptr<LogSegment>>(removed);
+  if (!segment.ok()) {
+    // Some of the open segments may have lost their files: appending to them would be lost.
+    log::Error("log {} refuses writes after a failed restart at {}: {}", dir_.string(), offset, segment.status());
+    closed_ = true;
+    return segment.status();
+  }
+  segments_.clear();
+  segments_.push_back(std::move(*segment));
+  directory_dirty_ = true;
+  log_start_offset_ = offset;
+  recovery_point_ = offset;  // an empty log has nothing to flush
+  cleaned_through_offset_ = std::min(cleaned_through_offset_, offset);
+  if (epoch_cache_.Clear()) ++epoch_cache_version_;
+  // Each write syncs the directory too, making the removals and the new segment durable.
+  SLUICE_RETURN_IF_ERROR(WriteEpochCheckpointLocked());
+  return WriteOffsetCheckpoint(dir_ / kRecoveryPointCheckpoint, recovery_point_);
+}
+
+absl::Status PartitionLog::WriteEpochCheckpointLocked() {
+  SLUICE_RETURN_IF_ERROR(WriteLeaderEpochCheckpoint(dir_ / kLeaderEpochCheckpoint, epoch_cache_.entries()));
+  epoch_checkpoint_version_ = epoch_cache_version_;
   return absl::OkStatus();
 }
 
@@ -519,6 +703,7 @@ absl::Status PartitionLog::AdvanceLogStartOffset(int64_t offset) {
     }
     if (offset <= log_start_offset_) return absl::OkStatus();
     log_start_offset_ = offset;
+    if (epoch_cache_.TruncateFromStart(offset)) ++epoch_cache_version_;
     while (segments_.size() > 1 && segments_[1]->base_offset() <= offset) {
       doomed.push_back(segments_.front());
       segments_.erase(segments_.begin());

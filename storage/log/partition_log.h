@@ -4,16 +4,28 @@
 // Directory contents:
 //   <20-digit base offset>.log / .index / .timeindex   segments (see segment.h, sparse_index.h)
 //   log-start-offset.checkpoint, recovery-point.checkpoint   (see checkpoint.h)
+//   leader-epoch-checkpoint   the leader-epoch cache (leader_epoch_cache.h), Kafka's format
 //   clean-shutdown   written by Close, removed by Open; without it Open re-validates every
 //                    batch from the recovery point and truncates at the first torn one.
 //   <base>.log|.index|.timeindex + ".cleaned" / ".swap"   a segment replacement in progress
 //                    (ReplaceSegment): Open deletes ".cleaned" files and completes ".swap" ones.
 //
+// Leader epochs: the cache lives in memory. Flush rewrites its checkpoint (when it changed)
+// after syncing the data and BEFORE the recovery point, so the checkpoint on disk always holds
+// every entry for offsets below the recovery point on disk; entries at or past it may be stale
+// or missing. TruncateTo rewrites it when entries go, where it lowers the recovery point. Open
+// keeps the checkpoint's entries below min(recovery point, log end) and rebuilds the rest from
+// the batch headers between the recovery point and the log end, after crash recovery has cut
+// any torn tail, so the cache describes exactly the batches that survived; a missing or
+// damaged checkpoint is rebuilt from every header. After a clean shutdown the recovery point is
+// the log end and nothing is scanned.
+//
 // segment.ms counts from the active segment's creation, or from the log's opening for a
 // segment that was already active then (a restart restarts that clock).
 //
 // Thread-safe. Appends and reads share a reader/writer lock whose critical sections do only
-// write(2)/pread(2) to the page cache; fsync (Flush, checkpoints) happens outside it.
+// write(2)/pread(2) to the page cache; fsync (Flush, checkpoints) happens outside it, except
+// in the rare TruncateTo / TruncateFullyAndStartAt.
 
 #include <cstdint>
 #include <filesystem>
@@ -30,9 +42,11 @@
 #include "common/clock.h"
 #include "protocol/kafka/batch/record_batch_header.h"
 #include "protocol/kafka/records.h"
+#include "storage/log/leader_epoch_cache.h"
 
 namespace sluice::storage {
 
+class File;
 class LogSegment;
 
 struct LogConfig {
@@ -78,11 +92,25 @@ class PartitionLog {
                                                             const Clock& clock);
   ~PartitionLog();
 
-  // `batches`: one or more batches that passed kafka::ValidateBatches. Assigns consecutive
-  // offsets by patching each base offset in place, stamps LogAppendTime when configured, rolls
-  // the segment by size/time/index space, appends. kInvalidArgument for malformed framing,
+  // The leader's append. `batches`: one or more batches that passed kafka::ValidateBatches.
+  // Assigns consecutive offsets by patching each base offset in place, stamps LogAppendTime
+  // when configured, rolls the segment by size/time/index space, appends. `leader_epoch` is
+  // stamped into every batch's partition leader epoch (outside the CRC; kNoLeaderEpoch stamps
+  // -1, whatever the producer sent) and, when newer than latest_epoch(), starts that epoch in
+  // the cache at the first offset appended; an epoch older than latest_epoch() is refused
+  // (kFailedPrecondition: a deposed leader). kInvalidArgument for malformed framing,
   // kFailedPrecondition after Close/Delete, I/O errors as statuses (kResourceExhausted: disk full).
-  absl::StatusOr<AppendResult> Append(std::span<char> batches);
+  absl::StatusOr<AppendResult> Append(std::span<char> batches, int32_t leader_epoch);
+
+  // The follower's append: `batches` come from the leader with offsets, leader epochs and
+  // timestamps set (CRCs already checked by the caller) and are stored unchanged, rolled and
+  // indexed as in Append; every batch with an epoch >= 0 feeds the epoch cache. The first batch
+  // may start past the log end and later ones past the previous batch's end: compaction leaves
+  // such gaps in the leader's log. Nothing is appended when offsets overlap or go backwards
+  // within `batches` (kInvalidArgument) or the first batch starts below the log end
+  // (kFailedPrecondition; e.g. a leader whose log start is mid-batch: restart the log at that
+  // batch's base offset with TruncateFullyAndStartAt). log_append_time_ms is -1.
+  absl::StatusOr<AppendResult> AppendAsFollower(std::string_view batches);
 
   // Whole batches from the one containing `fetch_offset`, stopping before the first batch that
   // reaches `max_offset` (exclusive, e.g. the high watermark) and within `max_bytes`, except that
@@ -97,6 +125,12 @@ class PartitionLog {
   int64_t size_bytes() const;
   size_t segment_count() const;
 
+  // OffsetsForLeaderEpoch: LeaderEpochCache::EndOffsetFor against the current log end.
+  EpochEndOffset EndOffsetForEpoch(int32_t epoch) const;
+  int32_t latest_epoch() const;  // kNoLeaderEpoch when no batch carried one
+  int32_t EpochForOffset(int64_t offset) const;  // the epoch `offset` was written in, or kNoLeaderEpoch
+  std::vector<EpochEntry> leader_epoch_entries() const;  // a copy, oldest first
+
   // The first record with timestamp >= `timestamp` (ListOffsets); nullopt when none.
   absl::StatusOr<std::optional<OffsetAndTimestamp>> OffsetForTimestamp(int64_t timestamp) const;
   // The largest batch timestamp and that batch's last offset (ListOffsets -3).
@@ -107,16 +141,25 @@ class PartitionLog {
   absl::Status ForEachBatch(
       int64_t from_offset,
       const std::function<absl::Status(const kafka::RecordBatchHeader&, std::string_view batch_bytes)>& fn) const;
+  // The same, reading only the 61-byte headers (e.g. to rebuild producer state cheaply).
+  absl::Status ForEachBatchHeader(int64_t from_offset,
+                                  const std::function<absl::Status(const kafka::RecordBatchHeader&)>& fn) const;
 
   // fsyncs data and indexes up to the log end, then checkpoints the recovery point. Blocks on
   // disk: never call on an I/O thread.
   absl::Status Flush();
   bool FlushDue(int64_t now_ms) const;  // by flush.messages / flush.ms
-  // Deletes whole segments past retention.ms / retention.bytes and advances the log start.
-  // An expired active segment is first rolled so an idle log still ages out.
+  // Deletes whole segments past retention.ms / retention.bytes and advances the log start (and
+  // the epoch cache's start). An expired active segment is first rolled so an idle log still
+  // ages out.
   absl::Status ApplyRetention(int64_t now_ms);
-  // Removes every batch whose last offset is >= `offset` (rounds down to a batch boundary).
+  // Removes every batch whose last offset is >= `offset` (rounds down to a batch boundary) and
+  // the epoch cache's entries from the new log end on.
   absl::Status TruncateTo(int64_t offset);
+  // Removes every segment and restarts the log empty at `offset`: log start = log end = recovery
+  // point = `offset`, epoch cache empty (a follower whose log end is below the leader's log
+  // start, or that must restart at a batch boundary). kInvalidArgument when negative.
+  absl::Status TruncateFullyAndStartAt(int64_t offset);
   // Raises the log start (DeleteRecords); deletes segments wholly below it. kOutOfRange past the end.
   absl::Status AdvanceLogStartOffset(int64_t offset);
   // Every segment but the active one, oldest first.
@@ -144,14 +187,30 @@ class PartitionLog {
  private:
   PartitionLog(std::filesystem::path dir, LogConfig config, const Clock& clock);
   absl::Status Load();
+  // Loads the epoch checkpoint and rebuilds what it cannot vouch for (see the top comment).
+  absl::Status LoadLeaderEpochs();
   // Deletes ".cleaned" files and completes ".swap" replacements left by a crash.
   absl::Status RecoverInterruptedReplacements();
   absl::Status RollLocked(int64_t now_ms);
   bool ShouldRollLocked(int64_t append_bytes, int64_t last_offset, int64_t now_ms) const;
+  // Rolls when due and appends batches whose offsets are already set.
+  absl::Status AppendLocked(std::string_view batches, std::span<const kafka::RecordBatchHeader> headers,
+                            int64_t now_ms);
+  void AssignEpochLocked(int32_t epoch, int64_t start_offset);
+  // Replaces every segment by an empty one at `offset` and checkpoints the result.
+  absl::Status RestartAtLocked(int64_t offset);
+  absl::Status WriteEpochCheckpointLocked();
   int64_t LeoLocked() const;
   size_t SegmentIndexLocked(int64_t offset) const;
   absl::Status RemoveSegments(const std::vector<std::shared_ptr<LogSegment>>& segments);
   absl::Status FlushHoldingMaintenance();  // maintenance_mutex_ held
+  struct FileRange {
+    std::shared_ptr<File> file;
+    int64_t start;
+    int64_t end;
+  };
+  // The byte ranges holding the batches from the one containing `from_offset` to the log end.
+  absl::StatusOr<std::vector<FileRange>> RangesFrom(int64_t from_offset) const;
 
   const std::filesystem::path dir_;
   const Clock& clock_;
@@ -168,6 +227,10 @@ class PartitionLog {
   int64_t cleaned_through_offset_ = 0;
   bool directory_dirty_ = false;  // segment files created since the last directory fsync
   bool closed_ = false;
+  LeaderEpochCache epoch_cache_;
+  // Bumped on every change to epoch_cache_; the checkpoint is rewritten while they differ.
+  uint64_t epoch_cache_version_ = 0;
+  uint64_t epoch_checkpoint_version_ = 0;
 };
 
 }  // namespace sluice::storage

@@ -38,7 +38,7 @@ inline int64_t Produce(PartitionLog& log, const std::vector<TestRecord>& records
   }
   auto batch = builder.Build();
   REQUIRE(batch.ok());
-  auto appended = log.Append(std::span<char>(batch->data(), batch->size()));
+  auto appended = log.Append(std::span<char>(batch->data(), batch->size()), kNoLeaderEpoch);
   REQUIRE(appended.ok());
   return appended->base_offset;
 }

@@ -35,7 +35,7 @@ void AppendRecords(PartitionLog& log, const std::vector<std::pair<std::string, s
   }
   auto batch = builder.Build();
   REQUIRE(batch.ok());
-  REQUIRE(log.Append(std::span<char>(batch->data(), batch->size())).ok());
+  REQUIRE(log.Append(std::span<char>(batch->data(), batch->size()), sluice::storage::kNoLeaderEpoch).ok());
 }
 
 }  // namespace

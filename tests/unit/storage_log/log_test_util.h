@@ -43,9 +43,25 @@ inline std::string MakeBatch(int records, int64_t timestamp, size_t value_size =
   return builder.Build().value();
 }
 
-// Appends a copy of `batch` and returns the result (the copy is patched by the log).
-inline AppendResult AppendCopy(PartitionLog& log, std::string batch) {
-  auto result = log.Append(std::span<char>(batch.data(), batch.size()));
+// A batch as a leader stored it: offsets from `base_offset`, stamped with `epoch`.
+inline std::string MakeLeaderBatch(int64_t base_offset, int32_t epoch, int records, int64_t timestamp = 1000,
+                                   size_t value_size = 20) {
+  kafka::RecordBatchBuilder builder(
+      kafka::RecordBatchBuilder::Options{.base_offset = base_offset, .partition_leader_epoch = epoch});
+  for (int i = 0; i < records; ++i) builder.Add(std::to_string(i), std::string(value_size, 'v'), timestamp + i);
+  return builder.Build().value();
+}
+
+// Appends a copy of `batch` as the leader of `leader_epoch` and returns the result (the copy
+// is patched by the log).
+inline AppendResult AppendCopy(PartitionLog& log, std::string batch, int32_t leader_epoch = kNoLeaderEpoch) {
+  auto result = log.Append(std::span<char>(batch.data(), batch.size()), leader_epoch);
+  REQUIRE(result.ok());
+  return *result;
+}
+
+inline AppendResult AppendFollower(PartitionLog& log, const std::string& batches) {
+  auto result = log.AppendAsFollower(batches);
   REQUIRE(result.ok());
   return *result;
 }

@@ -33,7 +33,7 @@ TEST_CASE("append assigns consecutive offsets and stores batches unchanged") {
   CHECK(r1.log_append_time_ms == -1);
   // Several batches in one append.
   std::string pair = a + b;
-  auto r2 = log->Append(std::span<char>(pair.data(), pair.size())).value();
+  auto r2 = log->Append(std::span<char>(pair.data(), pair.size()), kNoLeaderEpoch).value();
   CHECK(r2.base_offset == 3);
   CHECK(r2.last_offset == 7);
   CHECK(log->log_end_offset() == 8);
@@ -53,7 +53,7 @@ TEST_CASE("append assigns consecutive offsets and stores batches unchanged") {
   CHECK(offsets == std::vector<int64_t>{3, 6});
 
   std::string junk = "not a batch at all, definitely not";
-  CHECK(log->Append(std::span<char>(junk.data(), junk.size())).status().code() ==
+  CHECK(log->Append(std::span<char>(junk.data(), junk.size()), kNoLeaderEpoch).status().code() ==
         absl::StatusCode::kInvalidArgument);
   CHECK(log->log_end_offset() == 8);
 }
@@ -309,9 +309,9 @@ TEST_CASE("checkpoints and flush policy survive reopen") {
   CHECK(log->recovery_point() == 6);
   CHECK(log->log_end_offset() == 7);
   REQUIRE(log->Close().ok());
-  CHECK(log->Append(std::span<char>()).status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(log->Append(std::span<char>(), kNoLeaderEpoch).status().code() == absl::StatusCode::kInvalidArgument);
   std::string batch = MakeBatch(1, 0);
-  CHECK(log->Append(std::span<char>(batch.data(), batch.size())).status().code() ==
+  CHECK(log->Append(std::span<char>(batch.data(), batch.size()), kNoLeaderEpoch).status().code() ==
         absl::StatusCode::kFailedPrecondition);
   log = OpenLog(dir, config, clock);
   CHECK(log->recovery_point() == 7);
@@ -337,7 +337,7 @@ TEST_CASE("concurrent appends, reads, flushes and retention") {
     threads.emplace_back([&] {
       for (int i = 0; i < kBatchesPerWriter; ++i) {
         std::string copy = batch;
-        if (!log->Append(std::span<char>(copy.data(), copy.size())).ok()) read_errors++;
+        if (!log->Append(std::span<char>(copy.data(), copy.size()), kNoLeaderEpoch).ok()) read_errors++;
       }
     });
   }

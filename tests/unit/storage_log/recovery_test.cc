@@ -205,3 +205,183 @@ TEST_CASE("stray temp files and damaged checkpoints do not prevent opening") {
   CHECK(log->log_start_offset() == 0);
   CHECK_FALSE(std::filesystem::exists(f.log_dir() / "recovery-point.checkpoint.tmp"));
 }
+
+namespace {
+
+using Entries = std::vector<EpochEntry>;
+
+const char* const kEpochCheckpoint = "leader-epoch-checkpoint";
+
+void WriteOffsetFile(const std::filesystem::path& path, int64_t offset) {
+  WriteFile(path, "sluice-offset-checkpoint 1\n" + std::to_string(offset) + "\n");
+}
+
+// Offsets 0..3 in epoch 1, 4..5 in epoch 2, 6..9 in epoch 4, one batch each.
+std::vector<std::string> EpochBatches() {
+  return {MakeLeaderBatch(0, 1, 4), MakeLeaderBatch(4, 2, 2), MakeLeaderBatch(6, 4, 4)};
+}
+const Entries kAllEpochs{{1, 0}, {2, 4}, {4, 6}};
+
+}  // namespace
+
+TEST_CASE("after a crash the epoch cache is rebuilt past its checkpoint") {
+  Fixture f;
+  const auto batches = EpochBatches();
+  {
+    auto log = f.Open();
+    AppendFollower(*log, batches[0]);
+    REQUIRE(log->Flush().ok());
+    AppendFollower(*log, batches[1] + batches[2]);
+    // Dropped without Close or Flush: a crash.
+  }
+  REQUIRE(ReadFile(f.log_dir() / kEpochCheckpoint) == "0\n1\n1 0\n");  // older than the log
+
+  SECTION("the whole tail survived") {
+    auto log = f.Open();
+    CHECK(log->log_end_offset() == 10);
+    CHECK(log->leader_epoch_entries() == kAllEpochs);
+    CHECK(log->EndOffsetForEpoch(2) == EpochEndOffset{2, 6});
+  }
+  SECTION("the last batch, the first of epoch 4, is torn at every possible length") {
+    const auto segment = f.log_dir() / "00000000000000000000.log";
+    const std::string original = ReadFile(segment);
+    const size_t last_start = original.size() - batches[2].size();
+    for (size_t keep = last_start; keep < original.size(); ++keep) {
+      INFO("segment cut to " << keep << " bytes");
+      WriteFile(segment, original.substr(0, keep));
+      SimulateCrash(f.log_dir());
+      auto log = f.Open();
+      CHECK(log->log_end_offset() == 6);
+      CHECK(log->leader_epoch_entries() == Entries{{1, 0}, {2, 4}});
+      CHECK(log->latest_epoch() == 2);
+    }
+  }
+}
+
+TEST_CASE("epoch checkpoint entries at or past the recovery point are not trusted") {
+  Fixture f;
+  const auto batches = EpochBatches();
+  {
+    auto log = f.Open();
+    AppendFollower(*log, batches[0] + batches[1] + batches[2]);
+    REQUIRE(log->Flush().ok());
+  }
+  SECTION("a crash between the epoch checkpoint and the recovery point in Flush") {
+    WriteOffsetFile(f.log_dir() / "recovery-point.checkpoint", 4);
+    auto log = f.Open();
+    CHECK(log->leader_epoch_entries() == kAllEpochs);
+  }
+  SECTION("entries that disagree with the batches past the recovery point, or have no batch") {
+    WriteOffsetFile(f.log_dir() / "recovery-point.checkpoint", 4);
+    WriteFile(f.log_dir() / kEpochCheckpoint, "0\n4\n1 0\n3 4\n5 8\n9 10\n");
+    auto log = f.Open();
+    CHECK(log->leader_epoch_entries() == kAllEpochs);
+  }
+  SECTION("a crash during TruncateTo, between its two checkpoints, either way round") {
+    {
+      auto log = f.Open();
+      REQUIRE(log->TruncateTo(6).ok());
+    }
+    const std::string truncated_epochs = ReadFile(f.log_dir() / kEpochCheckpoint);
+    CHECK(truncated_epochs == "0\n2\n1 0\n2 4\n");
+    // The recovery point was not lowered yet: the log's end bounds it.
+    WriteOffsetFile(f.log_dir() / "recovery-point.checkpoint", 10);
+    {
+      auto log = f.Open();
+      CHECK(log->log_end_offset() == 6);
+      CHECK(log->leader_epoch_entries() == Entries{{1, 0}, {2, 4}});
+    }
+    // The recovery point was lowered but the epoch checkpoint not rewritten yet.
+    WriteOffsetFile(f.log_dir() / "recovery-point.checkpoint", 6);
+    WriteFile(f.log_dir() / kEpochCheckpoint, "0\n3\n1 0\n2 4\n4 6\n");
+    auto log = f.Open();
+    CHECK(log->leader_epoch_entries() == Entries{{1, 0}, {2, 4}});
+  }
+}
+
+TEST_CASE("a missing or damaged epoch checkpoint is rebuilt from every batch") {
+  Fixture f;
+  const auto batches = EpochBatches();
+  const bool clean = GENERATE(true, false);
+  INFO((clean ? "after a clean shutdown" : "after a crash"));
+  {
+    auto log = f.Open();
+    AppendFollower(*log, batches[0] + batches[1] + batches[2]);
+    REQUIRE(log->AdvanceLogStartOffset(2).ok());
+    if (clean) REQUIRE(log->Close().ok());
+  }
+  const Entries expected{{1, 2}, {2, 4}, {4, 6}};
+  SECTION("missing") { std::filesystem::remove(f.log_dir() / kEpochCheckpoint); }
+  SECTION("garbage") { WriteFile(f.log_dir() / kEpochCheckpoint, "\x01\x02 nonsense"); }
+  SECTION("out of order") { WriteFile(f.log_dir() / kEpochCheckpoint, "0\n2\n4 0\n2 4\n"); }
+  SECTION("cut mid-entry") { WriteFile(f.log_dir() / kEpochCheckpoint, "0\n3\n1 2\n2 4\n4"); }
+  auto log = f.Open();
+  CHECK(log->leader_epoch_entries() == expected);
+  REQUIRE(log->Close().ok());
+  CHECK(ReadFile(f.log_dir() / kEpochCheckpoint) == "0\n3\n1 2\n2 4\n4 6\n");
+}
+
+TEST_CASE("below the recovery point the epoch checkpoint is trusted without reading the log") {
+  Fixture f;
+  const auto batches = EpochBatches();
+  {
+    auto log = f.Open();
+    AppendFollower(*log, batches[0] + batches[1] + batches[2]);
+    REQUIRE(log->Close().ok());
+  }
+  // Rewrite the last batch's leader epoch (outside the CRC, so recovery cannot tell).
+  const auto segment = f.log_dir() / "00000000000000000000.log";
+  std::string contents = ReadFile(segment);
+  contents[contents.size() - batches[2].size() + 15] = 9;
+  WriteFile(segment, contents);
+
+  {
+    auto log = f.Open();  // clean shutdown
+    CHECK(log->leader_epoch_entries() == kAllEpochs);
+  }
+  {
+    auto log = f.Open();  // a crash, but everything was flushed
+    CHECK(log->leader_epoch_entries() == kAllEpochs);
+  }
+  // Only from the recovery point on are the batch headers read.
+  WriteOffsetFile(f.log_dir() / "recovery-point.checkpoint", 6);
+  auto log = f.Open();
+  CHECK(log->leader_epoch_entries() == Entries{{1, 0}, {2, 4}, {9, 6}});
+}
+
+TEST_CASE("a crash part-way through a full truncation leaves a consistent log") {
+  Fixture f;
+  const auto batches = EpochBatches();
+  {
+    auto log = f.Open();
+    AppendFollower(*log, batches[0] + batches[1] + batches[2]);
+    REQUIRE(log->Flush().ok());
+  }
+  // TruncateFullyAndStartAt(100) wrote the new log start, then the process died.
+  WriteOffsetFile(f.log_dir() / "log-start-offset.checkpoint", 100);
+  auto log = f.Open();
+  CHECK(log->log_start_offset() == log->log_end_offset());
+  CHECK(log->leader_epoch_entries().empty());
+  REQUIRE(log->TruncateFullyAndStartAt(100).ok());
+  AppendFollower(*log, MakeLeaderBatch(100, 6, 1));
+  CHECK(log->leader_epoch_entries() == Entries{{6, 100}});
+}
+
+TEST_CASE("flush writes the epoch checkpoint before the recovery point") {
+  Fixture f;
+  const auto batches = EpochBatches();
+  auto log = f.Open();
+  AppendFollower(*log, batches[0]);
+  REQUIRE(log->Flush().ok());
+  AppendFollower(*log, batches[1]);
+  // A directory where the checkpoint's temp file goes makes writing the epoch checkpoint fail.
+  const auto blocker = f.log_dir() / "leader-epoch-checkpoint.tmp";
+  std::filesystem::create_directory(blocker);
+  CHECK_FALSE(log->Flush().ok());
+  CHECK(log->recovery_point() == 4);
+  CHECK(ReadFile(f.log_dir() / "recovery-point.checkpoint") == "sluice-offset-checkpoint 1\n4\n");
+  std::filesystem::remove(blocker);
+  REQUIRE(log->Flush().ok());
+  CHECK(log->recovery_point() == 6);
+  CHECK(ReadFile(f.log_dir() / kEpochCheckpoint) == "0\n2\n1 0\n2 4\n");
+}
