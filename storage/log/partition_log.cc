@@ -20,6 +20,7 @@ namespace {
 constexpr std::string_view kLogStartCheckpoint = "log-start-offset.checkpoint";
 constexpr std::string_view kRecoveryPointCheckpoint = "recovery-point.checkpoint";
 constexpr std::string_view kLeaderEpochCheckpoint = "leader-epoch-checkpoint";
+constexpr std::string_view kHighWatermarkCheckpoint = "high-watermark.checkpoint";
 constexpr std::string_view kCleanShutdownMarker = "clean-shutdown";
 constexpr std::string_view kCleanShutdownContents = "sluice-clean-shutdown 1\n";
 constexpr std::string_view kCleanedSuffix = ".cleaned";
@@ -207,6 +208,8 @@ absl::Status PartitionLog::Load() {
   SLUICE_RETURN_IF_ERROR(RemoveSegments(below_start));
   last_flush_ms_ = now;
   SLUICE_RETURN_IF_ERROR(LoadLeaderEpochs());
+  checkpointed_high_watermark_ = ReadCheckpointOrWarn(dir_ / kHighWatermarkCheckpoint);
+  initial_high_watermark_ = std::clamp(checkpointed_high_watermark_.value_or(log_start_offset_), log_start_offset_, leo);
 
   if (clean) {
     // From here on a crash must trigger recovery again.
@@ -448,6 +451,19 @@ int32_t PartitionLog::EpochForOffset(int64_t offset) const {
 std::vector<EpochEntry> PartitionLog::leader_epoch_entries() const {
   std::shared_lock lock(mutex_);
   return epoch_cache_.entries();
+}
+
+absl::Status PartitionLog::CheckpointHighWatermark(int64_t high_watermark) {
+  if (high_watermark < 0) return absl::InvalidArgumentError(absl::StrCat("negative high watermark ", high_watermark));
+  std::lock_guard guard(high_watermark_mutex_);
+  {
+    std::shared_lock lock(mutex_);
+    if (closed_) return absl::FailedPreconditionError("log " + dir_.string() + " is closed");
+  }
+  if (checkpointed_high_watermark_ == high_watermark) return absl::OkStatus();
+  SLUICE_RETURN_IF_ERROR(WriteOffsetCheckpoint(dir_ / kHighWatermarkCheckpoint, high_watermark));
+  checkpointed_high_watermark_ = high_watermark;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<OffsetAndTimestamp>> PartitionLog::OffsetForTimestamp(int64_t timestamp) const {

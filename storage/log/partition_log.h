@@ -5,6 +5,7 @@
 //   <20-digit base offset>.log / .index / .timeindex   segments (see segment.h, sparse_index.h)
 //   log-start-offset.checkpoint, recovery-point.checkpoint   (see checkpoint.h)
 //   leader-epoch-checkpoint   the leader-epoch cache (leader_epoch_cache.h), Kafka's format
+//   high-watermark.checkpoint   the last high watermark given to CheckpointHighWatermark
 //   clean-shutdown   written by Close, removed by Open; without it Open re-validates every
 //                    batch from the recovery point and truncates at the first torn one.
 //   <base>.log|.index|.timeindex + ".cleaned" / ".swap"   a segment replacement in progress
@@ -131,6 +132,14 @@ class PartitionLog {
   int32_t EpochForOffset(int64_t offset) const;  // the epoch `offset` was written in, or kNoLeaderEpoch
   std::vector<EpochEntry> leader_epoch_entries() const;  // a copy, oldest first
 
+  // Writes `high_watermark` to high-watermark.checkpoint unless it is the value written last.
+  // Blocks on disk: never call on an I/O thread. kInvalidArgument when negative,
+  // kFailedPrecondition after Close/Delete.
+  absl::Status CheckpointHighWatermark(int64_t high_watermark);
+  // The checkpointed high watermark found by Open, clamped to [log start, log end] as they were
+  // after Open; the log start when there was none.
+  int64_t initial_high_watermark() const { return initial_high_watermark_; }
+
   // The first record with timestamp >= `timestamp` (ListOffsets); nullopt when none.
   absl::StatusOr<std::optional<OffsetAndTimestamp>> OffsetForTimestamp(int64_t timestamp) const;
   // The largest batch timestamp and that batch's last offset (ListOffsets -3).
@@ -231,6 +240,10 @@ class PartitionLog {
   // Bumped on every change to epoch_cache_; the checkpoint is rewritten while they differ.
   uint64_t epoch_cache_version_ = 0;
   uint64_t epoch_checkpoint_version_ = 0;
+
+  int64_t initial_high_watermark_ = 0;  // set by Open, then constant
+  std::mutex high_watermark_mutex_;    // serialises CheckpointHighWatermark
+  std::optional<int64_t> checkpointed_high_watermark_;  // guarded by high_watermark_mutex_
 };
 
 }  // namespace sluice::storage

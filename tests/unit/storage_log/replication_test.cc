@@ -1,4 +1,5 @@
-// What replication needs from the partition log: leader epochs, follower appends and truncation.
+// What replication needs from the partition log: leader epochs, follower appends, truncation
+// and the high watermark checkpoint.
 
 #include <catch2/catch.hpp>
 
@@ -250,6 +251,47 @@ TEST_CASE("truncating fully restarts an empty log at any offset") {
   CHECK(log->log_end_offset() == target + 2);
   CHECK(log->leader_epoch_entries() == Entries{{7, target}});
   CHECK(log->TruncateFullyAndStartAt(-1).code() == absl::StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("the high watermark checkpoint round-trips and is clamped to the log on open") {
+  Fixture f;
+  const auto path = f.log_dir() / "high-watermark.checkpoint";
+  auto log = f.Open();
+  CHECK(log->initial_high_watermark() == 0);
+  for (int i = 0; i < 5; ++i) AppendCopy(*log, MakeBatch(2, 1000));  // offsets 0..9
+  REQUIRE(log->CheckpointHighWatermark(6).ok());
+  CHECK(ReadFile(path) == "sluice-offset-checkpoint 1\n6\n");
+  // The same value is not written again.
+  std::filesystem::remove(path);
+  REQUIRE(log->CheckpointHighWatermark(6).ok());
+  CHECK_FALSE(std::filesystem::exists(path));
+  REQUIRE(log->CheckpointHighWatermark(8).ok());
+  CHECK(log->CheckpointHighWatermark(-1).code() == absl::StatusCode::kInvalidArgument);
+  REQUIRE(log->Close().ok());
+  CHECK(log->CheckpointHighWatermark(9).code() == absl::StatusCode::kFailedPrecondition);
+
+  log = f.Open();
+  CHECK(log->initial_high_watermark() == 8);
+  // Reopened, the last value written is known: writing it again is skipped.
+  std::filesystem::remove(path);
+  REQUIRE(log->CheckpointHighWatermark(8).ok());
+  CHECK_FALSE(std::filesystem::exists(path));
+
+  REQUIRE(log->CheckpointHighWatermark(50).ok());  // past the log end
+  log.reset();
+  log = f.Open();
+  CHECK(log->initial_high_watermark() == 10);
+
+  REQUIRE(log->AdvanceLogStartOffset(4).ok());
+  REQUIRE(log->CheckpointHighWatermark(2).ok());  // below the log start
+  log.reset();
+  log = f.Open();
+  CHECK(log->initial_high_watermark() == 4);
+
+  std::ofstream(path, std::ios::trunc) << "garbage";
+  log.reset();
+  log = f.Open();
+  CHECK(log->initial_high_watermark() == 4);  // the log start
 }
 
 TEST_CASE("batch headers are visited without reading the records") {
