@@ -200,7 +200,7 @@ void PartitionManager::MaintenanceLoop() {
         if (absl::Status s = log.Flush(); !s.ok()) log::Error("partition {}-{}: flush failed: {}", partition->topic(), partition->index(), s);
       }
       if (retention_due) {
-        if (absl::Status s = log.ApplyRetention(now); !s.ok()) {
+        if (absl::Status s = log.ApplyRetention(now, INT64_MAX); !s.ok()) {
           log::Error("partition {}-{}: retention failed: {}", partition->topic(), partition->index(), s);
         }
       }
@@ -220,11 +220,11 @@ void PartitionManager::MaintenanceLoop() {
 
 bool PartitionManager::CleaningDue(const storage::PartitionLog& log) {
   const storage::LogConfig config = log.config();
-  return config.compact && log.segment_count() > 1 && storage::DirtyRatio(log) > config.min_cleanable_dirty_ratio;
+  return config.compact && log.segment_count() > 1 && storage::DirtyRatio(log, INT64_MAX) > config.min_cleanable_dirty_ratio;
 }
 
 void PartitionManager::Clean(Partition& partition) {
-  auto cleaned = storage::CleanLog(partition.log(), clock_.NowMs());
+  auto cleaned = storage::CleanLog(partition.log(), clock_.NowMs(), INT64_MAX);
   if (!cleaned.ok()) {
     log::Error("partition {}-{}: compaction failed: {}", partition.topic(), partition.index(), cleaned.status());
     return;

@@ -1,5 +1,6 @@
 #include "storage/compaction/log_cleaner.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <utility>
@@ -106,22 +107,31 @@ absl::StatusOr<std::optional<std::string>> CompactBatch(const kafka::RecordBatch
   return std::optional<std::string>(std::move(rebuilt));
 }
 
+// The closed segments ending at or below `max_offset`, oldest first.
+std::vector<SegmentSummary> CleanableSegments(const PartitionLog& log, int64_t max_offset) {
+  std::vector<SegmentSummary> segments = log.ClosedSegments();
+  auto beyond = std::find_if(segments.begin(), segments.end(),
+                             [&](const SegmentSummary& segment) { return segment.next_offset > max_offset; });
+  segments.erase(beyond, segments.end());
+  return segments;
+}
+
 }  // namespace
 
-double DirtyRatio(const PartitionLog& log) {
+double DirtyRatio(const PartitionLog& log, int64_t max_offset) {
   const int64_t cleaned_through = log.cleaned_through_offset();
   int64_t total = 0;
   int64_t dirty = 0;
-  for (const SegmentSummary& segment : log.ClosedSegments()) {
+  for (const SegmentSummary& segment : CleanableSegments(log, max_offset)) {
     total += segment.size;
     if (segment.base_offset >= cleaned_through) dirty += segment.size;
   }
   return total == 0 ? 0.0 : static_cast<double>(dirty) / static_cast<double>(total);
 }
 
-absl::StatusOr<CleanResult> CleanLog(PartitionLog& log, int64_t now_ms) {
+absl::StatusOr<CleanResult> CleanLog(PartitionLog& log, int64_t now_ms, int64_t max_offset) {
   CleanResult result;
-  const std::vector<SegmentSummary> segments = log.ClosedSegments();
+  const std::vector<SegmentSummary> segments = CleanableSegments(log, max_offset);
   if (segments.empty()) return result;
   const int64_t end = segments.back().next_offset;
   const int64_t delete_retention_ms = log.config().delete_retention_ms;

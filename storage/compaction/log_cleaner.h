@@ -4,8 +4,10 @@
 // base offset and last offset delta and leaves gaps where records were removed), so a read at
 // any offset still lands on the next surviving batch.
 //
-// Rules: the key -> latest offset map covers every closed segment; the active segment is
-// neither read nor rewritten. A tombstone (null value) survives while it is the latest record
+// Rules: only cleanable segments are read and rewritten: the closed ones (never the active
+// segment) that end at or below a maximum offset, the high watermark, since replicas may still
+// fetch what lies above it as written. The key -> latest offset map covers every cleanable
+// segment. A tombstone (null value) survives while it is the latest record
 // of its key and its batch's max timestamp is within delete.retention.ms. Records without a key
 // (the broker refuses them for compacted topics, but a topic may have changed policy) and
 // control batches are kept. A batch keeps its producer id, epoch, base sequence, partition
@@ -26,11 +28,12 @@ struct CleanResult {
   int64_t bytes_after = 0;
 };
 
-// Share of the closed segments' bytes written since the last clean (0 when there are none).
-double DirtyRatio(const PartitionLog& log);
+// Share of the bytes of the segments cleanable below `max_offset` (INT64_MAX: no bound) that
+// were written since the last clean (0 when there are none).
+double DirtyRatio(const PartitionLog& log, int64_t max_offset);
 
-// Compacts every closed segment of `log` (see above); `now_ms` dates tombstones. Blocks on
-// disk: run it on a maintenance thread.
-absl::StatusOr<CleanResult> CleanLog(PartitionLog& log, int64_t now_ms);
+// Compacts every segment of `log` cleanable below `max_offset` (see above; INT64_MAX: every
+// closed segment); `now_ms` dates tombstones. Blocks on disk: run it on a maintenance thread.
+absl::StatusOr<CleanResult> CleanLog(PartitionLog& log, int64_t now_ms, int64_t max_offset);
 
 }  // namespace sluice::storage

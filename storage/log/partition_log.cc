@@ -598,16 +598,18 @@ bool PartitionLog::FlushDue(int64_t now_ms) const {
   return unflushed > 0 && (unflushed >= config_.flush_messages || now_ms - last_flush_ms_ >= config_.flush_ms);
 }
 
-absl::Status PartitionLog::ApplyRetention(int64_t now_ms) {
+absl::Status PartitionLog::ApplyRetention(int64_t now_ms, int64_t max_offset) {
   std::lock_guard maintenance(maintenance_mutex_);
   std::vector<std::shared_ptr<LogSegment>> doomed;
   int64_t log_start;
   {
     std::unique_lock lock(mutex_);
     if (closed_) return absl::OkStatus();
+    // Data at or past `max_offset` (the high watermark) may still be needed by replicas.
+    auto deletable = [&](size_t i) { return segments_[i]->next_offset() <= max_offset; };
     size_t count = 0;
     if (config_.retention_ms >= 0) {
-      while (count < segments_.size() && !segments_[count]->empty() &&
+      while (count < segments_.size() && !segments_[count]->empty() && deletable(count) &&
              now_ms - segments_[count]->RetentionTimestampMs() > config_.retention_ms) {
         ++count;
       }
@@ -616,7 +618,8 @@ absl::Status PartitionLog::ApplyRetention(int64_t now_ms) {
     if (config_.retention_bytes >= 0) {
       int64_t remaining = 0;
       for (size_t i = count; i < segments_.size(); ++i) remaining += segments_[i]->size();
-      while (count + 1 < segments_.size() && remaining - segments_[count]->size() >= config_.retention_bytes) {
+      while (count + 1 < segments_.size() && deletable(count) &&
+             remaining - segments_[count]->size() >= config_.retention_bytes) {
         remaining -= segments_[count]->size();
         ++count;
       }

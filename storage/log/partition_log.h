@@ -159,9 +159,10 @@ class PartitionLog {
   absl::Status Flush();
   bool FlushDue(int64_t now_ms) const;  // by flush.messages / flush.ms
   // Deletes whole segments past retention.ms / retention.bytes and advances the log start (and
-  // the epoch cache's start). An expired active segment is first rolled so an idle log still
-  // ages out.
-  absl::Status ApplyRetention(int64_t now_ms);
+  // the epoch cache's start). Only segments ending at or below `max_offset` (the high
+  // watermark; INT64_MAX for no bound) go. An expired active segment is first rolled, when it
+  // may go, so an idle log still ages out.
+  absl::Status ApplyRetention(int64_t now_ms, int64_t max_offset);
   // Removes every batch whose last offset is >= `offset` (rounds down to a batch boundary) and
   // the epoch cache's entries from the new log end on.
   absl::Status TruncateTo(int64_t offset);

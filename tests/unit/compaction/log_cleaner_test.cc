@@ -95,20 +95,20 @@ TEST_CASE("compaction keeps the latest record of each key at its original offset
   REQUIRE(closed.size() > 3);
   const int64_t end = closed.back().next_offset;
   const int64_t leo = (*log)->log_end_offset();
-  CHECK(DirtyRatio(**log) == 1.0);
+  CHECK(DirtyRatio(**log, INT64_MAX) == 1.0);
 
-  auto result = CleanLog(**log, clock.NowMs());
+  auto result = CleanLog(**log, clock.NowMs(), INT64_MAX);
   REQUIRE(result.ok());
   CHECK(result->records_removed > 0);
   CHECK(result->bytes_after < result->bytes_before);
   CHECK(ReadAll(**log) == ExpectedAfterClean(before, end));
   CHECK((*log)->log_end_offset() == leo);
   CHECK((*log)->log_start_offset() == 0);
-  CHECK(DirtyRatio(**log) == 0.0);
+  CHECK(DirtyRatio(**log, INT64_MAX) == 0.0);
   CheckReadsAtEveryOffset(**log);
 
   // Cleaning again changes nothing; the log survives a restart as cleaned.
-  auto again = CleanLog(**log, clock.NowMs());
+  auto again = CleanLog(**log, clock.NowMs(), INT64_MAX);
   REQUIRE(again.ok());
   CHECK(again->records_removed == 0);
   const auto cleaned = ReadAll(**log);
@@ -121,7 +121,7 @@ TEST_CASE("compaction keeps the latest record of each key at its original offset
 
   // New closed segments make the log dirty again.
   for (int i = 0; i < 10; ++i) Produce(**reopened, {{"k1", fmt::format("late{}", i)}}, clock.NowMs());
-  CHECK(DirtyRatio(**reopened) > 0.0);
+  CHECK(DirtyRatio(**reopened, INT64_MAX) > 0.0);
 }
 
 TEST_CASE("tombstones are removed once older than delete.retention.ms", "[compaction]") {
@@ -143,12 +143,12 @@ TEST_CASE("tombstones are removed once older than delete.retention.ms", "[compac
     }
     return false;
   };
-  REQUIRE(CleanLog(**log, clock.NowMs()).ok());
+  REQUIRE(CleanLog(**log, clock.NowMs(), INT64_MAX).ok());
   CHECK(!has(a_value));
   CHECK(has(a_tombstone));  // still within delete.retention.ms
 
   clock.AdvanceMs(1001);
-  REQUIRE(CleanLog(**log, clock.NowMs()).ok());
+  REQUIRE(CleanLog(**log, clock.NowMs(), INT64_MAX).ok());
   CHECK(!has(a_tombstone));
   CHECK(has(a_value + 1));  // b=1 is the latest of its key
   CheckReadsAtEveryOffset(**log);
@@ -171,7 +171,7 @@ TEST_CASE("compressed batches keep their codec, producer fields and offsets", "[
     }
     const auto before = ReadAll(**log);
     const int64_t end = (*log)->ClosedSegments().back().next_offset;
-    auto result = CleanLog(**log, clock.NowMs());
+    auto result = CleanLog(**log, clock.NowMs(), INT64_MAX);
     REQUIRE(result.ok());
     CHECK(result->records_removed > 0);
     CHECK(ReadAll(**log) == ExpectedAfterClean(before, end));
@@ -200,11 +200,43 @@ TEST_CASE("a slice read before cleaning stays readable afterwards", "[compaction
   std::string before(static_cast<size_t>(slice.size), '\0');
   REQUIRE(::pread(slice.file->fd(), before.data(), before.size(), slice.position) == slice.size);
 
-  REQUIRE(CleanLog(**log, clock.NowMs()).ok());
+  REQUIRE(CleanLog(**log, clock.NowMs(), INT64_MAX).ok());
   std::string after(static_cast<size_t>(slice.size), '\0');
   REQUIRE(::pread(slice.file->fd(), after.data(), after.size(), slice.position) == slice.size);
   CHECK(after == before);
   CHECK(ReadAll(**log).front().offset > 0);
+}
+
+TEST_CASE("the cleaner leaves segments ending past the maximum offset alone", "[compaction]") {
+  TempDir dir;
+  ManualClock clock;
+  auto log = PartitionLog::Open(dir.path() / "t-0", SmallSegments(), clock);
+  REQUIRE(log.ok());
+  for (int i = 0; i < 40; ++i) Produce(**log, {{fmt::format("k{}", i % 3), fmt::format("v{}", i)}}, clock.NowMs());
+  const auto closed = (*log)->ClosedSegments();
+  REQUIRE(closed.size() > 3);
+  const auto before = ReadAll(**log);
+
+  // Below the first closed segment's end nothing is cleanable.
+  const int64_t too_low = closed[0].next_offset - 1;
+  CHECK(DirtyRatio(**log, too_low) == 0.0);
+  auto nothing = CleanLog(**log, clock.NowMs(), too_low);
+  REQUIRE(nothing.ok());
+  CHECK(nothing->records_removed == 0);
+  CHECK(nothing->bytes_before == 0);
+  CHECK(ReadAll(**log) == before);
+
+  // A high watermark inside the third closed segment: only the first two are cleaned.
+  const int64_t high_watermark = closed[2].next_offset - 1;
+  const int64_t end = closed[1].next_offset;
+  CHECK(DirtyRatio(**log, high_watermark) == 1.0);
+  auto result = CleanLog(**log, clock.NowMs(), high_watermark);
+  REQUIRE(result.ok());
+  CHECK(result->records_removed > 0);
+  CHECK(ReadAll(**log) == ExpectedAfterClean(before, end));
+  CHECK(DirtyRatio(**log, high_watermark) == 0.0);
+  CHECK(DirtyRatio(**log, INT64_MAX) > 0.0);
+  CheckReadsAtEveryOffset(**log);
 }
 
 }  // namespace

@@ -69,7 +69,7 @@ struct Fixture {
     auto log = PartitionLog::Open(cleaned, Config(), clock);
     REQUIRE(log.ok());
     auto before = (*log)->ClosedSegments();
-    REQUIRE(CleanLog(**log, clock.NowMs()).ok());
+    REQUIRE(CleanLog(**log, clock.NowMs(), INT64_MAX).ok());
     for (const auto& segment : (*log)->ClosedSegments()) {
       for (const auto& old : before) {
         if (old.base_offset == segment.base_offset && old.size != segment.size) {

@@ -195,7 +195,7 @@ TEST_CASE("retention by time, by size, and forever") {
   REQUIRE(log->segment_count() == 5);
 
   SECTION("forever keeps everything") {
-    REQUIRE(log->ApplyRetention(INT64_MAX / 2).ok());
+    REQUIRE(log->ApplyRetention(INT64_MAX / 2, INT64_MAX).ok());
     CHECK(log->segment_count() == 5);
     CHECK(log->log_start_offset() == 0);
   }
@@ -203,13 +203,13 @@ TEST_CASE("retention by time, by size, and forever") {
     config.retention_ms = 5000;
     log->UpdateConfig(config);
     // Segment k holds timestamps 2000k and 2000k+1000; at now=8500 those with max < 3500 go.
-    REQUIRE(log->ApplyRetention(8500).ok());
+    REQUIRE(log->ApplyRetention(8500, INT64_MAX).ok());
     CHECK(log->segment_count() == 3);
     CHECK(log->log_start_offset() == 4);
     CHECK_FALSE(std::filesystem::exists(dir.path() / "topic-0" / "00000000000000000000.log"));
     CHECK(log->Read(3, 1000, INT64_MAX, true).status().code() == absl::StatusCode::kOutOfRange);
     // Everything expired: the active segment is rolled and deleted too; the log stays usable.
-    REQUIRE(log->ApplyRetention(100'000).ok());
+    REQUIRE(log->ApplyRetention(100'000, INT64_MAX).ok());
     CHECK(log->segment_count() == 1);
     CHECK(log->log_start_offset() == 10);
     CHECK(log->log_end_offset() == 10);
@@ -222,12 +222,12 @@ TEST_CASE("retention by time, by size, and forever") {
   SECTION("by size: oldest segments go while the rest still exceeds retention.bytes") {
     config.retention_bytes = size * 5;
     log->UpdateConfig(config);
-    REQUIRE(log->ApplyRetention(0).ok());
+    REQUIRE(log->ApplyRetention(0, INT64_MAX).ok());
     CHECK(log->segment_count() == 3);  // 6 batches kept: the smallest whole-segment set >= 5
     CHECK(log->log_start_offset() == 4);
     config.retention_bytes = 0;
     log->UpdateConfig(config);
-    REQUIRE(log->ApplyRetention(0).ok());
+    REQUIRE(log->ApplyRetention(0, INT64_MAX).ok());
     CHECK(log->segment_count() == 1);  // never the active segment
     CHECK(log->log_start_offset() == 8);
   }
@@ -244,7 +244,7 @@ TEST_CASE("a file slice outlives the deletion of its segment") {
   AppendCopy(*log, batch);
   AppendCopy(*log, batch);
   auto read = log->Read(0, static_cast<int64_t>(batch.size()), INT64_MAX, true).value();
-  REQUIRE(log->ApplyRetention(1'000'000).ok());
+  REQUIRE(log->ApplyRetention(1'000'000, INT64_MAX).ok());
   CHECK(log->log_start_offset() == 2);
   CHECK(ReadHeaders(read).size() == 1);
 }
@@ -351,7 +351,7 @@ TEST_CASE("concurrent appends, reads, flushes and retention") {
   });
   threads.emplace_back([&] {
     while (!writers_done) {
-      if (!log->Flush().ok() || !log->ApplyRetention(clock.NowMs()).ok()) read_errors++;
+      if (!log->Flush().ok() || !log->ApplyRetention(clock.NowMs(), INT64_MAX).ok()) read_errors++;
     }
   });
   for (int w = 0; w < kWriters; ++w) threads[static_cast<size_t>(w)].join();

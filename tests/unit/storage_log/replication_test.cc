@@ -315,6 +315,47 @@ TEST_CASE("batch headers are visited without reading the records") {
   CHECK(calls == 1);
 }
 
+TEST_CASE("retention never deletes past the maximum offset and moves the epoch cache's start") {
+  Fixture f;
+  f.clock.AdvanceMs(1'000'000 - f.clock.NowMs());
+  std::string batch = MakeBatch(1, 0, 100);
+  f.config.segment_bytes = static_cast<int64_t>(batch.size()) * 2;
+  f.config.retention_ms = 5000;
+  auto log = f.Open();
+  for (int i = 0; i < 10; ++i) AppendCopy(*log, MakeBatch(1, 1000 * i, 100), i < 3 ? 1 : 2);  // segments of 2
+  REQUIRE(log->segment_count() == 5);
+  CHECK(log->leader_epoch_entries() == Entries{{1, 0}, {2, 3}});
+
+  // Everything has expired, but only segments ending at or below offset 5 may go.
+  REQUIRE(log->ApplyRetention(1'000'000, 5).ok());
+  CHECK(log->log_start_offset() == 4);
+  CHECK(log->segment_count() == 3);
+  CHECK(log->leader_epoch_entries() == Entries{{2, 4}});
+  // Nothing more below 5, and the idle active segment is not rolled away below the log end.
+  REQUIRE(log->ApplyRetention(1'000'000, 5).ok());
+  CHECK(log->log_start_offset() == 4);
+  REQUIRE(log->ApplyRetention(1'000'000, 9).ok());
+  CHECK(log->log_start_offset() == 8);
+  CHECK(log->segment_count() == 1);
+  CHECK(log->log_end_offset() == 10);
+  // With the high watermark at the log end the active segment ages out too.
+  REQUIRE(log->ApplyRetention(1'000'000, 10).ok());
+  CHECK(log->log_start_offset() == 10);
+  CHECK(log->log_end_offset() == 10);
+  CHECK(log->leader_epoch_entries() == Entries{{2, 10}});
+
+  SECTION("by size as well") {
+    for (int i = 0; i < 10; ++i) AppendCopy(*log, MakeBatch(1, 1'000'000, 100), 2);  // offsets 10..19
+    f.config.retention_ms = -1;
+    f.config.retention_bytes = 0;
+    log->UpdateConfig(f.config);
+    REQUIRE(log->ApplyRetention(1'000'000, 14).ok());
+    CHECK(log->log_start_offset() == 14);
+    REQUIRE(log->ApplyRetention(1'000'000, INT64_MAX).ok());
+    CHECK(log->log_start_offset() == 18);  // never the active segment
+  }
+}
+
 TEST_CASE("raising the log start moves the epoch cache's start") {
   Fixture f;
   auto log = f.Open();
