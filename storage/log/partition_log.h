@@ -14,7 +14,8 @@
 // Leader epochs: the cache lives in memory. Flush rewrites its checkpoint (when it changed)
 // after syncing the data and BEFORE the recovery point, so the checkpoint on disk always holds
 // every entry for offsets below the recovery point on disk; entries at or past it may be stale
-// or missing. TruncateTo rewrites it when entries go, where it lowers the recovery point. Open
+// or missing. TruncateTo (when entries go) and TruncateFullyAndStartAt rewrite it where they
+// lower the recovery point, so it never names epochs the log no longer has. Open
 // keeps the checkpoint's entries below min(recovery point, log end) and rebuilds the rest from
 // the batch headers between the recovery point and the log end, after crash recovery has cut
 // any torn tail, so the cache describes exactly the batches that survived; a missing or
@@ -154,8 +155,8 @@ class PartitionLog {
   absl::Status ForEachBatchHeader(int64_t from_offset,
                                   const std::function<absl::Status(const kafka::RecordBatchHeader&)>& fn) const;
 
-  // fsyncs data and indexes up to the log end, then checkpoints the recovery point. Blocks on
-  // disk: never call on an I/O thread.
+  // fsyncs data and indexes up to the log end, then checkpoints the leader epochs (when they
+  // changed) and the recovery point, in that order. Blocks on disk: never call on an I/O thread.
   absl::Status Flush();
   bool FlushDue(int64_t now_ms) const;  // by flush.messages / flush.ms
   // Deletes whole segments past retention.ms / retention.bytes and advances the log start (and
@@ -164,11 +165,12 @@ class PartitionLog {
   // may go, so an idle log still ages out.
   absl::Status ApplyRetention(int64_t now_ms, int64_t max_offset);
   // Removes every batch whose last offset is >= `offset` (rounds down to a batch boundary) and
-  // the epoch cache's entries from the new log end on.
+  // the epoch cache's entries from the new log end on. Blocks on disk: never call on an I/O thread.
   absl::Status TruncateTo(int64_t offset);
   // Removes every segment and restarts the log empty at `offset`: log start = log end = recovery
   // point = `offset`, epoch cache empty (a follower whose log end is below the leader's log
-  // start, or that must restart at a batch boundary). kInvalidArgument when negative.
+  // start, or that must restart at a batch boundary). kInvalidArgument when negative. Blocks on
+  // disk: never call on an I/O thread.
   absl::Status TruncateFullyAndStartAt(int64_t offset);
   // Raises the log start (DeleteRecords); deletes segments wholly below it. kOutOfRange past the end.
   absl::Status AdvanceLogStartOffset(int64_t offset);
