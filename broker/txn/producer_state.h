@@ -7,15 +7,28 @@
 #include <deque>
 #include <unordered_map>
 
+#include "absl/status/statusor.h"
+#include "protocol/kafka/batch/record_batch_header.h"
 #include "protocol/kafka/error_codes.h"
 
+namespace sluice::storage {
+class PartitionLog;
+}
+
 namespace sluice::broker {
+
+// The sequence of a batch's last record. Sequences wrap from INT32_MAX to 0, so the sum may not
+// be taken in 32 bits.
+int32_t LastSequence(int32_t base_sequence, int32_t last_offset_delta);
 
 struct ProducerBatch {
   int32_t first_sequence = 0;
   int32_t last_sequence = 0;
   int64_t base_offset = 0;
   int64_t log_append_time_ms = -1;
+
+  // The batch as the log holds it (its base offset assigned).
+  static ProducerBatch From(const kafka::RecordBatchHeader& header, int64_t log_append_time_ms);
 };
 
 struct SequenceCheck {
@@ -41,5 +54,9 @@ class ProducerStateTable {
   };
   std::unordered_map<int64_t, Producer> producers_;
 };
+
+// Rebuilds a partition's table from the batch headers in its log (after opening or truncating
+// it). Reads the disk: never on an I/O thread.
+absl::StatusOr<ProducerStateTable> LoadProducerState(const storage::PartitionLog& log);
 
 }  // namespace sluice::broker
