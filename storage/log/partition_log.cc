@@ -356,6 +356,11 @@ absl::Status PartitionLog::AppendLocked(std::string_view batches, std::span<cons
   return segments_.back()->Append(batches, headers, config_.index_interval_bytes);
 }
 
+void PartitionLog::AssignLeaderEpoch(int32_t epoch, int64_t start_offset) {
+  std::unique_lock lock(mutex_);
+  AssignEpochLocked(epoch, start_offset);
+}
+
 void PartitionLog::AssignEpochLocked(int32_t epoch, int64_t start_offset) {
   if (epoch_cache_.Assign(epoch, start_offset)) ++epoch_cache_version_;
 }

@@ -130,6 +130,10 @@ class PartitionLog {
   // OffsetsForLeaderEpoch: LeaderEpochCache::EndOffsetFor against the current log end.
   EpochEndOffset EndOffsetForEpoch(int32_t epoch) const;
   int32_t latest_epoch() const;  // kNoLeaderEpoch when no batch carried one
+  // A newly elected leader starts its epoch at the log end before it appends anything, so
+  // that followers of an older epoch learn where that one ended (KIP-279). An entry with no
+  // batch at or after it is not kept across a restart; the next append records it again.
+  void AssignLeaderEpoch(int32_t epoch, int64_t start_offset);
   int32_t EpochForOffset(int64_t offset) const;  // the epoch `offset` was written in, or kNoLeaderEpoch
   std::vector<EpochEntry> leader_epoch_entries() const;  // a copy, oldest first
 
