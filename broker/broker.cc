@@ -1,10 +1,10 @@
 #include "broker/broker.h"
 
 #include <csignal>
-
-#include <asio/signal_set.hpp>
+#include <future>
 
 #include "broker/config/broker_config.h"
+#include "broker/replication/replica_fetchers.h"
 #include "common/absl_compat.h"
 #include "common/endpoint.h"
 #include "common/log.h"
@@ -16,12 +16,26 @@ namespace {
 // A fixed cluster id until the controller quorum mints one (clients only compare it).
 constexpr char kClusterId[] = "sluice-local-cluster0";
 constexpr int kStartupWaitLogIntervalMs = 5000;
+// How long SIGTERM waits for the controller to move this broker's leaderships.
+constexpr auto kControlledShutdownTimeout = std::chrono::seconds(30);
 }  // namespace
 
 Broker::Broker(const config::Properties& config)
     : config_(config),
       broker_id_(config.GetInt("node.id")),
-      partitions_(broker_id_, config.GetString("log.dirs"), config, SystemClock::Instance()) {}
+      shards_(static_cast<size_t>(config.GetInt("num.network.threads"))),
+      background_(static_cast<size_t>(config.GetInt("num.recovery.threads.per.data.dir"))),
+      replicas_(ReplicaContext{.broker_id = broker_id_,
+                               .clock = SystemClock::Instance(),
+                               .options = ReplicationOptions::FromConfig(config),
+                               .shards = shards_,
+                               .background = background_,
+                               .metadata = metadata_}),
+      partitions_(config.GetString("log.dirs"), config, replicas_) {
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    replicas_.fetchers.push_back(std::make_unique<ReplicaFetchers>(shards_.at(i), replicas_));
+  }
+}
 
 Broker::~Broker() { Shutdown(); }
 
@@ -34,9 +48,9 @@ absl::Status Broker::Start() {
   if (advertised.host == "0.0.0.0") {
     return absl::InvalidArgumentError("advertised.listeners: set a host clients can reach (listeners binds 0.0.0.0)");
   }
-  std::error_code ec;
-  std::filesystem::create_directories(config_.GetString("log.dirs"), ec);
-  if (ec) return absl::InternalError(fmt::format("log.dirs: cannot create {}: {}", config_.GetString("log.dirs"), ec.message()));
+  // Recovery of every log happens before registering, so a long one cannot get the broker
+  // fenced, and every replica is ready when the metadata names it.
+  SLUICE_RETURN_IF_ERROR(partitions_.Preload());
 
   controller_ = std::make_unique<ControllerLink>(
       control_io_,
@@ -48,6 +62,12 @@ absl::Status Broker::Start() {
                             .controller_port = controller.port,
                             .heartbeat_interval_ms = config_.GetLong("broker.heartbeat.interval.ms")},
       metadata_, partitions_);
+  replicas_.broker_epoch = [this] { return controller_->broker_epoch(); };
+  replicas_.alter_partition = [this](const metadata::AlterPartitionRequest& request,
+                                     ReplicaContext::AlterPartitionDone done) {
+    controller_->Forward<metadata::AlterPartitionRequest, metadata::AlterPartitionResponse>(metadata::ALTER_PARTITION,
+                                                                                          request, std::move(done));
+  };
   producer_ids_ = std::make_unique<ProducerIdManager>([this](auto done) {
     metadata::AllocateProducerIdsRequest request;
     request.set_broker_id(broker_id_);
@@ -65,6 +85,7 @@ absl::Status Broker::Start() {
                                                            .cluster_id = kClusterId,
                                                            .config = config_,
                                                            .metadata = metadata_,
+                                                           .shards = shards_,
                                                            .partitions = partitions_,
                                                            .controller = *controller_,
                                                            .producer_ids = *producer_ids_,
@@ -80,7 +101,9 @@ absl::Status Broker::Start() {
   // The wait also watches for SIGTERM/SIGINT, which main() blocked in every thread.
   const sigset_t stop_signals = StopSignals();
   const timespec poll_interval{.tv_sec = 0, .tv_nsec = 50'000'000};
-  for (int64_t waited_ms = 0; !controller_->ready(); waited_ms += 50) {
+  // Ready also means every replica the image names has its log open and its role taken.
+  auto caught_up = [this] { return controller_->ready() && metadata_.applied_offset() >= metadata_.Current()->offset(); };
+  for (int64_t waited_ms = 0; !caught_up(); waited_ms += 50) {
     if (waited_ms > 0 && waited_ms % kStartupWaitLogIntervalMs == 0) {
       log::Info("broker {}: waiting for the controller at {}:{}", broker_id_, controller.host, controller.port);
     }
@@ -91,10 +114,8 @@ absl::Status Broker::Start() {
   partitions_.StartMaintenance();
   groups_->Start();
 
-  const int threads = config_.GetInt("num.network.threads");
-  io_pool_ = std::make_unique<net::IoContextPool>(threads);
   server_ = std::make_unique<net::KafkaServer>(
-      *io_pool_,
+      shards_,
       net::ServerOptions{.host = listener.host,
                          .port = listener.port,
                          .max_request_bytes = config_.GetInt("socket.request.max.bytes"),
@@ -103,8 +124,8 @@ absl::Status Broker::Start() {
         dispatcher_->Dispatch(connection, std::move(frame), std::move(responder));
       });
   SLUICE_RETURN_IF_ERROR(server_->Start());
-  log::Info("broker {}: listening on {}:{} ({} I/O threads), data in {}", broker_id_, listener.host, server_->port(),
-            io_pool_->size(), config_.GetString("log.dirs"));
+  log::Info("broker {}: listening on {}:{} ({} shards), data in {}", broker_id_, listener.host, server_->port(),
+            shards_.size(), config_.GetString("log.dirs"));
   return absl::OkStatus();
 }
 
@@ -113,18 +134,50 @@ void Broker::RunUntilSignalled() {
   int signal = 0;
   sigwait(&stop_signals, &signal);
   log::Info("broker {}: signal {}, shutting down", broker_id_, signal);
+  if (config_.GetBool("controlled.shutdown.enable")) ControlledShutdown();
   Shutdown();
+}
+
+void Broker::ControlledShutdown() {
+  if (!controller_ || !controller_->ready()) return;
+  metadata::ControlledShutdownRequest request;
+  request.set_broker_id(broker_id_);
+  request.set_broker_epoch(controller_->broker_epoch());
+  auto moved = std::make_shared<std::promise<absl::Status>>();
+  controller_->Forward<metadata::ControlledShutdownRequest, metadata::ControlledShutdownResponse>(
+      metadata::CONTROLLED_SHUTDOWN, request,
+      [this, moved](absl::StatusOr<metadata::ControlledShutdownResponse> response) {
+        if (!response.ok()) return moved->set_value(response.status());
+        if (response->remaining_leaderships() > 0) {
+          log::Warn("broker {}: {} partitions have no other in-sync replica and go offline", broker_id_,
+                    response->remaining_leaderships());
+        }
+        // Serving goes on until this broker knows it leads nothing, so clients are redirected.
+        metadata_.WhenApplied(response->metadata_offset(), [moved] { moved->set_value(absl::OkStatus()); });
+      });
+  auto done = moved->get_future();
+  if (done.wait_for(kControlledShutdownTimeout) != std::future_status::ready) {
+    log::Warn("broker {}: controlled shutdown did not finish within {} s; stopping anyway", broker_id_,
+              kControlledShutdownTimeout.count());
+  } else if (absl::Status status = done.get(); !status.ok()) {
+    log::Warn("broker {}: controlled shutdown failed ({}); stopping anyway", broker_id_, status);
+  } else {
+    log::Info("broker {}: leaderships moved to other brokers", broker_id_);
+  }
 }
 
 void Broker::Shutdown() {
   if (shut_down_.exchange(true)) return;
   if (server_) server_->Stop();
-  if (io_pool_) io_pool_->Stop();
   // Before the logs close: the coordinator appends to __consumer_offsets.
   if (groups_) groups_->Stop();
   if (controller_) controller_->Stop();
   control_io_.stop();
   if (control_thread_.joinable()) control_thread_.join();
+  shards_.Stop();
+  replicas_.fetchers.clear();
+  background_.stop();
+  background_.join();
   partitions_.Shutdown();
   log::Info("broker {}: stopped", broker_id_);
 }

@@ -1,6 +1,8 @@
 #pragma once
-// A whole broker process: its Kafka listener and I/O threads, the controller link with its own
-// event loop, hosted partitions and the services handlers use. main() only parses flags.
+// A whole broker process: its shards (one event loop per core, owning partitions and
+// connections), a pool for blocking disk work, the controller link with its own event loop,
+// hosted partitions with their replica fetchers, and the services handlers use. main() only
+// parses flags.
 
 #include <signal.h>
 
@@ -9,6 +11,7 @@
 #include <thread>
 
 #include <asio/io_context.hpp>
+#include <asio/thread_pool.hpp>
 
 #include "absl/status/status.h"
 #include "broker/cluster/controller_link.h"
@@ -16,6 +19,7 @@
 #include "broker/cluster/partition_manager.h"
 #include "broker/groups/group_coordinator.h"
 #include "broker/handlers/broker_context.h"
+#include "broker/replication/replica_context.h"
 #include "broker/server/request_dispatcher.h"
 #include "broker/txn/producer_id_manager.h"
 #include "common/config.h"
@@ -24,32 +28,37 @@
 
 namespace sluice::broker {
 
-
 class Broker {
  public:
   explicit Broker(const config::Properties& config);
   ~Broker();
 
-  // Registers with the controller, waits until metadata has caught up, then opens the listener.
+  // Opens the logs found on disk, registers with the controller, waits until metadata has
+  // caught up, then opens the listener.
   absl::Status Start();
   // Blocks until SIGTERM or SIGINT, then shuts down cleanly.
   void RunUntilSignalled();
 
  private:
+  // SIGTERM: the controller moves this broker's leaderships away before it stops serving.
+  void ControlledShutdown();
   void Shutdown();
 
   const config::Properties& config_;
   const int32_t broker_id_;
+  // Declared first so they outlive everything that posts to them.
+  net::IoContextPool shards_;
+  asio::thread_pool background_;
   asio::io_context control_io_;
   std::thread control_thread_;
   MetadataCache metadata_;
+  ReplicaContext replicas_;
   PartitionManager partitions_;
   std::unique_ptr<ControllerLink> controller_;
   std::unique_ptr<ProducerIdManager> producer_ids_;
   std::unique_ptr<groups::GroupCoordinator> groups_;
   std::unique_ptr<BrokerContext> context_;
   std::unique_ptr<RequestDispatcher> dispatcher_;
-  std::unique_ptr<net::IoContextPool> io_pool_;
   std::unique_ptr<net::KafkaServer> server_;
   std::atomic<bool> shut_down_{false};
 };

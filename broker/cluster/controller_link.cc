@@ -113,10 +113,9 @@ void ControllerLink::FetchMetadata() {
         }
         const bool caught_up = image_->offset() >= response->committed_offset();
         if (response->entries_size() > 0 || (caught_up && !ready_)) {
-          if (absl::Status status = partitions_.Apply(*image_, caught_up); !status.ok()) {
-            log::Error("broker {}: applying metadata to replicas failed: {}", options_.broker_id, status);
-          }
+          // Published first: replicas taking a new role consult the image.
           cache_.Publish(image_);
+          partitions_.Apply(*image_, caught_up);
         }
         if (caught_up && !ready_) {
           ready_ = true;

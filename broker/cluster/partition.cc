@@ -1,133 +1,278 @@
+// Partition replica: role changes and the follower side. The leader side (appends, reads,
+// high watermark, ISR) is in partition_leader.cc.
+
 #include "broker/cluster/partition.h"
 
 #include <algorithm>
 
-#include <fmt/format.h>
+#include <asio/post.hpp>
 
+#include "broker/replication/replica_fetchers.h"
 #include "common/absl_compat.h"
-#include "protocol/kafka/batch/record_reader.h"
+#include "common/log.h"
 #include "protocol/kafka/batch/validate.h"
 
 namespace sluice::broker {
-namespace {
 
-kafka::ErrorCode BatchErrorCode(const absl::Status& status) {
-  switch (status.code()) {
-    case absl::StatusCode::kDataLoss: return kafka::ErrorCode::kCorruptMessage;
-    case absl::StatusCode::kOutOfRange: return kafka::ErrorCode::kMessageTooLarge;
-    case absl::StatusCode::kUnimplemented: return kafka::ErrorCode::kUnsupportedForMessageFormat;
-    default: return kafka::ErrorCode::kInvalidRecord;
-  }
+PartitionAssignment PartitionAssignment::From(const metadata::PartitionInfo& info) {
+  return PartitionAssignment{.leader = info.leader,
+                             .leader_epoch = info.leader_epoch,
+                             .partition_epoch = info.partition_epoch,
+                             .replicas = info.replicas,
+                             .isr = info.isr};
 }
 
-// Compaction keeps the latest record per key, so a keyless record has no place in a compacted
-// topic (Kafka refuses it the same way).
-absl::Status CheckAllRecordsKeyed(std::string_view batches, const std::vector<kafka::RecordBatchHeader>& headers) {
-  size_t position = 0;
-  for (const auto& header : headers) {
-    std::string_view batch = batches.substr(position, static_cast<size_t>(header.total_size()));
-    position += batch.size();
-    absl::Status status = kafka::ForEachRecord(batch, [](const kafka::RecordView& record) {
-      if (!record.key) return absl::InvalidArgumentError("compacted topics accept only records with a key");
-      return absl::OkStatus();
-    });
-    if (!status.ok()) return status;
-  }
-  return absl::OkStatus();
+Partition::Partition(metadata::TopicId topic_id, std::string topic, int32_t index, size_t shard,
+                     std::unique_ptr<storage::PartitionLog> log, ProducerStateTable producers, ReplicaContext& context)
+    : topic_id_(topic_id),
+      topic_(std::move(topic)),
+      index_(index),
+      shard_(shard),
+      owner_(context.shards.at(shard)),
+      log_(std::move(log)),
+      context_(context),
+      producers_(std::move(producers)),
+      ack_timer_(owner_),
+      isr_timer_(owner_) {
+  high_watermark_ = log_->initial_high_watermark();
+  high_watermark_mirror_.store(high_watermark_, std::memory_order_release);
 }
 
-}  // namespace
+Partition::~Partition() = default;
 
-Partition::Partition(std::string topic, int32_t index, std::unique_ptr<storage::PartitionLog> log)
-    : topic_(std::move(topic)), index_(index), log_(std::move(log)) {}
+void Partition::PublishRole() {
+  leading_mirror_.store(role_ == Role::kLeader && !paused_, std::memory_order_release);
+  leader_epoch_mirror_.store(assignment_.leader_epoch, std::memory_order_release);
+}
 
-absl::Status Partition::LoadProducerState() {
-  std::lock_guard lock(append_mutex_);
-  return log_->ForEachBatch(log_->log_start_offset(), [this](const kafka::RecordBatchHeader& header, std::string_view) {
-    if (header.producer_id >= 0 && header.base_sequence >= 0) {
-      producers_.Record(header.producer_id, header.producer_epoch,
-                        {.first_sequence = header.base_sequence,
-                         .last_sequence = header.base_sequence + header.last_offset_delta,
-                         .base_offset = header.base_offset,
-                         .log_append_time_ms = header.timestamp_type() == kafka::TimestampType::kLogAppendTime
-                                                   ? header.max_timestamp
-                                                   : -1});
+void Partition::ApplyAssignment(const PartitionAssignment& assignment) {
+  if (stopped_) return;
+  if (assigned_ && assignment.partition_epoch <= assignment_.partition_epoch &&
+      assignment.leader_epoch <= assignment_.leader_epoch) {
+    return;  // not newer than what this replica already acts on (e.g. an AlterPartition answer)
+  }
+  if (proposed_isr_ && assignment.partition_epoch != assignment_.partition_epoch) proposed_isr_.reset();
+  assignment_ = assignment;
+  assigned_ = true;
+  // While paused, the background job's completion takes the role.
+  if (!paused_) TakeRole();
+}
+
+void Partition::TakeRole() {
+  const int32_t self = context_.broker_id;
+  if (assignment_.leader == self) {
+    if (role_ != Role::kLeader || role_epoch_ != assignment_.leader_epoch) {
+      BecomeLeader();
+    } else {
+      // Same leadership, new ISR or replica set.
+      for (int32_t replica : assignment_.replicas) {
+        if (replica != self && !followers_.count(replica)) followers_[replica] = FollowerProgress();
+      }
+      std::erase_if(followers_, [&](const auto& f) {
+        return std::find(assignment_.replicas.begin(), assignment_.replicas.end(), f.first) == assignment_.replicas.end();
+      });
+      MaybeAdvanceHighWatermark();
     }
-    return absl::OkStatus();
+  } else if (assignment_.leader >= 0) {
+    if (role_ != Role::kFollower || role_epoch_ != assignment_.leader_epoch || role_leader_ != assignment_.leader) {
+      BecomeFollower();
+    }
+  } else if (role_ != Role::kNone) {
+    BecomeLeaderless();
+  }
+  role_epoch_ = assignment_.leader_epoch;
+  role_leader_ = assignment_.leader;
+  PublishRole();
+}
+
+void Partition::LeaveLeadership(kafka::ErrorCode why) {
+  acks_.FailAll(why);
+  ack_timer_.cancel();
+  ack_timer_deadline_.reset();
+  isr_timer_.cancel();
+  followers_.clear();
+  proposed_isr_.reset();
+  // Parked fetches answer at once, with the error that sends clients to the new leader.
+  consumer_waiters_.WakeAll();
+  replica_waiters_.WakeAll();
+}
+
+void Partition::BecomeLeader() {
+  // Re-elected for a new epoch: appends waiting for acks stay (the log is the same), but the
+  // followers' progress starts over.
+  followers_.clear();
+  proposed_isr_.reset();
+  context_.fetchers[shard_]->Remove(*this);
+  role_ = Role::kLeader;
+  leader_epoch_start_offset_ = log_->log_end_offset();
+  epoch_start_mirror_.store(leader_epoch_start_offset_, std::memory_order_release);
+  // Followers that fetch with an older epoch learn where it ended, even before this leader
+  // appends anything (KIP-101).
+  log_->AssignLeaderEpoch(assignment_.leader_epoch, leader_epoch_start_offset_);
+  const int64_t now = context_.clock.MonotonicMs();
+  for (int32_t replica : assignment_.replicas) {
+    if (replica == context_.broker_id) continue;
+    FollowerProgress progress;
+    // In-sync followers get one full lag period to show up before they are dropped.
+    if (IsInIsr(replica)) progress.ResetCaughtUp(now);
+    followers_[replica] = progress;
+  }
+  log::Info("partition {}-{}: leader for epoch {} (log end {}, high watermark {}, ISR {})", topic_, index_,
+            assignment_.leader_epoch, leader_epoch_start_offset_, high_watermark_, fmt::join(assignment_.isr, ","));
+  MaybeAdvanceHighWatermark();
+  ScheduleIsrCheck();
+}
+
+void Partition::BecomeFollower() {
+  if (role_ == Role::kLeader) LeaveLeadership(kafka::ErrorCode::kNotLeaderOrFollower);
+  role_ = Role::kFollower;
+  log::Info("partition {}-{}: follower of broker {} for epoch {} (log end {})", topic_, index_, assignment_.leader,
+            assignment_.leader_epoch, log_->log_end_offset());
+  context_.fetchers[shard_]->Follow(shared_from_this(), assignment_.leader);
+}
+
+void Partition::BecomeLeaderless() {
+  if (role_ == Role::kLeader) LeaveLeadership(kafka::ErrorCode::kNotLeaderOrFollower);
+  context_.fetchers[shard_]->Remove(*this);
+  role_ = Role::kNone;
+  log::Info("partition {}-{}: no leader for epoch {}", topic_, index_, assignment_.leader_epoch);
+}
+
+void Partition::Stop() {
+  if (stopped_) return;
+  if (role_ == Role::kLeader) LeaveLeadership(kafka::ErrorCode::kNotLeaderOrFollower);
+  context_.fetchers[shard_]->Remove(*this);
+  consumer_waiters_.WakeAll();
+  replica_waiters_.WakeAll();
+  role_ = Role::kNone;
+  stopped_ = true;
+  PublishRole();
+}
+
+void Partition::RunPaused(std::function<absl::Status()> work, std::function<void()> then) {
+  paused_ = true;
+  PublishRole();
+  asio::post(context_.background, [self = shared_from_this(), work = std::move(work), then = std::move(then)]() mutable {
+    absl::Status status = work();
+    asio::post(self->owner_, [self, status = std::move(status), then = std::move(then)] {
+      if (!status.ok()) log::Error("partition {}-{}: {}", self->topic_, self->index_, status);
+      self->paused_ = false;
+      if (self->stopped_) return;
+      then();
+      self->TakeRole();  // role changes that arrived meanwhile take effect now
+      self->context_.fetchers[self->shard_]->Poke();
+    });
   });
 }
 
-AppendOutcome Partition::Append(std::span<char> batches) {
-  // CRC and structure checks run before taking the lock: they are the expensive part.
-  auto headers = kafka::ValidateBatches(std::string_view(batches.data(), batches.size()), max_message_bytes());
-  if (!headers.ok()) {
-    return {.error = BatchErrorCode(headers.status()), .message = std::string(ToStd(headers.status().message()))};
-  }
-  for (const auto& header : *headers) {
-    // Control batches (transaction markers) are written by the broker, never by producers.
-    if (header.is_control()) return {.error = kafka::ErrorCode::kInvalidRecord, .message = "producers may not send control batches"};
-  }
-  if (compacted()) {
-    absl::Status keyed = CheckAllRecordsKeyed(std::string_view(batches.data(), batches.size()), *headers);
-    if (!keyed.ok()) return {.error = kafka::ErrorCode::kInvalidRecord, .message = std::string(ToStd(keyed.message()))};
-  }
-  const kafka::RecordBatchHeader& first = headers->front();
-  const bool idempotent = first.producer_id >= 0;
-  if (idempotent && headers->size() != 1) {
-    return {.error = kafka::ErrorCode::kInvalidRecord,
-            .message = "an idempotent produce must carry exactly one batch per partition"};
-  }
-  AppendOutcome outcome;
-  {
-    std::lock_guard lock(append_mutex_);
-    const int32_t last_sequence = first.base_sequence + first.last_offset_delta;
-    if (idempotent) {
-      SequenceCheck check = producers_.Check(first.producer_id, first.producer_epoch, first.base_sequence, last_sequence);
-      if (check.error != kafka::ErrorCode::kNone) {
-        return {.error = check.error,
-                .message = fmt::format("producer {} epoch {} sequence {} rejected", first.producer_id,
-                                       first.producer_epoch, first.base_sequence)};
-      }
-      if (check.duplicate_of != nullptr) {
-        return {.base_offset = check.duplicate_of->base_offset,
-                .log_append_time_ms = check.duplicate_of->log_append_time_ms};
-      }
+void Partition::RecordProducerBatches(std::string_view batches) {
+  for (size_t position = 0; position < batches.size();) {
+    auto header = kafka::ParseBatchHeader(batches.substr(position));
+    if (!header.ok()) return;
+    if (header->producer_id >= 0 && header->base_sequence >= 0 && !header->is_control()) {
+      producers_.Record(header->producer_id, header->producer_epoch,
+                        ProducerBatch::From(*header, header->timestamp_type() == kafka::TimestampType::kLogAppendTime
+                                                         ? header->max_timestamp
+                                                         : -1));
     }
-    auto appended = log_->Append(batches, storage::kNoLeaderEpoch);
+    position += static_cast<size_t>(header->total_size());
+  }
+}
+
+bool Partition::ReadyToFetch() const { return role_ == Role::kFollower && !paused_ && !stopped_; }
+
+Partition::FetchPosition Partition::follower_position() const {
+  return FetchPosition{.fetch_offset = log_->log_end_offset(),
+                       .last_fetched_epoch = log_->latest_epoch(),
+                       .leader_epoch = assignment_.leader_epoch,
+                       .log_start_offset = log_->log_start_offset()};
+}
+
+void Partition::StartTruncation(int64_t offset, bool fully) {
+  log::Info("partition {}-{}: truncating {} {} to follow broker {} (epoch {})", topic_, index_,
+            fully ? "fully, restarting at" : "to", offset, assignment_.leader, assignment_.leader_epoch);
+  auto rebuilt = std::make_shared<ProducerStateTable>();
+  storage::PartitionLog* log = log_.get();
+  RunPaused(
+      [log, offset, fully, rebuilt]() -> absl::Status {
+        absl::Status status = fully ? log->TruncateFullyAndStartAt(offset) : log->TruncateTo(offset);
+        if (!status.ok()) return status;
+        // Producer state follows the log: batches that were cut must not count as written.
+        auto table = LoadProducerState(*log);
+        if (!table.ok()) return table.status();
+        *rebuilt = std::move(*table);
+        return absl::OkStatus();
+      },
+      [this, rebuilt] {
+        producers_ = std::move(*rebuilt);
+        if (high_watermark_ > log_->log_end_offset()) SetHighWatermark(log_->log_end_offset());
+      });
+}
+
+bool Partition::OnFetchedFromLeader(const FetchPosition& position, const FollowerFetchResult& result) {
+  // A fetch issued before a role change or a truncation is stale.
+  if (!ReadyToFetch() || position.leader_epoch != assignment_.leader_epoch ||
+      position.fetch_offset != log_->log_end_offset()) {
+    return true;
+  }
+  switch (result.error) {
+    case kafka::ErrorCode::kNone:
+      break;
+    case kafka::ErrorCode::kOffsetOutOfRange:
+      if (result.log_start_offset > position.fetch_offset) {
+        StartTruncation(result.log_start_offset, /*fully=*/true);
+      } else if (result.high_watermark >= 0 && result.high_watermark < position.fetch_offset) {
+        // Ahead of the leader (an unclean election): everything below its high watermark is shared.
+        StartTruncation(result.high_watermark, /*fully=*/false);
+      } else {
+        return false;
+      }
+      return true;
+    default:
+      // NOT_LEADER_OR_FOLLOWER, FENCED/UNKNOWN_LEADER_EPOCH, UNKNOWN_TOPIC_ID: the metadata
+      // this broker or the leader has is behind; it will catch up.
+      return false;
+  }
+  if (result.diverging_epoch) {
+    // Kafka's truncation rule. The leader ends `epoch` at `end_offset`: cut there, or where our
+    // own log of that epoch ends if earlier. When our log knows that epoch only as a different
+    // one, cut at its end and let the next fetch narrow it down.
+    const storage::EpochEndOffset& theirs = *result.diverging_epoch;
+    const int64_t log_end = log_->log_end_offset();
+    int64_t target = high_watermark_;
+    if (theirs.end_offset >= 0 && theirs.epoch < 0) {
+      target = theirs.end_offset;
+    } else if (theirs.end_offset >= 0) {
+      const storage::EpochEndOffset ours = log_->EndOffsetForEpoch(theirs.epoch);
+      if (ours.end_offset >= 0) target = ours.epoch == theirs.epoch ? std::min(theirs.end_offset, ours.end_offset) : ours.end_offset;
+    }
+    StartTruncation(std::min(target, log_end), /*fully=*/false);
+    return true;
+  }
+  if (!result.records.empty()) {
+    // The leader validated these; a damaged transfer must still never reach the log.
+    const std::string_view bytes = result.records;
+    auto headers = kafka::ValidateBatches(bytes, INT32_MAX);
+    if (!headers.ok()) {
+      log::Warn("partition {}-{}: dropping a fetched response from broker {}: {}", topic_, index_, assignment_.leader,
+                headers.status());
+      return false;
+    }
+    auto appended = log_->AppendAsFollower(bytes);
     if (!appended.ok()) {
-      return {.error = kafka::ErrorCode::kKafkaStorageError, .message = std::string(ToStd(appended.status().message()))};
+      log::Error("partition {}-{}: follower append at {} failed: {}", topic_, index_, position.fetch_offset,
+                 appended.status());
+      return false;
     }
-    outcome.base_offset = appended->base_offset;
-    outcome.log_append_time_ms = appended->log_append_time_ms;
-    if (idempotent) {
-      producers_.Record(first.producer_id, first.producer_epoch,
-                        {.first_sequence = first.base_sequence,
-                         .last_sequence = last_sequence,
-                         .base_offset = appended->base_offset,
-                         .log_append_time_ms = appended->log_append_time_ms});
-    }
+    RecordProducerBatches(bytes);
   }
-  WakeWaiters();
-  return outcome;
-}
-
-void Partition::AddAppendWaiter(const std::shared_ptr<AppendWaiter>& waiter) {
-  std::lock_guard lock(waiters_mutex_);
-  // Pruning here keeps an idle partition from collecting waiters of answered fetches.
-  std::erase_if(waiters_, [](const std::weak_ptr<AppendWaiter>& w) { return w.expired(); });
-  waiters_.push_back(waiter);
-}
-
-void Partition::WakeWaiters() {
-  std::vector<std::weak_ptr<AppendWaiter>> waking;
-  {
-    std::lock_guard lock(waiters_mutex_);
-    if (waiters_.empty()) return;
-    waking.swap(waiters_);
+  if (result.high_watermark >= 0) SetHighWatermark(std::min(result.high_watermark, log_->log_end_offset()));
+  if (result.log_start_offset > log_->log_start_offset() && result.log_start_offset <= log_->log_end_offset()) {
+    const int64_t start = result.log_start_offset;
+    storage::PartitionLog* log = log_.get();
+    RunPaused([log, start] { return log->AdvanceLogStartOffset(start); }, [] {});
   }
-  for (auto& weak : waking) {
-    if (auto waiter = weak.lock()) waiter->OnAppend();
-  }
+  return true;
 }
 
 }  // namespace sluice::broker

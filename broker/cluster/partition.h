@@ -1,81 +1,220 @@
 #pragma once
-// A partition replica hosted by this broker: its log, the idempotent-producer state that must
-// change atomically with appends, and the fetches waiting for new data.
+// One partition replica hosted by this broker, in the role the metadata gives it: leader
+// (accepts appends, serves consumers and followers, tracks the followers' progress, advances
+// the high watermark and proposes ISR changes), follower (appends what its shard's replica
+// fetcher brings from the leader) or neither (no live leader).
+//
+// Threading: the replica belongs to one owner shard (an io_context of the broker's pool). Its
+// role, high watermark, producer state, follower progress and waiters are touched only there,
+// so they need no locks: every method marked "owner" must run on owner(). The log itself is
+// thread-safe (the maintenance thread flushes it and applies retention); blocking log work a
+// role change needs (truncation, a new log start) runs on the context's background pool while
+// the replica pauses. A few values are mirrored in atomics for other threads.
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+
+#include "broker/replication/ack_waiters.h"
+#include "broker/replication/fetch_waiter.h"
+#include "broker/replication/follower_progress.h"
+#include "broker/replication/replica_context.h"
 #include "broker/txn/producer_state.h"
+#include "protocol/kafka/batch/record_batch_header.h"
 #include "protocol/kafka/error_codes.h"
+#include "protocol/metadata/image.h"
 #include "storage/log/partition_log.h"
 
 namespace sluice::broker {
 
-// Something (a long-polling fetch) to notify once when the partition's log grows.
-class AppendWaiter {
- public:
-  virtual ~AppendWaiter() = default;
-  virtual void OnAppend() = 0;
+// The replica's part of the metadata image.
+struct PartitionAssignment {
+  int32_t leader = -1;
+  int32_t leader_epoch = 0;
+  int32_t partition_epoch = 0;
+  std::vector<int32_t> replicas;
+  std::vector<int32_t> isr;
+
+  static PartitionAssignment From(const metadata::PartitionInfo& info);
 };
 
-struct AppendOutcome {
+struct ProduceOutcome {
   kafka::ErrorCode error = kafka::ErrorCode::kNone;
   std::string message;
   int64_t base_offset = -1;
   int64_t log_append_time_ms = -1;
+  int64_t log_start_offset = -1;
+};
+using ProduceDone = std::function<void(ProduceOutcome)>;
+
+// One partition of a Fetch, from a consumer (replica_id -1) or a follower.
+struct PartitionRead {
+  int64_t fetch_offset = 0;
+  int32_t current_leader_epoch = -1;
+  int32_t last_fetched_epoch = -1;
+  int64_t max_bytes = 0;
+  bool min_one_batch = false;  // KIP-74: the first partition with data returns a whole batch
+  int32_t replica_id = -1;
+  // A parked fetch reads again when woken; the follower's position counts once per request.
+  bool update_follower_state = true;
 };
 
-class Partition {
+struct PartitionReadResult {
+  kafka::ErrorCode error = kafka::ErrorCode::kNone;
+  int64_t high_watermark = -1;
+  int64_t log_start_offset = -1;
+  std::optional<storage::EpochEndOffset> diverging_epoch;  // the follower must truncate first
+  storage::ReadResult data;
+};
+
+// What a follower's fetch brought for this partition.
+struct FollowerFetchResult {
+  kafka::ErrorCode error = kafka::ErrorCode::kNone;
+  int64_t high_watermark = -1;
+  int64_t log_start_offset = -1;
+  std::optional<storage::EpochEndOffset> diverging_epoch;
+  std::string_view records;  // whole batches as the leader sent them; valid during the call
+};
+
+class Partition : public std::enable_shared_from_this<Partition> {
  public:
-  Partition(std::string topic, int32_t index, std::unique_ptr<storage::PartitionLog> log);
+  Partition(metadata::TopicId topic_id, std::string topic, int32_t index, size_t shard,
+            std::unique_ptr<storage::PartitionLog> log, ProducerStateTable producers, ReplicaContext& context);
+  ~Partition();
 
-  // Rebuilds the idempotent-producer table from the batches in the log.
-  absl::Status LoadProducerState();
-
-  // Validates and appends the request's record batches (patched in place with their offsets).
-  AppendOutcome Append(std::span<char> batches);
-
-  // Registers a one-shot notification for the next append. Waiters are held weakly: one that
-  // went away (its fetch answered) is simply skipped.
-  void AddAppendWaiter(const std::shared_ptr<AppendWaiter>& waiter);
-
-  // With one replica the high watermark is the log end; replication will track the ISR's.
-  int64_t high_watermark() const { return log_->log_end_offset(); }
-  int32_t leader_epoch() const { return leader_epoch_.load(std::memory_order_relaxed); }
-  void set_leader_epoch(int32_t epoch) { leader_epoch_.store(epoch, std::memory_order_relaxed); }
+  // --- any thread ---
+  const metadata::TopicId& topic_id() const { return topic_id_; }
+  const std::string& topic() const { return topic_; }
+  int32_t index() const { return index_; }
+  size_t shard() const { return shard_; }
+  asio::io_context& owner() const { return owner_; }
+  storage::PartitionLog& log() const { return *log_; }
+  int64_t high_watermark() const { return high_watermark_mirror_.load(std::memory_order_acquire); }
+  // Whether the owner acts as leader, and for which epoch.
+  bool leading() const { return leading_mirror_.load(std::memory_order_acquire); }
+  int32_t leader_epoch() const { return leader_epoch_mirror_.load(std::memory_order_acquire); }
+  // Where the current leader epoch began in the log (leader only).
+  int64_t leader_epoch_start_offset() const { return epoch_start_mirror_.load(std::memory_order_acquire); }
+  // Topic configs the connection shards validate produce requests against.
   int32_t max_message_bytes() const { return max_message_bytes_.load(std::memory_order_relaxed); }
   void set_max_message_bytes(int32_t bytes) { max_message_bytes_.store(bytes, std::memory_order_relaxed); }
-  // A compacted topic (cleanup.policy includes compact) refuses records without a key.
   bool compacted() const { return compacted_.load(std::memory_order_relaxed); }
   void set_compacted(bool compacted) { compacted_.store(compacted, std::memory_order_relaxed); }
   int32_t min_insync_replicas() const { return min_insync_replicas_.load(std::memory_order_relaxed); }
   void set_min_insync_replicas(int32_t count) { min_insync_replicas_.store(count, std::memory_order_relaxed); }
 
-  const std::string& topic() const { return topic_; }
-  int32_t index() const { return index_; }
-  storage::PartitionLog& log() const { return *log_; }
+  // --- owner ---
+  // Takes the role the assignment gives; an assignment older than the current one (by
+  // partition epoch) is ignored.
+  void ApplyAssignment(const PartitionAssignment& assignment);
+  // Leader: appends batches that passed validation on the connection's shard (`first` is the
+  // first batch's header), stamping the leader epoch. acks=all answers once the high watermark
+  // covers the batches, or on timeout or leadership loss. The bytes need only live during the
+  // call.
+  void Produce(std::span<char> batches, const kafka::RecordBatchHeader& first, int16_t acks, int64_t timeout_ms,
+               ProduceDone done);
+  // Reads for a consumer (up to the high watermark) or a follower (up to the log end, updating
+  // its progress). With `waiter`, the fetch is parked here in the same step, so nothing
+  // appended after the read can be missed.
+  PartitionReadResult Read(const PartitionRead& read, const std::shared_ptr<FetchWaiter>& waiter);
+
+  // Follower side, called by this shard's replica fetcher.
+  struct FetchPosition {
+    int64_t fetch_offset;
+    int32_t last_fetched_epoch;
+    int32_t leader_epoch;
+    int64_t log_start_offset;
+  };
+  // Whether the fetcher should fetch for this replica now (a follower not busy truncating).
+  bool ReadyToFetch() const;
+  FetchPosition follower_position() const;
+  // Applies the leader's answer to a fetch issued at `position`. Returns false when the
+  // partition should be left out of fetches for a while (an error the metadata will resolve).
+  bool OnFetchedFromLeader(const FetchPosition& position, const FollowerFetchResult& result);
+
+  // The replica goes away (deleted, reassigned elsewhere or the broker stops).
+  void Stop();
 
  private:
-  void WakeWaiters();
+  enum class Role { kNone, kLeader, kFollower };
 
+  // Moves to the role assignment_ gives, unless it already acts on it.
+  void TakeRole();
+  void BecomeLeader();
+  void BecomeFollower();
+  void BecomeLeaderless();
+  void LeaveLeadership(kafka::ErrorCode why);
+  void PublishRole();
+
+  kafka::ErrorCode CheckLeaderEpoch(int32_t current_leader_epoch) const;
+  bool IsInIsr(int32_t broker) const;
+  // The ISR that must hold an offset before it counts as committed: committed plus proposed
+  // members (KIP-497's maximal ISR).
+  bool InMaximalIsr(int32_t broker) const;
+  void OnLocalAppend();
+  // acks=all: answers once the high watermark reaches `required_offset`, or on timeout.
+  void WaitForCommit(int64_t required_offset, int64_t timeout_ms, ProduceOutcome outcome, ProduceDone done);
+  void MaybeAdvanceHighWatermark();
+  void SetHighWatermark(int64_t high_watermark);
+  void ArmAckTimer();
+  void UpdateFollower(int32_t replica_id, int64_t fetch_offset);
+  void MaybeExpandIsr(int32_t replica_id);
+  void ScheduleIsrCheck();
+  void MaybeShrinkIsr();
+  void ProposeIsr(std::vector<int32_t> isr);
+  void OnIsrResult(const PartitionAssignment& proposed_base, absl::StatusOr<metadata::AlterPartitionResponse> response);
+
+  // Runs `work` on the background pool while the replica is paused, then `then` on the owner.
+  void RunPaused(std::function<absl::Status()> work, std::function<void()> then);
+  void StartTruncation(int64_t offset, bool fully);
+  void RecordProducerBatches(std::string_view batches);
+
+  const metadata::TopicId topic_id_;
   const std::string topic_;
   const int32_t index_;
+  const size_t shard_;
+  asio::io_context& owner_;
   const std::unique_ptr<storage::PartitionLog> log_;
+  ReplicaContext& context_;
+
+  std::atomic<int64_t> high_watermark_mirror_{0};
+  std::atomic<bool> leading_mirror_{false};
+  std::atomic<int32_t> leader_epoch_mirror_{0};
+  std::atomic<int64_t> epoch_start_mirror_{0};
   std::atomic<int32_t> max_message_bytes_{1048588};
   std::atomic<int32_t> min_insync_replicas_{1};
   std::atomic<bool> compacted_{false};
-  std::atomic<int32_t> leader_epoch_{0};
 
-  std::mutex append_mutex_;  // orders sequence checks with appends
+  // --- owner only ---
+  Role role_ = Role::kNone;
+  int32_t role_epoch_ = -1;   // the leader epoch role_ was taken for
+  int32_t role_leader_ = -1;  // the leader a follower follows
+  bool stopped_ = false;
+  bool assigned_ = false;
+  PartitionAssignment assignment_;
+  int64_t high_watermark_ = 0;
   ProducerStateTable producers_;
+  bool paused_ = false;  // a background job owns the log's tail
+  FetchWaiters consumer_waiters_;  // woken when the high watermark moves
+  FetchWaiters replica_waiters_;   // woken when the log end moves
 
-  std::mutex waiters_mutex_;
-  std::vector<std::weak_ptr<AppendWaiter>> waiters_;
+  // Leader only.
+  int64_t leader_epoch_start_offset_ = 0;
+  std::map<int32_t, FollowerProgress> followers_;
+  std::optional<std::vector<int32_t>> proposed_isr_;  // an AlterPartition in flight
+  AckWaiters acks_;
+  asio::steady_timer ack_timer_;
+  std::optional<int64_t> ack_timer_deadline_;
+  asio::steady_timer isr_timer_;
 };
 
 }  // namespace sluice::broker

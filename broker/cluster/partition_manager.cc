@@ -1,14 +1,13 @@
 #include "broker/cluster/partition_manager.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <fstream>
+#include <algorithm>
+#include <atomic>
 #include <set>
-#include <sstream>
 
+#include <asio/post.hpp>
 #include <fmt/format.h>
 
+#include "broker/cluster/partition_directory.h"
 #include "broker/config/broker_config.h"
 #include "common/absl_compat.h"
 #include "common/log.h"
@@ -18,44 +17,30 @@
 namespace sluice::broker {
 namespace {
 
-constexpr char kTopicIdFile[] = "partition.metadata";
-
-std::string Hex(const metadata::TopicId& id) {
-  std::string out;
-  for (uint8_t byte : id) out += fmt::format("{:02x}", byte);
-  return out;
-}
-
-// The topic id is kept beside the log so that a topic deleted and re-created under the same
-// name while this broker was away is not mistaken for the old one.
-absl::Status WriteTopicIdFile(const std::filesystem::path& dir, const metadata::TopicId& id) {
-  const std::filesystem::path tmp = dir / (std::string(kTopicIdFile) + ".tmp");
-  const std::string content = fmt::format("version: 0\ntopic_id: {}\n", Hex(id));
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return absl::InternalError(fmt::format("cannot write {}", tmp.string()));
-  bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) return absl::InternalError(fmt::format("cannot write {}", tmp.string()));
-  std::error_code ec;
-  std::filesystem::rename(tmp, dir / kTopicIdFile, ec);
-  if (ec) return absl::InternalError(fmt::format("cannot rename {}: {}", tmp.string(), ec.message()));
-  return absl::OkStatus();
-}
-
-std::optional<std::string> ReadTopicIdFile(const std::filesystem::path& dir) {
-  std::ifstream in(dir / kTopicIdFile);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("topic_id: ", 0) == 0) return line.substr(10);
-  }
-  return std::nullopt;
+bool SameAssignment(const PartitionAssignment& a, const PartitionAssignment& b) {
+  return a.leader == b.leader && a.leader_epoch == b.leader_epoch && a.partition_epoch == b.partition_epoch &&
+         a.replicas == b.replicas && a.isr == b.isr;
 }
 
 }  // namespace
 
-PartitionManager::PartitionManager(int32_t broker_id, std::filesystem::path data_dir,
-                                   const config::Properties& broker_config, const Clock& clock)
-    : broker_id_(broker_id), data_dir_(std::move(data_dir)), broker_config_(broker_config), clock_(clock) {}
+class PartitionManager::Barrier {
+ public:
+  Barrier(PartitionManager& manager, int64_t offset) : manager_(manager), offset_(offset) {}
+  void Expect() { pending_.fetch_add(1, std::memory_order_relaxed); }
+  void Arrive() {
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) manager_.BarrierDone(offset_);
+  }
+
+ private:
+  PartitionManager& manager_;
+  const int64_t offset_;
+  std::atomic<int> pending_{1};  // the Apply itself until it has handed everything out
+};
+
+PartitionManager::PartitionManager(std::filesystem::path data_dir, const config::Properties& broker_config,
+                                   ReplicaContext& context)
+    : data_dir_(std::move(data_dir)), broker_config_(broker_config), context_(context) {}
 
 PartitionManager::~PartitionManager() { Shutdown(); }
 
@@ -65,110 +50,313 @@ std::shared_ptr<Partition> PartitionManager::Get(const std::string& topic, int32
   return it == partitions_.end() ? nullptr : it->second;
 }
 
-absl::StatusOr<std::shared_ptr<Partition>> PartitionManager::OpenReplica(const metadata::TopicInfo& topic,
-                                                                         int32_t index,
-                                                                         const storage::LogConfig& config) {
-  const std::filesystem::path dir = data_dir_ / fmt::format("{}-{}", topic.name, index);
-  std::error_code ec;
-  if (std::filesystem::exists(dir, ec)) {
-    auto existing = ReadTopicIdFile(dir);
-    if (existing && *existing != Hex(topic.id)) {
-      log::Info("partition {}-{}: directory belongs to an earlier topic of that name; removing it", topic.name, index);
-      std::filesystem::remove_all(dir, ec);
-    }
-  }
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return absl::InternalError(fmt::format("cannot create {}: {}", dir.string(), ec.message()));
-  if (!ReadTopicIdFile(dir)) SLUICE_RETURN_IF_ERROR(WriteTopicIdFile(dir, topic.id));
-  SLUICE_ASSIGN_OR_RETURN(auto log, storage::PartitionLog::Open(dir, config, clock_));
-  auto partition = std::make_shared<Partition>(topic.name, index, std::move(log));
-  SLUICE_RETURN_IF_ERROR(partition->LoadProducerState());
-  return partition;
+size_t PartitionManager::hosted_count() const {
+  std::shared_lock lock(mutex_);
+  return partitions_.size();
 }
 
-absl::Status PartitionManager::Apply(const metadata::MetadataImage& image, bool caught_up) {
-  std::map<Key, std::shared_ptr<Partition>> removed;
-  for (const auto& [name, topic] : image.topics()) {
-    const auto effective = EffectiveTopicConfigs(broker_config_, topic->configs);
-    const storage::LogConfig log_config = ToLogConfig(effective);
-    const int32_t max_message_bytes = std::stoi(effective.at("max.message.bytes").value);
-    const int32_t min_insync_replicas = std::stoi(effective.at("min.insync.replicas").value);
-    for (const auto& p : topic->partitions) {
-      if (std::find(p.replicas.begin(), p.replicas.end(), broker_id_) == p.replicas.end()) continue;
-      const Key key(name, p.partition);
-      std::shared_ptr<Partition> partition = Get(name, p.partition);
-      {
-        std::shared_lock lock(mutex_);
-        auto id = partition_topic_ids_.find(key);
-        if (partition && id != partition_topic_ids_.end() && id->second != topic->id) {
-          removed[key] = partition;  // same name, new topic: the old replica goes
-          partition = nullptr;
-        }
-      }
-      if (!partition) {
-        if (auto old = removed.find(key); old != removed.end()) {
-          if (absl::Status status = old->second->log().Delete(); !status.ok()) return status;
-          removed.erase(old);
-        }
-        SLUICE_ASSIGN_OR_RETURN(partition, OpenReplica(*topic, p.partition, log_config));
+size_t PartitionManager::ShardFor(const metadata::TopicId& topic_id, int32_t partition) const {
+  // FNV-1a over the topic id, then consecutive partitions of a topic on consecutive shards.
+  uint64_t hash = 1469598103934665603ull;
+  for (uint8_t byte : topic_id) hash = (hash ^ byte) * 1099511628211ull;
+  return static_cast<size_t>((hash + static_cast<uint64_t>(partition)) % context_.shards.size());
+}
+
+absl::Status PartitionManager::Preload() {
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir_, ec);
+  if (ec) return absl::InternalError(fmt::format("cannot create {}: {}", data_dir_.string(), ec.message()));
+  const std::vector<FoundDirectory> found = FindPartitionDirectories(data_dir_);
+  if (found.empty()) return absl::OkStatus();
+  // Broker-level defaults until the metadata gives each topic its own configs.
+  const storage::LogConfig defaults = ToLogConfig(EffectiveTopicConfigs(broker_config_, {}));
+  const int64_t started = context_.clock.MonotonicMs();
+  std::mutex done_mutex;
+  std::condition_variable done_cv;
+  size_t remaining = found.size();
+  std::atomic<size_t> failed{0};
+  for (const FoundDirectory& directory : found) {
+    asio::post(context_.background, [&, directory] {
+      auto log = storage::PartitionLog::Open(directory.path, defaults, context_.clock);
+      absl::StatusOr<ProducerStateTable> producers = log.ok() ? LoadProducerState(**log) : log.status();
+      if (producers.ok()) {
         std::unique_lock lock(mutex_);
-        partitions_[key] = partition;
-        partition_topic_ids_[key] = topic->id;
-        log::Info("partition {}-{}: hosting replica (log end {})", name, p.partition, partition->log().log_end_offset());
+        preloaded_[directory.path.filename().string()] = Preloaded{std::move(*log), std::move(*producers)};
       } else {
-        partition->log().UpdateConfig(log_config);
+        ++failed;
+        log::Error("cannot open {}: {}", directory.path.string(), producers.status());
       }
-      partition->set_leader_epoch(p.leader_epoch);
-      partition->set_max_message_bytes(max_message_bytes);
-      partition->set_min_insync_replicas(min_insync_replicas);
-      partition->set_compacted(log_config.compact);
-    }
+      std::lock_guard done(done_mutex);
+      if (--remaining == 0) done_cv.notify_all();
+    });
   }
-  {
-    std::unique_lock lock(mutex_);
-    for (auto it = partitions_.begin(); it != partitions_.end();) {
-      auto topic = image.FindTopic(it->first.first);
-      bool hosted = topic && topic->id == partition_topic_ids_[it->first] &&
-                    static_cast<size_t>(it->first.second) < topic->partitions.size();
-      if (hosted) {
-        const auto& replicas = topic->partitions[it->first.second].replicas;
-        hosted = std::find(replicas.begin(), replicas.end(), broker_id_) != replicas.end();
-      }
-      if (hosted) {
-        ++it;
-        continue;
-      }
-      removed[it->first] = it->second;
-      partition_topic_ids_.erase(it->first);
-      it = partitions_.erase(it);
-    }
-  }
-  for (auto& [key, partition] : removed) {
-    log::Info("partition {}-{}: replica removed, deleting its log", key.first, key.second);
-    if (absl::Status status = partition->log().Delete(); !status.ok()) {
-      log::Error("partition {}-{}: cannot delete log: {}", key.first, key.second, status);
-    }
-  }
-  if (caught_up && !orphans_checked_) {
-    orphans_checked_ = true;
-    DeleteOrphanDirectories();
-  }
+  std::unique_lock done(done_mutex);
+  done_cv.wait(done, [&] { return remaining == 0; });
+  log::Info("opened {} partition logs in {} ms ({} failed)", found.size() - failed, context_.clock.MonotonicMs() - started,
+            failed.load());
   return absl::OkStatus();
 }
 
-void PartitionManager::DeleteOrphanDirectories() {
-  std::set<std::string> hosted;
+void PartitionManager::Apply(const metadata::MetadataImage& image, bool caught_up) {
+  const int32_t self = context_.broker_id;
+  std::vector<std::function<void()>> after;  // posts, made once the lock is released
+  bool check_orphans = false;
   {
-    std::shared_lock lock(mutex_);
-    for (const auto& [key, partition] : partitions_) hosted.insert(fmt::format("{}-{}", key.first, key.second));
+    std::lock_guard lock(barrier_mutex_);
+    pending_offsets_.insert(image.offset());
+    latest_offset_ = std::max(latest_offset_, image.offset());
+  }
+  auto barrier = std::make_shared<Barrier>(*this, image.offset());
+  {
+    std::unique_lock lock(mutex_);
+    std::set<Key> wanted;
+    for (const auto& [name, topic] : image.topics()) {
+      const auto effective = EffectiveTopicConfigs(broker_config_, topic->configs);
+      const storage::LogConfig log_config = ToLogConfig(effective);
+      const int32_t max_message_bytes = std::stoi(effective.at("max.message.bytes").value);
+      const int32_t min_insync_replicas = std::stoi(effective.at("min.insync.replicas").value);
+      for (const auto& p : topic->partitions) {
+        if (std::find(p.replicas.begin(), p.replicas.end(), self) == p.replicas.end()) continue;
+        const Key key(name, p.partition);
+        wanted.insert(key);
+        const PartitionAssignment assignment = PartitionAssignment::From(p);
+        auto hosted = partitions_.find(key);
+        if (hosted != partitions_.end() && hosted->second->topic_id() != topic->id) {
+          // Same name, new topic: the old replica goes first.
+          Remove(key, hosted->second, &after);
+          partitions_.erase(hosted);
+          hosted = partitions_.end();
+        }
+        if (hosted != partitions_.end()) {
+          std::shared_ptr<Partition> partition = hosted->second;
+          partition->log().UpdateConfig(log_config);
+          partition->set_max_message_bytes(max_message_bytes);
+          partition->set_min_insync_replicas(min_insync_replicas);
+          partition->set_compacted(log_config.compact);
+          auto& last = applied_[key];
+          if (!SameAssignment(last, assignment)) {
+            last = assignment;
+            barrier->Expect();
+            after.push_back([partition, assignment, barrier] {
+              asio::post(partition->owner(), [partition, assignment, barrier] {
+                partition->ApplyAssignment(assignment);
+                barrier->Arrive();
+              });
+            });
+          }
+          continue;
+        }
+        Opening opening{.topic_id = topic->id,
+                        .assignment = assignment,
+                        .log_config = log_config,
+                        .max_message_bytes = max_message_bytes,
+                        .min_insync_replicas = min_insync_replicas};
+        if (auto it = opening_.find(key); it != opening_.end()) {
+          // The open in progress takes the latest assignment when it completes; one of an older
+          // topic of this name is discarded then, and this one opened after it.
+          if (it->second.topic_id == topic->id) {
+            opening.launched = it->second.launched;
+            opening.barriers = std::move(it->second.barriers);
+            barrier->Expect();
+            opening.barriers.push_back(barrier);
+            it->second = std::move(opening);
+          } else {
+            it->second.cancelled = true;
+          }
+          continue;
+        }
+        barrier->Expect();
+        opening.barriers.push_back(barrier);
+        StartOpening(key, std::move(opening));
+      }
+    }
+    for (auto it = partitions_.begin(); it != partitions_.end();) {
+      if (wanted.count(it->first)) {
+        ++it;
+        continue;
+      }
+      Remove(it->first, it->second, &after);
+      it = partitions_.erase(it);
+    }
+    for (auto& [key, opening] : opening_) {
+      if (!wanted.count(key)) opening.cancelled = true;
+    }
+    if (caught_up && !orphans_checked_) check_orphans = orphans_checked_ = true;
+  }
+  for (auto& action : after) action();
+  barrier->Arrive();
+  if (check_orphans) DeleteOrphans();
+}
+
+void PartitionManager::BarrierDone(int64_t offset) {
+  int64_t applied;
+  {
+    std::lock_guard lock(barrier_mutex_);
+    pending_offsets_.erase(offset);
+    applied = pending_offsets_.empty() ? latest_offset_ : *pending_offsets_.begin() - 1;
+  }
+  context_.metadata.MarkApplied(applied);
+}
+
+void PartitionManager::StartOpening(const Key& key, Opening opening) {
+  opening_[key] = std::move(opening);
+  if (!deleting_.count(key)) Launch(key);
+}
+
+void PartitionManager::Launch(const Key& key) {
+  Opening& opening = opening_.at(key);
+  opening.launched = true;
+  asio::post(context_.background, [this, key, topic_id = opening.topic_id, log_config = opening.log_config] {
+    OnOpened(key, topic_id, OpenLog(key.first, topic_id, key.second, log_config));
+  });
+}
+
+void PartitionManager::OnOpened(const Key& key, const metadata::TopicId& topic_id, absl::StatusOr<Preloaded> opened) {
+  std::shared_ptr<Partition> partition;
+  PartitionAssignment assignment;
+  std::vector<std::shared_ptr<Barrier>> barriers;
+  auto arrive = [&barriers] {
+    for (auto& barrier : barriers) barrier->Arrive();
+  };
+  {
+    std::unique_lock lock(mutex_);
+    auto it = opening_.find(key);
+    if (it == opening_.end()) return;
+    Opening opening = std::move(it->second);
+    opening_.erase(it);
+    barriers = std::move(opening.barriers);
+    if (!opened.ok()) {
+      // Not hosted; the next metadata change tries again.
+      log::Error("partition {}-{}: cannot open its log: {}", key.first, key.second, opened.status());
+      lock.unlock();
+      return arrive();
+    }
+    if (opening.cancelled || opening.topic_id != topic_id) {
+      ++deleting_[key];
+    } else {
+      partition = std::make_shared<Partition>(topic_id, key.first, key.second, ShardFor(topic_id, key.second),
+                                              std::move(opened->log), std::move(opened->producers), context_);
+      partition->set_max_message_bytes(opening.max_message_bytes);
+      partition->set_min_insync_replicas(opening.min_insync_replicas);
+      partition->set_compacted(opening.log_config.compact);
+      partitions_[key] = partition;
+      applied_[key] = assignment = opening.assignment;
+    }
+  }
+  if (!partition) {
+    arrive();
+    if (absl::Status s = opened->log->Delete(); !s.ok()) log::Error("partition {}-{}: {}", key.first, key.second, s);
+    Deleted(key);
+    // A topic re-created under this name while its predecessor's log was opening.
+    Apply(*context_.metadata.Current(), false);
+    return;
+  }
+  log::Info("partition {}-{}: hosting replica (log end {}, high watermark {})", key.first, key.second,
+            partition->log().log_end_offset(), partition->high_watermark());
+  asio::post(partition->owner(), [partition, assignment, barriers = std::move(barriers)] {
+    partition->ApplyAssignment(assignment);
+    for (auto& barrier : barriers) barrier->Arrive();
+  });
+}
+
+void PartitionManager::Remove(const Key& key, std::shared_ptr<Partition> partition,
+                              std::vector<std::function<void()>>* after) {
+  applied_.erase(key);
+  ++deleting_[key];
+  after->push_back([this, key, partition = std::move(partition)] {
+    log::Info("partition {}-{}: replica removed, deleting its log", key.first, key.second);
+    asio::post(partition->owner(), [this, key, partition] {
+      partition->Stop();
+      asio::post(context_.background, [this, key, partition] {
+        if (absl::Status status = partition->log().Delete(); !status.ok()) {
+          log::Error("partition {}-{}: cannot delete log: {}", key.first, key.second, status);
+        }
+        Deleted(key);
+      });
+    });
+  });
+}
+
+void PartitionManager::Deleted(const Key& key) {
+  std::unique_lock lock(mutex_);
+  auto it = deleting_.find(key);
+  if (it == deleting_.end() || --it->second > 0) return;
+  deleting_.erase(it);
+  auto opening = opening_.find(key);
+  if (opening != opening_.end() && !opening->second.launched) Launch(key);
+}
+
+absl::StatusOr<PartitionManager::Preloaded> PartitionManager::OpenLog(const std::string& topic,
+                                                                      const metadata::TopicId& topic_id, int32_t index,
+                                                                      const storage::LogConfig& config) {
+  const std::filesystem::path dir = PartitionDirectory(data_dir_, topic, index);
+  const std::string id = TopicIdHex(topic_id);
+  std::optional<Preloaded> preloaded;
+  {
+    std::unique_lock lock(mutex_);
+    if (auto it = preloaded_.find(dir.filename().string()); it != preloaded_.end()) {
+      preloaded = std::move(it->second);
+      preloaded_.erase(it);
+    }
+  }
+  if (preloaded) {
+    if (ReadTopicIdFile(dir) == id) {
+      preloaded->log->UpdateConfig(config);
+      return std::move(*preloaded);
+    }
+    log::Info("partition {}-{}: directory belongs to an earlier topic of that name; removing it", topic, index);
+    SLUICE_RETURN_IF_ERROR(preloaded->log->Delete());
   }
   std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(data_dir_, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (!entry.is_directory() || hosted.count(name) || !std::filesystem::exists(entry.path() / kTopicIdFile)) continue;
-    log::Info("partition directory {} belongs to no hosted replica; removing it", name);
-    std::filesystem::remove_all(entry.path(), ec);
+  if (std::filesystem::exists(dir, ec)) {
+    auto existing = ReadTopicIdFile(dir);
+    if (existing && *existing != id) std::filesystem::remove_all(dir, ec);
   }
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return absl::InternalError(fmt::format("cannot create {}: {}", dir.string(), ec.message()));
+  if (!ReadTopicIdFile(dir)) SLUICE_RETURN_IF_ERROR(WriteTopicIdFile(dir, topic_id));
+  SLUICE_ASSIGN_OR_RETURN(auto log, storage::PartitionLog::Open(dir, config, context_.clock));
+  SLUICE_ASSIGN_OR_RETURN(ProducerStateTable producers, LoadProducerState(*log));
+  return Preloaded{std::move(log), std::move(producers)};
+}
+
+void PartitionManager::DeleteOrphans() {
+  // Directory names the metadata gives this broker, or that a replica is still using.
+  auto in_use = [this] {
+    std::set<std::string> names;
+    for (const auto& [key, partition] : partitions_) names.insert(PartitionDirectory(data_dir_, key.first, key.second).filename());
+    for (const auto& [key, opening] : opening_) names.insert(PartitionDirectory(data_dir_, key.first, key.second).filename());
+    for (const auto& [key, count] : deleting_) names.insert(PartitionDirectory(data_dir_, key.first, key.second).filename());
+    return names;
+  };
+  auto unclaimed = std::make_shared<std::vector<Preloaded>>();
+  {
+    std::unique_lock lock(mutex_);
+    const std::set<std::string> names = in_use();
+    for (auto it = preloaded_.begin(); it != preloaded_.end();) {
+      if (names.count(it->first)) {
+        ++it;
+        continue;
+      }
+      unclaimed->push_back(std::move(it->second));
+      it = preloaded_.erase(it);
+    }
+  }
+  asio::post(context_.background, [this, in_use, unclaimed] {
+    for (auto& orphan : *unclaimed) {
+      log::Info("partition directory {} belongs to no replica of this broker; removing it", orphan.log->dir().string());
+      if (absl::Status s = orphan.log->Delete(); !s.ok()) log::Error("{}", s);
+    }
+    // Directories whose log could not even be opened.
+    for (const FoundDirectory& directory : FindPartitionDirectories(data_dir_)) {
+      const std::string name = directory.path.filename().string();
+      std::shared_lock lock(mutex_);
+      if (in_use().count(name) || preloaded_.count(name)) continue;
+      log::Info("partition directory {} belongs to no replica of this broker; removing it", name);
+      std::error_code ec;
+      std::filesystem::remove_all(directory.path, ec);
+    }
+  });
 }
 
 void PartitionManager::StartMaintenance() {
@@ -177,7 +365,9 @@ void PartitionManager::StartMaintenance() {
 
 void PartitionManager::MaintenanceLoop() {
   const int64_t retention_interval_ms = broker_config_.GetLong("log.retention.check.interval.ms");
-  int64_t next_retention_ms = clock_.MonotonicMs() + retention_interval_ms;
+  int64_t next_retention_ms = context_.clock.MonotonicMs() + retention_interval_ms;
+  const int64_t checkpoint_interval_ms = context_.options.high_watermark_checkpoint_interval_ms;
+  int64_t next_checkpoint_ms = context_.clock.MonotonicMs() + checkpoint_interval_ms;
   const int64_t cleaner_backoff_ms = broker_config_.GetLong("log.cleaner.backoff.ms");
   std::map<Key, int64_t> last_cleaned_ms;  // monotonic
   // Flush policies are checked often; Kafka checks flush.ms on a scheduler tick as well.
@@ -192,39 +382,42 @@ void PartitionManager::MaintenanceLoop() {
       std::shared_lock map_lock(mutex_);
       for (const auto& [key, partition] : partitions_) partitions.push_back(partition);
     }
-    const int64_t now = clock_.NowMs();
-    const bool retention_due = clock_.MonotonicMs() >= next_retention_ms;
+    const int64_t now = context_.clock.NowMs();
+    const int64_t monotonic = context_.clock.MonotonicMs();
+    const bool retention_due = monotonic >= next_retention_ms;
+    const bool checkpoint_due = monotonic >= next_checkpoint_ms;
     for (const auto& partition : partitions) {
       storage::PartitionLog& log = partition->log();
-      if (log.FlushDue(now)) {
-        if (absl::Status s = log.Flush(); !s.ok()) log::Error("partition {}-{}: flush failed: {}", partition->topic(), partition->index(), s);
-      }
-      if (retention_due) {
-        if (absl::Status s = log.ApplyRetention(now, INT64_MAX); !s.ok()) {
-          log::Error("partition {}-{}: retention failed: {}", partition->topic(), partition->index(), s);
-        }
-      }
+      auto report = [&](const char* what, const absl::Status& s) {
+        if (!s.ok()) log::Error("partition {}-{}: {} failed: {}", partition->topic(), partition->index(), what, s);
+      };
+      if (log.FlushDue(now)) report("flush", log.Flush());
+      // Retention and compaction never touch what the ISR does not hold yet.
+      if (retention_due) report("retention", log.ApplyRetention(now, partition->high_watermark()));
+      if (checkpoint_due) report("high watermark checkpoint", log.CheckpointHighWatermark(partition->high_watermark()));
     }
     for (const auto& partition : partitions) {
       const Key key(partition->topic(), partition->index());
       auto last = last_cleaned_ms.find(key);
-      if (last != last_cleaned_ms.end() && clock_.MonotonicMs() - last->second < cleaner_backoff_ms) continue;
-      if (!CleaningDue(partition->log())) continue;
-      last_cleaned_ms[key] = clock_.MonotonicMs();
+      if (last != last_cleaned_ms.end() && context_.clock.MonotonicMs() - last->second < cleaner_backoff_ms) continue;
+      if (!CleaningDue(partition->log(), partition->high_watermark())) continue;
+      last_cleaned_ms[key] = context_.clock.MonotonicMs();
       Clean(*partition);
     }
-    if (retention_due) next_retention_ms = clock_.MonotonicMs() + retention_interval_ms;
+    if (retention_due) next_retention_ms = context_.clock.MonotonicMs() + retention_interval_ms;
+    if (checkpoint_due) next_checkpoint_ms = context_.clock.MonotonicMs() + checkpoint_interval_ms;
     lock.lock();
   }
 }
 
-bool PartitionManager::CleaningDue(const storage::PartitionLog& log) {
+bool PartitionManager::CleaningDue(const storage::PartitionLog& log, int64_t high_watermark) {
   const storage::LogConfig config = log.config();
-  return config.compact && log.segment_count() > 1 && storage::DirtyRatio(log, INT64_MAX) > config.min_cleanable_dirty_ratio;
+  return config.compact && log.segment_count() > 1 &&
+         storage::DirtyRatio(log, high_watermark) > config.min_cleanable_dirty_ratio;
 }
 
 void PartitionManager::Clean(Partition& partition) {
-  auto cleaned = storage::CleanLog(partition.log(), clock_.NowMs(), INT64_MAX);
+  auto cleaned = storage::CleanLog(partition.log(), context_.clock.NowMs(), partition.high_watermark());
   if (!cleaned.ok()) {
     log::Error("partition {}-{}: compaction failed: {}", partition.topic(), partition.index(), cleaned.status());
     return;
@@ -244,11 +437,19 @@ void PartitionManager::Shutdown() {
   if (maintenance_thread_.joinable()) maintenance_thread_.join();
   std::unique_lock lock(mutex_);
   for (auto& [key, partition] : partitions_) {
+    // The last high watermark survives the restart; the log's own state is flushed by Close.
+    if (absl::Status s = partition->log().CheckpointHighWatermark(partition->high_watermark()); !s.ok()) {
+      log::Error("partition {}-{}: high watermark checkpoint failed: {}", key.first, key.second, s);
+    }
     if (absl::Status s = partition->log().Close(); !s.ok()) {
       log::Error("partition {}-{}: close failed: {}", key.first, key.second, s);
     }
   }
   partitions_.clear();
+  for (auto& [name, preloaded] : preloaded_) {
+    if (absl::Status s = preloaded.log->Close(); !s.ok()) log::Error("{}: close failed: {}", name, s);
+  }
+  preloaded_.clear();
 }
 
 }  // namespace sluice::broker

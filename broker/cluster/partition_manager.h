@@ -1,19 +1,26 @@
 #pragma once
 // Creates, configures and deletes this broker's partition replicas as metadata images arrive,
-// and runs the logs' background maintenance (flush policy, retention, compaction) on its own
-// thread so that no I/O thread ever waits for a disk sync.
+// hands each replica its assignment on its owner shard, and runs the logs' background
+// maintenance (flush policy, retention, compaction, high-watermark checkpoints) on its own
+// thread so that no shard ever waits for a disk sync.
+//
+// Opening a log (crash recovery) and deleting one run on the context's background pool. Logs
+// found on disk are opened by Preload() before the broker registers, so a long recovery never
+// delays heartbeats and a replica is ready the moment the metadata names it.
 
 #include <condition_variable>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <thread>
 #include <utility>
 
 #include "broker/cluster/partition.h"
+#include "broker/replication/replica_context.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "protocol/metadata/image.h"
@@ -22,38 +29,79 @@ namespace sluice::broker {
 
 class PartitionManager {
  public:
-  PartitionManager(int32_t broker_id, std::filesystem::path data_dir, const config::Properties& broker_config,
-                   const Clock& clock);
+  PartitionManager(std::filesystem::path data_dir, const config::Properties& broker_config, ReplicaContext& context);
   ~PartitionManager();
 
-  // Brings hosted replicas in line with `image`. `caught_up` says the image holds every
-  // committed record, which makes it safe to delete directories of topics it does not know.
-  absl::Status Apply(const metadata::MetadataImage& image, bool caught_up);
+  // Opens every replica directory under the data directory (recovering logs after a crash),
+  // in parallel on the background pool. Blocks the calling thread, which must not be a shard.
+  absl::Status Preload();
+  // Brings hosted replicas in line with `image` (called on the metadata thread). `caught_up`
+  // says the image holds every committed record, which makes it safe to delete directories of
+  // topics it does not know.
+  void Apply(const metadata::MetadataImage& image, bool caught_up);
   std::shared_ptr<Partition> Get(const std::string& topic, int32_t partition) const;
+  // The shard that owns (or will own) a replica of this partition.
+  size_t ShardFor(const metadata::TopicId& topic_id, int32_t partition) const;
+  size_t hosted_count() const;
 
   void StartMaintenance();
-  // Stops maintenance and closes every log cleanly (flushed, marked clean).
+  // Stops maintenance and closes every log cleanly (flushed, marked clean). Call after the
+  // shards stopped.
   void Shutdown();
 
  private:
   using Key = std::pair<std::string, int32_t>;
-  absl::StatusOr<std::shared_ptr<Partition>> OpenReplica(const metadata::TopicInfo& topic, int32_t index,
-                                                         const storage::LogConfig& config);
-  void DeleteOrphanDirectories();
+  // Counts the work one Apply handed out (opens, role changes on owner shards); when it is all
+  // done the image's offset counts as applied (MetadataCache::MarkApplied), once every earlier
+  // image's work is done too.
+  class Barrier;
+  struct Opening {
+    metadata::TopicId topic_id;
+    PartitionAssignment assignment;  // the latest the metadata gave while the log was opening
+    storage::LogConfig log_config;
+    int32_t max_message_bytes = 0;
+    int32_t min_insync_replicas = 1;
+    bool cancelled = false;
+    bool launched = false;  // false while an earlier replica's directory is being deleted
+    std::vector<std::shared_ptr<Barrier>> barriers;  // the Applies that wait for this open
+  };
+  struct Preloaded {
+    std::unique_ptr<storage::PartitionLog> log;
+    ProducerStateTable producers;
+  };
+
+  // mutex_ held. Opens the replica's log on the background pool, after any deletion of the
+  // same directory finished.
+  void StartOpening(const Key& key, Opening opening);
+  void Launch(const Key& key);  // mutex_ held
+  void OnOpened(const Key& key, const metadata::TopicId& topic_id, absl::StatusOr<Preloaded> opened);
+  // mutex_ held: marks the directory as being deleted; Deleted() releases it.
+  void Remove(const Key& key, std::shared_ptr<Partition> partition, std::vector<std::function<void()>>* after);
+  void Deleted(const Key& key);
+  void BarrierDone(int64_t offset);
+  // Background pool: opens (or takes the preloaded) log of a replica.
+  absl::StatusOr<Preloaded> OpenLog(const std::string& topic, const metadata::TopicId& topic_id, int32_t index,
+                                    const storage::LogConfig& config);
+  void DeleteOrphans();
   void MaintenanceLoop();
-  // Compaction (cleanup.policy=compact) runs on the maintenance thread, never on I/O threads.
-  static bool CleaningDue(const storage::PartitionLog& log);
+  static bool CleaningDue(const storage::PartitionLog& log, int64_t high_watermark);
   void Clean(Partition& partition);
 
-  const int32_t broker_id_;
   const std::filesystem::path data_dir_;
   const config::Properties& broker_config_;
-  const Clock& clock_;
+  ReplicaContext& context_;
 
   mutable std::shared_mutex mutex_;
   std::map<Key, std::shared_ptr<Partition>> partitions_;
-  std::map<Key, metadata::TopicId> partition_topic_ids_;
+  std::map<Key, Opening> opening_;
+  std::map<std::string, Preloaded> preloaded_;  // by directory name, until the metadata claims them
+  std::map<Key, PartitionAssignment> applied_;  // last assignment handed to each replica
+  std::map<Key, int> deleting_;                 // directories whose old replica is being deleted
   bool orphans_checked_ = false;
+
+  std::mutex barrier_mutex_;
+  std::set<int64_t> pending_offsets_;  // Applies whose work is not done
+  int64_t latest_offset_ = -1;          // of the last Apply
 
   std::mutex maintenance_mutex_;
   std::condition_variable maintenance_wake_;

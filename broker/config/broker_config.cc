@@ -58,9 +58,23 @@ const config::Schema& BrokerSchema() {
     def("connections.max.idle.ms", Type::kLong, "600000", "idle connections are closed after this long", 1);
     def("num.network.threads", Type::kInt, "0", "I/O threads (each with its own event loop); 0 = one per core", 0);
     def("broker.heartbeat.interval.ms", Type::kLong, "2000", "interval of heartbeats to the controller", 10);
+    def("num.recovery.threads.per.data.dir", Type::kInt, "2",
+        "threads that open, recover, truncate and delete logs (never the I/O threads)", 1);
+    def("controlled.shutdown.enable", Type::kBool, "true",
+        "on SIGTERM, have the controller move this broker's leaderships away before it stops");
+    def("replica.lag.time.max.ms", Type::kLong, "30000",
+        "a follower that has not caught up with the leader for this long leaves the ISR", 1);
+    def("replica.fetch.wait.max.ms", Type::kInt, "500", "how long a leader holds a follower's fetch for new data", 0);
+    def("replica.fetch.min.bytes", Type::kInt, "1", "bytes a follower's fetch waits for", 1);
+    def("replica.fetch.max.bytes", Type::kInt, "1048576", "bytes per partition a follower fetches at most", 1);
+    def("replica.fetch.response.max.bytes", Type::kInt, "10485760", "bytes per follower fetch response at most", 1);
+    def("replica.fetch.backoff.ms", Type::kLong, "1000", "pause after a follower's fetch failed", 0);
+    def("replica.high.watermark.checkpoint.interval.ms", Type::kLong, "5000",
+        "how often each replica's high watermark is written to disk", 1);
     def("offsets.topic.num.partitions", Type::kInt, "50", "partitions of __consumer_offsets (fixed once created)", 1);
-    // Kafka's default is 3; 1 lets a single-node dev cluster create the topic.
-    def("offsets.topic.replication.factor", Type::kInt, "1", "replicas of each __consumer_offsets partition", 1);
+    def("offsets.topic.replication.factor", Type::kInt, "3",
+        "replicas of each __consumer_offsets partition (fewer when fewer brokers are live, as in a dev cluster)", 1);
+    def("offsets.commit.timeout.ms", Type::kLong, "5000", "how long an offset commit waits for the ISR to hold it", 1);
     def("group.initial.rebalance.delay.ms", Type::kLong, "3000", "how long a new group waits for more members to join", 0);
     def("group.min.session.timeout.ms", Type::kInt, "6000", "smallest session timeout a member may ask for", 0);
     def("group.max.session.timeout.ms", Type::kInt, "1800000", "largest session timeout a member may ask for", 0);

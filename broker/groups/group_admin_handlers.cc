@@ -110,7 +110,14 @@ void HandleDeleteGroups(BrokerContext& broker, RequestPtr request) {
   if (!request->Decode(*body)) return;
   broker.groups.Post([&broker, request, body] {
     auto& coordinator = broker.groups;
-    kafka::DeleteGroupsResponse response;
+    auto response = std::make_shared<kafka::DeleteGroupsResponse>();
+    // Answered once every deletion is committed; this counts the ones still waiting, plus one
+    // for the loop.
+    auto pending = std::make_shared<size_t>(1);
+    auto finished = [request, response, pending] {
+      if (--*pending == 0) request->Respond(*response);
+    };
+    response->results.reserve(body->groups_names.size());  // keeps the results' addresses
     for (const auto& id : body->groups_names) {
       ErrorCode error = coordinator.CheckGroupId(id);
       const groups::Group* group = error == ErrorCode::kNone ? coordinator.Find(id) : nullptr;
@@ -119,14 +126,21 @@ void HandleDeleteGroups(BrokerContext& broker, RequestPtr request) {
           error = ErrorCode::kGroupIdNotFound;
         } else if (group->state() != groups::GroupState::kEmpty) {
           error = ErrorCode::kNonEmptyGroup;
-        } else if (absl::Status status = coordinator.DeleteGroup(id); !status.ok()) {
-          log::Warn("group {}: delete failed: {}", id, status);
-          error = ErrorCode::kCoordinatorNotAvailable;
         }
       }
-      response.results.push_back({.group_id = id, .error_code = ToInt(error)});
+      response->results.push_back({.group_id = id, .error_code = ToInt(error)});
+      if (error != ErrorCode::kNone) continue;
+      ++*pending;
+      auto* code = &response->results.back().error_code;
+      coordinator.DeleteGroup(id, [id, code, finished](absl::Status status) {
+        if (!status.ok()) {
+          log::Warn("group {}: delete failed: {}", id, status);
+          *code = ToInt(ErrorCode::kCoordinatorNotAvailable);
+        }
+        finished();
+      });
     }
-    request->Respond(response);
+    finished();
   });
 }
 

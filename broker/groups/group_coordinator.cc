@@ -16,7 +16,8 @@ using kafka::ErrorCode;
 
 // Session expiry, rebalance delays and leadership changes are noticed within one tick.
 constexpr auto kTickInterval = std::chrono::milliseconds(50);
-constexpr int64_t kLoadRetryMs = 1000;
+// A partition whose leadership the image shows but its owner has not taken yet is retried soon.
+constexpr int64_t kLoadRetryMs = 200;
 
 std::string GroupKey(const std::string& group_id) {
   return EncodeKey({.kind = RecordKind::kGroup, .group_id = group_id});
@@ -39,6 +40,7 @@ CoordinatorOptions CoordinatorOptions::FromConfig(int32_t broker_id, const confi
   o.offsets_retention_ms = config.GetLong("offsets.retention.minutes") * 60'000;
   o.retention_check_interval_ms = config.GetLong("offsets.retention.check.interval.ms");
   o.max_group_size = config.GetInt("group.max.size");
+  o.offsets_commit_timeout_ms = config.GetLong("offsets.commit.timeout.ms");
   return o;
 }
 
@@ -90,7 +92,9 @@ void GroupCoordinator::EnsureOffsetsTopic(std::function<void(bool ok)> done) {
   auto* topic = create.add_topics();
   topic->set_name(kOffsetsTopic);
   topic->set_num_partitions(options_.offsets_topic_partitions);
-  topic->set_replication_factor(options_.offsets_topic_replication_factor);
+  // A dev cluster with fewer live brokers than the configured factor still gets the topic.
+  const auto live = static_cast<int32_t>(metadata_.Current()->LiveBrokerIds().size());
+  topic->set_replication_factor(std::max(1, std::min<int32_t>(options_.offsets_topic_replication_factor, live)));
   // Compaction keeps each group's and offset's latest record; expiry is the coordinator's job
   // (it writes tombstones). Segment size as Kafka's offsets.topic.segment.bytes.
   (*topic->mutable_configs())["cleanup.policy"] = "compact";
@@ -159,59 +163,81 @@ std::vector<Group*> GroupCoordinator::AllGroups() {
   return out;
 }
 
-absl::Status GroupCoordinator::Append(int32_t partition_index, const std::vector<KeyValue>& records) {
+void GroupCoordinator::Append(int32_t partition_index, const std::vector<KeyValue>& records, bool wait_for_commit,
+                              Committed done) {
   auto partition = partitions_.Get(kOffsetsTopic, partition_index);
-  if (!partition) return absl::UnavailableError("the offsets partition is not hosted here");
+  if (!partition) return done(absl::UnavailableError("the offsets partition is not hosted here"));
   kafka::RecordBatchBuilder builder({.partition_leader_epoch = partition->leader_epoch()});
   const int64_t now = clock_.NowMs();
   for (const auto& [key, value] : records) {
     builder.Add(key, value ? std::optional<std::string_view>(*value) : std::nullopt, now);
   }
-  SLUICE_ASSIGN_OR_RETURN(std::string batch, builder.Build());
-  AppendOutcome outcome = partition->Append(std::span<char>(batch.data(), batch.size()));
-  if (outcome.error != ErrorCode::kNone) {
-    return absl::UnavailableError(fmt::format("append to {}-{} failed: {} {}", kOffsetsTopic, partition_index,
-                                              kafka::ErrorName(outcome.error), outcome.message));
-  }
-  return absl::OkStatus();
+  auto built = builder.Build();
+  if (!built.ok()) return done(built.status());
+  auto batch = std::make_shared<std::string>(std::move(*built));
+  auto header = kafka::ParseBatchHeader(*batch);
+  if (!header.ok()) return done(header.status());
+  asio::post(partition->owner(), [this, partition, partition_index, batch, header = *header, wait_for_commit,
+                                  done = std::move(done)]() mutable {
+    partition->Produce(std::span<char>(batch->data(), batch->size()), header, wait_for_commit ? -1 : 1,
+                       options_.offsets_commit_timeout_ms,
+                       [this, partition_index, done = std::move(done)](ProduceOutcome outcome) mutable {
+                         Post([partition_index, outcome = std::move(outcome), done = std::move(done)] {
+                           if (outcome.error == ErrorCode::kNone) return done(absl::OkStatus());
+                           done(absl::UnavailableError(fmt::format("append to {}-{} failed: {} {}", kOffsetsTopic,
+                                                                   partition_index, kafka::ErrorName(outcome.error),
+                                                                   outcome.message)));
+                         });
+                       });
+  });
 }
 
 absl::Status GroupCoordinator::PersistGroup(const Group& group) {
-  return Append(PartitionFor(group.id()), {{GroupKey(group.id()), EncodeGroupValue(group)}});
+  // Membership is written without waiting for the ISR: losing it with a coordinator costs a
+  // rebalance, never an offset (commits wait; see CommitOffsets).
+  const std::string id = group.id();
+  Append(PartitionFor(id), {{GroupKey(id), EncodeGroupValue(group)}}, /*wait_for_commit=*/false,
+         [id](absl::Status status) {
+           if (!status.ok()) log::Warn("group {}: cannot persist its metadata: {}", id, status);
+         });
+  return absl::OkStatus();
 }
 
-absl::Status GroupCoordinator::CommitOffsets(Group& group,
-                                             const std::vector<std::pair<TopicPartition, CommittedOffset>>& offsets) {
-  if (offsets.empty()) return absl::OkStatus();
+void GroupCoordinator::CommitOffsets(const std::string& group_id,
+                                     std::vector<std::pair<TopicPartition, CommittedOffset>> offsets, Committed done) {
+  if (offsets.empty()) return done(absl::OkStatus());
   std::vector<KeyValue> records;
   records.reserve(offsets.size());
-  for (const auto& [tp, offset] : offsets) records.emplace_back(OffsetKey(group.id(), tp), EncodeOffsetValue(offset));
-  SLUICE_RETURN_IF_ERROR(Append(PartitionFor(group.id()), records));
-  for (const auto& [tp, offset] : offsets) group.offsets()[tp] = offset;
-  return absl::OkStatus();
+  for (const auto& [tp, offset] : offsets) records.emplace_back(OffsetKey(group_id, tp), EncodeOffsetValue(offset));
+  Append(PartitionFor(group_id), records, /*wait_for_commit=*/true,
+         [this, group_id, offsets = std::move(offsets), done = std::move(done)](absl::Status status) {
+           if (status.ok()) {
+             if (Group* group = Find(group_id)) {
+               for (const auto& [tp, offset] : offsets) group->offsets()[tp] = offset;
+             }
+           }
+           done(status);
+         });
 }
 
-absl::Status GroupCoordinator::DeleteOffsets(Group& group, const std::vector<TopicPartition>& partitions) {
+void GroupCoordinator::DeleteOffsets(Group& group, const std::vector<TopicPartition>& partitions, Committed done) {
   std::vector<KeyValue> records;
   for (const auto& tp : partitions) {
-    if (group.offsets().count(tp)) records.emplace_back(OffsetKey(group.id(), tp), std::nullopt);
+    if (group.offsets().erase(tp)) records.emplace_back(OffsetKey(group.id(), tp), std::nullopt);
   }
-  if (records.empty()) return absl::OkStatus();
-  SLUICE_RETURN_IF_ERROR(Append(PartitionFor(group.id()), records));
-  for (const auto& tp : partitions) group.offsets().erase(tp);
-  return absl::OkStatus();
+  if (records.empty()) return done(absl::OkStatus());
+  Append(PartitionFor(group.id()), records, /*wait_for_commit=*/true, std::move(done));
 }
 
-absl::Status GroupCoordinator::DeleteGroup(const std::string& group_id) {
+void GroupCoordinator::DeleteGroup(const std::string& group_id, Committed done) {
   auto it = groups_.find(group_id);
-  if (it == groups_.end()) return absl::OkStatus();
+  if (it == groups_.end()) return done(absl::OkStatus());
   std::vector<KeyValue> records;
   for (const auto& [tp, offset] : it->second->offsets()) records.emplace_back(OffsetKey(group_id, tp), std::nullopt);
   records.emplace_back(GroupKey(group_id), std::nullopt);
-  SLUICE_RETURN_IF_ERROR(Append(PartitionFor(group_id), records));
   it->second->Unload(ErrorCode::kCoordinatorNotAvailable);
   groups_.erase(it);
-  return absl::OkStatus();
+  Append(PartitionFor(group_id), records, /*wait_for_commit=*/true, std::move(done));
 }
 
 void GroupCoordinator::ScheduleTick() {
@@ -259,7 +285,10 @@ void GroupCoordinator::StartLoad(int32_t partition) {
   asio::post(loader_io_, [this, partition, epoch] {
     const int64_t started = clock_.MonotonicMs();
     absl::StatusOr<LoadedPartition> loaded = absl::UnavailableError("the offsets partition is not hosted yet");
-    if (auto hosted = partitions_.Get(kOffsetsTopic, partition)) loaded = LoadGroups(hosted->log());
+    // Only a replica that already acts as leader has a log that no truncation will change.
+    if (auto hosted = partitions_.Get(kOffsetsTopic, partition); hosted && hosted->leading()) {
+      loaded = LoadGroups(hosted->log());
+    }
     Post([this, partition, epoch, started, loaded = std::move(loaded)]() mutable {
       InstallLoaded(partition, epoch, std::move(loaded), started);
     });
@@ -323,17 +352,18 @@ void GroupCoordinator::ExpireOffsets(int64_t now_ms) {
       if (expired_by_request || base + options_.offsets_retention_ms <= now_ms) expired.push_back(tp);
     }
     if (!expired.empty()) {
-      if (absl::Status status = DeleteOffsets(*group, expired); !status.ok()) {
-        log::Warn("group {}: cannot expire offsets: {}", id, status);
-        continue;
-      }
-      log::Info("group {}: expired {} offsets", id, expired.size());
+      log::Info("group {}: expiring {} offsets", id, expired.size());
+      DeleteOffsets(*group, expired, [id](absl::Status status) {
+        if (!status.ok()) log::Warn("group {}: cannot expire offsets: {}", id, status);
+      });
     }
     // A group whose first member is between MEMBER_ID_REQUIRED and its rejoin stays.
     if (group->offsets().empty() && !group->has_pending_members()) emptied.push_back(id);
   }
   for (const auto& id : emptied) {
-    if (absl::Status status = DeleteGroup(id); !status.ok()) log::Warn("group {}: cannot remove: {}", id, status);
+    DeleteGroup(id, [id](absl::Status status) {
+      if (!status.ok()) log::Warn("group {}: cannot remove: {}", id, status);
+    });
   }
 }
 

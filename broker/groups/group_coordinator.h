@@ -44,6 +44,8 @@ struct CoordinatorOptions {
   int64_t retention_check_interval_ms = 600000;
   int32_t max_group_size = INT32_MAX;
   int32_t offset_metadata_max_bytes = 4096;
+  // How long an offset commit waits for the ISR to hold it (Kafka's offsets.commit.timeout.ms).
+  int64_t offsets_commit_timeout_ms = 5000;
 
   static CoordinatorOptions FromConfig(int32_t broker_id, const config::Properties& config);
 };
@@ -79,12 +81,16 @@ class GroupCoordinator {
   std::vector<Group*> AllGroups();
   int64_t NowMs() const { return clock_.NowMs(); }
 
-  // Appends the offset records and, once appended, records them in the group.
-  absl::Status CommitOffsets(Group& group, const std::vector<std::pair<TopicPartition, CommittedOffset>>& offsets);
-  // Tombstones the given offsets (all of them when `partitions` is null) and forgets them.
-  absl::Status DeleteOffsets(Group& group, const std::vector<TopicPartition>& partitions);
-  // Tombstones the group and its offsets and removes it.
-  absl::Status DeleteGroup(const std::string& group_id);
+  // `done` runs on the coordinator thread once the records are committed (in every ISR
+  // member's log), or with the reason they are not.
+  using Committed = std::function<void(absl::Status)>;
+  // Appends the offset records; once committed, records them in the group (if it still exists).
+  void CommitOffsets(const std::string& group_id, std::vector<std::pair<TopicPartition, CommittedOffset>> offsets,
+                     Committed done);
+  // Forgets the given offsets at once and tombstones them.
+  void DeleteOffsets(Group& group, const std::vector<TopicPartition>& partitions, Committed done);
+  // Removes the group at once and tombstones it and its offsets.
+  void DeleteGroup(const std::string& group_id, Committed done);
 
  private:
   struct OwnedPartition {
@@ -93,7 +99,8 @@ class GroupCoordinator {
   };
   using KeyValue = std::pair<std::string, std::optional<std::string>>;
 
-  absl::Status Append(int32_t partition, const std::vector<KeyValue>& records);
+  // Appends on the partition's owner shard; `wait_for_commit` asks for acks=all.
+  void Append(int32_t partition, const std::vector<KeyValue>& records, bool wait_for_commit, Committed done);
   absl::Status PersistGroup(const Group& group);
   std::unique_ptr<Group> NewGroup(const std::string& group_id);
   void ScheduleTick();

@@ -120,12 +120,18 @@ void HandleOffsetCommit(BrokerContext& broker, RequestPtr request) {
         accepted_errors.push_back(&partitions.back().error_code);
       }
     }
-    // Answered only once the records are in the log.
-    if (absl::Status status = group ? coordinator.CommitOffsets(*group, accepted) : absl::OkStatus(); !status.ok()) {
-      log::Warn("group {}: offset commit failed: {}", body->group_id, status);
-      for (int16_t* code : accepted_errors) *code = ToInt(ErrorCode::kCoordinatorNotAvailable);
-    }
-    request->Respond(response);
+    if (group == nullptr) return request->Respond(response);
+    // Answered only once the ISR holds the records.
+    auto shared = std::make_shared<kafka::OffsetCommitResponse>(std::move(response));
+    coordinator.CommitOffsets(
+        body->group_id, std::move(accepted),
+        [request, body, shared, accepted_errors = std::move(accepted_errors)](absl::Status status) {
+          if (!status.ok()) {
+            log::Warn("group {}: offset commit failed: {}", body->group_id, status);
+            for (int16_t* code : accepted_errors) *code = ToInt(ErrorCode::kCoordinatorNotAvailable);
+          }
+          request->Respond(*shared);
+        });
   });
 }
 
@@ -196,12 +202,15 @@ void HandleOffsetDelete(BrokerContext& broker, RequestPtr request) {
         response.topics.back().partitions.push_back({.partition_index = p.partition_index, .error_code = ToInt(partition_error)});
       }
     }
-    if (absl::Status status = coordinator.DeleteOffsets(*group, deleting); !status.ok()) {
-      log::Warn("group {}: offset delete failed: {}", body->group_id, status);
-      response = {};
-      response.error_code = ToInt(ErrorCode::kCoordinatorNotAvailable);
-    }
-    request->Respond(response);
+    coordinator.DeleteOffsets(*group, deleting,
+                              [request, body, response = std::move(response)](absl::Status status) mutable {
+                                if (!status.ok()) {
+                                  log::Warn("group {}: offset delete failed: {}", body->group_id, status);
+                                  response = {};
+                                  response.error_code = ToInt(ErrorCode::kCoordinatorNotAvailable);
+                                }
+                                request->Respond(response);
+                              });
   });
 }
 

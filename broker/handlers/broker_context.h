@@ -11,6 +11,7 @@
 #include "broker/txn/producer_id_manager.h"
 #include "common/clock.h"
 #include "common/config.h"
+#include "protocol/net/io_context_pool.h"
 
 namespace sluice::broker {
 
@@ -19,6 +20,7 @@ struct BrokerContext {
   std::string cluster_id;
   const config::Properties& config;
   MetadataCache& metadata;
+  net::IoContextPool& shards;  // partition owners (and connection threads)
   PartitionManager& partitions;
   ControllerLink& controller;
   ProducerIdManager& producer_ids;

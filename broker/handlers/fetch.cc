@@ -1,17 +1,24 @@
-// Fetch: reads whole batches from partition logs as file slices (sent with sendfile), capped by
-// the high watermark and the partition and response byte limits, and long-polls on min_bytes /
-// max_wait_ms with a waiter that any append to a requested partition wakes.
+// Fetch, for consumers and for followers (replica id set): each partition is read on its owner
+// shard, the shards visited one after another so that the response byte budget and KIP-74's
+// "first partition with data returns a whole batch" hold as in Kafka; the answer is assembled
+// on the connection's shard and sent with sendfile. Consumers read up to the high watermark,
+// followers up to the log end (their fetch offset tells the leader how far they have the log).
+// A fetch with too little data parks on every partition it asked for (registered on each owner
+// in the same step as its read, so no append can slip between) until one of them has news or
+// max_wait_ms passes.
 //
 // Fetch sessions (KIP-227) are answered correctly without being kept: every response carries
 // session id 0 ("no session"), so clients keep sending full requests; an unknown session id gets
 // FETCH_SESSION_ID_NOT_FOUND.
 
+#include <map>
+
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
 #include "broker/handlers/handlers.h"
+#include "broker/handlers/on_owner.h"
 #include "broker/handlers/partition_lookup.h"
-#include "common/absl_compat.h"
 #include "protocol/kafka/api_registry.h"
 #include "protocol/kafka/messages/fetch.h"
 
@@ -22,56 +29,41 @@ using kafka::ErrorCode;
 using kafka::FetchRequest;
 using kafka::FetchResponse;
 
-class FetchOperation : public AppendWaiter, public std::enable_shared_from_this<FetchOperation> {
+class FetchOperation : public FetchWaiter, public std::enable_shared_from_this<FetchOperation> {
  public:
   FetchOperation(BrokerContext& broker, RequestPtr request, FetchRequest body)
-      : broker_(broker), request_(std::move(request)), body_(std::move(body)), timer_(request_->io) {}
+      : broker_(broker), request_(std::move(request)), body_(std::move(body)), timer_(request_->io) {
+    replica_id_ = request_->version() >= 15 ? body_.replica_state.replica_id : body_.replica_id;
+  }
 
   void Start() {
     if (body_.session_id != 0) return RespondWithError(ErrorCode::kFetchSessionIdNotFound);
     if (request_->version() < kafka::AcceptedMinVersion(FetchRequest::kApiKey)) {
       return RespondWithError(ErrorCode::kUnsupportedVersion);
     }
-    Attempt(/*deadline_passed=*/body_.max_wait_ms <= 0);
+    Plan();
+    deadline_passed_ = body_.max_wait_ms <= 0;
+    Attempt();
   }
 
-  // Runs on the producer's thread: hop to the fetch's own connection thread.
-  void OnAppend() override {
-    asio::post(request_->io, [self = shared_from_this()] { self->Attempt(false); });
+  // Any thread (an owner shard whose partition has news): read again on the connection's.
+  void Wake() override {
+    asio::post(request_->io, [self = shared_from_this()] {
+      if (self->answered_) return;
+      if (self->reading_) {
+        self->wake_pending_ = true;
+      } else {
+        self->Attempt();
+      }
+    });
   }
 
  private:
-  void Attempt(bool deadline_passed) {
-    if (answered_) return;
-    int64_t bytes = 0;
-    bool any_error = false;
-    FetchResponse response = Read(&bytes, &any_error);
-    if (deadline_passed || any_error || bytes >= body_.min_bytes) {
-      answered_ = true;
-      timer_.cancel();
-      request_->Respond(response);
-      return;
-    }
-    Park();
-  }
-
-  void Park() {
-    auto image = broker_.metadata.Current();
-    auto self = shared_from_this();
-    for (const auto& topic : body_.topics) {
-      const std::string name = TopicName(*image, topic);
-      for (const auto& p : topic.partitions) {
-        if (auto partition = broker_.partitions.Get(name, p.partition)) partition->AddAppendWaiter(self);
-      }
-    }
-    if (!timer_armed_) {
-      timer_armed_ = true;
-      timer_.expires_after(std::chrono::milliseconds(body_.max_wait_ms));
-      timer_.async_wait([self](const asio::error_code& ec) {
-        if (!ec) self->Attempt(true);
-      });
-    }
-  }
+  struct Item {
+    size_t topic;
+    size_t partition;
+    std::shared_ptr<Partition> replica;  // null when the lookup already answered
+  };
 
   std::string TopicName(const metadata::MetadataImage& image, const FetchRequest::FetchTopic& topic) const {
     if (request_->version() < 13) return topic.topic;
@@ -79,56 +71,140 @@ class FetchOperation : public AppendWaiter, public std::enable_shared_from_this<
     return info ? info->name : std::string();
   }
 
-  FetchResponse Read(int64_t* total_bytes, bool* any_error) {
+  // Resolves every partition once and groups them by owner shard, in request order within each.
+  void Plan() {
     auto image = broker_.metadata.Current();
-    FetchResponse response;
-    int64_t response_budget = body_.max_bytes;
-    for (const auto& topic : body_.topics) {
-      FetchResponse::FetchableTopicResponse topic_response;
+    response_.responses.resize(body_.topics.size());
+    for (size_t t = 0; t < body_.topics.size(); ++t) {
+      const auto& topic = body_.topics[t];
+      auto& topic_response = response_.responses[t];
       topic_response.topic = topic.topic;
       topic_response.topic_id = topic.topic_id;
+      topic_response.partitions.resize(topic.partitions.size());
       const std::string name = TopicName(*image, topic);
-      for (const auto& p : topic.partitions) {
-        FetchResponse::PartitionData out;
-        out.partition_index = p.partition;
+      for (size_t p = 0; p < topic.partitions.size(); ++p) {
+        auto& out = topic_response.partitions[p];
+        out.partition_index = topic.partitions[p].partition;
         out.records = kafka::Records::Borrow({});
-        ErrorCode error = ErrorCode::kNone;
-        LeaderLookup lookup;
-        if (name.empty()) {
-          error = ErrorCode::kUnknownTopicId;
-        } else {
-          lookup = FindLeaderPartition(broker_, *image, name, p.partition, p.current_leader_epoch);
+        ErrorCode error = ErrorCode::kUnknownTopicId;
+        std::shared_ptr<Partition> replica;
+        if (!name.empty()) {
+          LeaderLookup lookup = FindLeaderPartition(broker_, *image, name, out.partition_index);
           error = lookup.error;
-        }
-        if (error == ErrorCode::kNone) {
-          storage::PartitionLog& log = lookup.partition->log();
-          const int64_t high_watermark = lookup.partition->high_watermark();
-          out.high_watermark = high_watermark;
-          out.last_stable_offset = high_watermark;
-          out.log_start_offset = log.log_start_offset();
-          out.aborted_transactions = std::vector<FetchResponse::AbortedTransaction>{};
-          const int64_t limit = std::min<int64_t>(p.partition_max_bytes, std::max<int64_t>(response_budget, 0));
-          // KIP-74: the first partition with data returns at least one whole batch.
-          auto read = log.Read(p.fetch_offset, limit, high_watermark, /*min_one_batch=*/*total_bytes == 0);
-          if (!read.ok()) {
-            error = read.status().code() == absl::StatusCode::kOutOfRange ? ErrorCode::kOffsetOutOfRange
-                                                                           : ErrorCode::kKafkaStorageError;
-          } else {
-            for (auto& slice : read->slices) out.records.chunks.push_back(kafka::RecordsChunk{.file = std::move(slice)});
-            *total_bytes += read->bytes;
-            response_budget -= read->bytes;
+          replica = std::move(lookup.partition);
+          if (error == ErrorCode::kNotLeaderOrFollower) {
+            // KIP-951: tell the client where the partition went.
+            const metadata::PartitionInfo* info = FindPartitionInfo(*image, name, out.partition_index);
+            if (info) out.current_leader = {.leader_id = info->leader, .leader_epoch = info->leader_epoch};
           }
         }
         if (error != ErrorCode::kNone) {
-          *any_error = true;
-          out.error_code = static_cast<int16_t>(error);
-          out.high_watermark = -1;
+          SetError(out, error);
+          any_error_ = true;
+          continue;
         }
-        topic_response.partitions.push_back(std::move(out));
+        const size_t shard = replica->shard();
+        if (!groups_.count(shard)) shard_order_.push_back(shard);
+        groups_[shard].push_back(Item{t, p, std::move(replica)});
       }
-      response.responses.push_back(std::move(topic_response));
     }
-    return response;
+  }
+
+  static void SetError(FetchResponse::PartitionData& out, ErrorCode error) {
+    out.error_code = static_cast<int16_t>(error);
+    out.high_watermark = -1;
+    out.records = kafka::Records::Borrow({});
+  }
+
+  void Attempt() {
+    deadline_passed_ = deadline_passed_ || deadline_fired_;
+    reading_ = true;
+    wake_pending_ = false;
+    total_bytes_ = 0;
+    budget_ = body_.max_bytes;
+    round_any_error_ = any_error_;
+    ReadShard(0);
+  }
+
+  // Reads the partitions of the i-th shard on that shard, then moves on to the next one.
+  void ReadShard(size_t i) {
+    if (i == shard_order_.size()) {
+      asio::post(request_->io, [self = shared_from_this()] { self->Evaluate(); });
+      return;
+    }
+    const size_t shard = shard_order_[i];
+    asio::io_context& owner = broker_.shards.at(shard);
+    asio::post(owner, [self = shared_from_this(), i, shard] {
+      const bool park = !self->deadline_passed_;
+      for (const Item& item : self->groups_[shard]) {
+        const auto& request = self->body_.topics[item.topic].partitions[item.partition];
+        auto& out = self->response_.responses[item.topic].partitions[item.partition];
+        PartitionRead read{.fetch_offset = request.fetch_offset,
+                           .current_leader_epoch = request.current_leader_epoch,
+                           .last_fetched_epoch = request.last_fetched_epoch,
+                           .max_bytes = std::min<int64_t>(request.partition_max_bytes, std::max<int64_t>(self->budget_, 0)),
+                           .min_one_batch = self->total_bytes_ == 0,
+                           .replica_id = self->replica_id_,
+                           .update_follower_state = self->attempts_ == 0};
+        PartitionReadResult result = item.replica->Read(read, park ? self : nullptr);
+        self->Fill(out, std::move(result));
+      }
+      self->ReadShard(i + 1);
+    });
+  }
+
+  void Fill(FetchResponse::PartitionData& out, PartitionReadResult result) {
+    out.records = kafka::Records::Borrow({});
+    out.diverging_epoch = {};
+    if (result.error != ErrorCode::kNone) {
+      SetError(out, result.error);
+      // A follower learns where the leader's log starts and ends from an out-of-range answer.
+      if (result.error == ErrorCode::kOffsetOutOfRange && replica_id_ >= 0) {
+        out.log_start_offset = result.log_start_offset;
+        out.high_watermark = result.high_watermark;
+      }
+      round_any_error_ = true;
+      return;
+    }
+    out.error_code = 0;
+    out.high_watermark = result.high_watermark;
+    out.last_stable_offset = result.high_watermark;
+    out.log_start_offset = result.log_start_offset;
+    out.aborted_transactions = std::vector<FetchResponse::AbortedTransaction>{};
+    if (result.diverging_epoch) {
+      out.diverging_epoch = {.epoch = result.diverging_epoch->epoch, .end_offset = result.diverging_epoch->end_offset};
+      round_any_error_ = true;  // the follower must act on it at once
+      return;
+    }
+    for (auto& slice : result.data.slices) out.records.chunks.push_back(kafka::RecordsChunk{.file = std::move(slice)});
+    total_bytes_ += result.data.bytes;
+    budget_ -= result.data.bytes;
+  }
+
+  void Evaluate() {
+    reading_ = false;
+    ++attempts_;
+    if (answered_) return;
+    if (deadline_passed_ || round_any_error_ || total_bytes_ >= body_.min_bytes) {
+      answered_ = true;
+      timer_.cancel();
+      request_->Respond(response_);
+      return;
+    }
+    if (wake_pending_) return Attempt();
+    if (!timer_armed_) {
+      timer_armed_ = true;
+      timer_.expires_after(std::chrono::milliseconds(body_.max_wait_ms));
+      timer_.async_wait([self = shared_from_this()](const asio::error_code& ec) {
+        if (ec || self->answered_) return;
+        self->deadline_fired_ = true;
+        if (self->reading_) {
+          self->wake_pending_ = true;
+        } else {
+          self->Attempt();
+        }
+      });
+    }
   }
 
   void RespondWithError(ErrorCode error) {
@@ -143,9 +219,7 @@ class FetchOperation : public AppendWaiter, public std::enable_shared_from_this<
       for (const auto& p : topic.partitions) {
         FetchResponse::PartitionData out;
         out.partition_index = p.partition;
-        out.error_code = static_cast<int16_t>(error);
-        out.high_watermark = -1;
-        out.records = kafka::Records::Borrow({});
+        SetError(out, error);
         topic_response.partitions.push_back(std::move(out));
       }
       response.responses.push_back(std::move(topic_response));
@@ -156,9 +230,26 @@ class FetchOperation : public AppendWaiter, public std::enable_shared_from_this<
   BrokerContext& broker_;
   RequestPtr request_;
   FetchRequest body_;
+  int32_t replica_id_ = -1;
   asio::steady_timer timer_;
+  // Partitions by owner shard, visited in shard_order_. Fixed after Plan().
+  std::map<size_t, std::vector<Item>> groups_;
+  std::vector<size_t> shard_order_;
+  bool any_error_ = false;  // a partition the lookup already refused
+  // The read in progress, handed from shard to shard (each post orders the accesses); the
+  // owners only read deadline_passed_ and attempts_, which change between reads.
+  FetchResponse response_;
+  bool deadline_passed_ = false;
+  int attempts_ = 0;
+  int64_t total_bytes_ = 0;
+  int64_t budget_ = 0;
+  bool round_any_error_ = false;
+  // Connection shard only.
+  bool reading_ = false;
+  bool wake_pending_ = false;
+  bool deadline_fired_ = false;
   bool timer_armed_ = false;
-  bool answered_ = false;  // touched only on the connection's thread
+  bool answered_ = false;
 };
 
 }  // namespace
@@ -166,8 +257,7 @@ class FetchOperation : public AppendWaiter, public std::enable_shared_from_this<
 void HandleFetch(BrokerContext& broker, RequestPtr request) {
   FetchRequest body;
   if (!request->Decode(body)) return;
-  auto operation = std::make_shared<FetchOperation>(broker, request, std::move(body));
-  operation->Start();
+  std::make_shared<FetchOperation>(broker, request, std::move(body))->Start();
 }
 
 }  // namespace sluice::broker

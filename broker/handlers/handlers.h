@@ -12,6 +12,7 @@ void HandleMetadata(BrokerContext& broker, RequestPtr request);
 void HandleProduce(BrokerContext& broker, RequestPtr request);
 void HandleFetch(BrokerContext& broker, RequestPtr request);
 void HandleListOffsets(BrokerContext& broker, RequestPtr request);
+void HandleOffsetForLeaderEpoch(BrokerContext& broker, RequestPtr request);
 void HandleCreateTopics(BrokerContext& broker, RequestPtr request);
 void HandleDeleteTopics(BrokerContext& broker, RequestPtr request);
 void HandleCreatePartitions(BrokerContext& broker, RequestPtr request);

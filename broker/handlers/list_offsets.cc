@@ -1,3 +1,6 @@
+// ListOffsets: answered on the connection's shard from the replica's mirrored high watermark
+// and the thread-safe log, by the leader only.
+
 #include "broker/handlers/handlers.h"
 #include "broker/handlers/partition_lookup.h"
 #include "protocol/kafka/messages/list_offsets.h"
@@ -16,12 +19,22 @@ constexpr int64_t kMaxTimestamp = -3;
 constexpr int64_t kEarliestLocal = -4;
 constexpr int64_t kLatestTiered = -5;
 
-void Resolve(const Partition& partition, int64_t timestamp, ListOffsetsResponse::ListOffsetsPartitionResponse* out) {
+void Resolve(const Partition& partition, bool from_replica, int64_t timestamp,
+             ListOffsetsResponse::ListOffsetsPartitionResponse* out) {
   const storage::PartitionLog& log = partition.log();
   out->leader_epoch = partition.leader_epoch();
+  const int64_t high_watermark = partition.high_watermark();
+  // KIP-207: a new leader whose high watermark has not yet reached its epoch's start would
+  // hand consumers an offset below what the previous leader served.
+  if (!from_replica && high_watermark < partition.leader_epoch_start_offset()) {
+    out->error_code = static_cast<int16_t>(ErrorCode::kOffsetNotAvailable);
+    return;
+  }
+  // Consumers see what the ISR holds; a replica sees the whole log.
+  const int64_t last_fetchable = from_replica ? log.log_end_offset() : high_watermark;
   switch (timestamp) {
     case kLatest:
-      out->offset = partition.high_watermark();
+      out->offset = last_fetchable;
       return;
     case kEarliest:
     case kEarliestLocal:
@@ -33,7 +46,7 @@ void Resolve(const Partition& partition, int64_t timestamp, ListOffsetsResponse:
       return;
     case kMaxTimestamp: {
       auto max = log.MaxTimestamp();
-      if (max) {
+      if (max && max->offset < last_fetchable) {
         out->offset = max->offset;
         out->timestamp = max->timestamp;
       }
@@ -43,7 +56,7 @@ void Resolve(const Partition& partition, int64_t timestamp, ListOffsetsResponse:
       auto found = log.OffsetForTimestamp(timestamp);
       if (!found.ok()) {
         out->error_code = static_cast<int16_t>(ErrorCode::kKafkaStorageError);
-      } else if (*found) {
+      } else if (*found && (*found)->offset < last_fetchable) {
         out->offset = (*found)->offset;
         out->timestamp = (*found)->timestamp;
       }
@@ -65,10 +78,11 @@ void HandleListOffsets(BrokerContext& broker, RequestPtr request) {
       ListOffsetsResponse::ListOffsetsPartitionResponse out;
       out.partition_index = p.partition_index;
       LeaderLookup lookup = FindLeaderPartition(broker, *image, topic.name, p.partition_index, p.current_leader_epoch);
+      if (lookup.error == ErrorCode::kNone && !lookup.partition->leading()) lookup.error = ErrorCode::kNotLeaderOrFollower;
       if (lookup.error != ErrorCode::kNone) {
         out.error_code = static_cast<int16_t>(lookup.error);
       } else {
-        Resolve(*lookup.partition, p.timestamp, &out);
+        Resolve(*lookup.partition, body.replica_id >= 0, p.timestamp, &out);
       }
       topic_response.partitions.push_back(std::move(out));
     }

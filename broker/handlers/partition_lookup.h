@@ -21,6 +21,10 @@ struct LeaderLookup {
   const metadata::PartitionInfo* info = nullptr;  // into `image`: valid while the caller holds it
 };
 
+// The partition's entry in `image`, or null.
+const metadata::PartitionInfo* FindPartitionInfo(const metadata::MetadataImage& image, const std::string& topic,
+                                                 int32_t partition);
+
 // `current_leader_epoch` is the client's view (-1: unknown), checked as Kafka does.
 LeaderLookup FindLeaderPartition(const BrokerContext& broker, const metadata::MetadataImage& image,
                                  const std::string& topic, int32_t partition, int32_t current_leader_epoch = -1);

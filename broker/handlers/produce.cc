@@ -1,5 +1,14 @@
+// Produce: the connection's shard decodes and validates the batches (CRC32C included), then
+// hands each partition's batches to its owner shard, which appends them and answers, for
+// acks=all once the high watermark covers them. The response is assembled back on the
+// connection's shard, in request order.
+
+#include <memory>
+
 #include "broker/handlers/handlers.h"
+#include "broker/handlers/on_owner.h"
 #include "broker/handlers/partition_lookup.h"
+#include "broker/handlers/produce_validation.h"
 #include "protocol/kafka/api_registry.h"
 #include "protocol/kafka/messages/produce.h"
 
@@ -10,68 +19,110 @@ using kafka::ErrorCode;
 using kafka::ProduceRequest;
 using kafka::ProduceResponse;
 
-ProduceResponse::PartitionProduceResponse Refused(int32_t index, ErrorCode error, std::string message = {}) {
-  ProduceResponse::PartitionProduceResponse out;
-  out.index = index;
+void Refuse(ProduceResponse::PartitionProduceResponse& out, ErrorCode error, std::string message = {}) {
   out.error_code = static_cast<int16_t>(error);
   out.base_offset = -1;
   if (!message.empty()) out.error_message = std::move(message);
-  return out;
 }
+
+class ProduceOperation : public std::enable_shared_from_this<ProduceOperation> {
+ public:
+  ProduceOperation(BrokerContext& broker, RequestPtr request, ProduceRequest body)
+      : broker_(broker), request_(std::move(request)), body_(std::move(body)) {}
+
+  void Start() {
+    // Message formats v0/v1 (Produce v0-v2) are advertised for librdkafka's feature detection
+    // but never accepted.
+    ErrorCode request_error = ErrorCode::kNone;
+    std::string request_message;
+    if (request_->version() < kafka::AcceptedMinVersion(ProduceRequest::kApiKey)) {
+      request_error = ErrorCode::kUnsupportedVersion;
+    } else if (body_.acks != 0 && body_.acks != 1 && body_.acks != -1) {
+      request_error = ErrorCode::kInvalidRequiredAcks;
+    } else if (body_.transactional_id) {
+      request_error = ErrorCode::kTransactionalIdAuthorizationFailed;
+      request_message = "transactions are not supported yet";
+    }
+    auto image = broker_.metadata.Current();
+    response_.responses.resize(body_.topic_data.size());
+    for (size_t t = 0; t < body_.topic_data.size(); ++t) {
+      auto& topic = body_.topic_data[t];
+      response_.responses[t].name = topic.name;
+      response_.responses[t].partition_responses.resize(topic.partition_data.size());
+    }
+    // Pending answers, plus one for this loop: nothing is sent before every partition is handed out.
+    pending_ = 1;
+    for (size_t t = 0; t < body_.topic_data.size(); ++t) {
+      auto& topic = body_.topic_data[t];
+      for (size_t p = 0; p < topic.partition_data.size(); ++p) {
+        auto& data = topic.partition_data[p];
+        auto& out = response_.responses[t].partition_responses[p];
+        out.index = data.index;
+        if (request_error != ErrorCode::kNone) {
+          Refuse(out, request_error, request_message);
+          continue;
+        }
+        LeaderLookup lookup = FindLeaderPartition(broker_, *image, topic.name, data.index);
+        if (lookup.error != ErrorCode::kNone) {
+          Refuse(out, lookup.error);
+          continue;
+        }
+        std::string_view bytes = data.records.contiguous();
+        ValidatedBatches validated = ValidateProduceBatches(bytes, *lookup.partition);
+        if (validated.error != ErrorCode::kNone) {
+          Refuse(out, validated.error, std::move(validated.message));
+          continue;
+        }
+        ++pending_;
+        // The decoded records borrow this request's frame, which the operation keeps alive;
+        // offsets are patched in place.
+        std::span<char> batches(const_cast<char*>(bytes.data()), bytes.size());
+        std::shared_ptr<Partition> partition = std::move(lookup.partition);
+        RunOn(partition->owner(), request_->io,
+              [self = shared_from_this(), partition, batches, first = validated.first, t, p] {
+                partition->Produce(batches, first, self->body_.acks, self->body_.timeout_ms,
+                                   [self, t, p, &owner = partition->owner()](ProduceOutcome outcome) {
+                                     self->Complete(owner, t, p, std::move(outcome));
+                                   });
+              });
+      }
+    }
+    if (body_.acks == 0) request_->responder.NoResponse();
+    Finished();
+  }
+
+ private:
+  // Runs on the partition's owner shard: the answer goes back to the connection's.
+  void Complete(asio::io_context& from, size_t t, size_t p, ProduceOutcome outcome) {
+    RunOn(request_->io, from, [self = shared_from_this(), t, p, outcome = std::move(outcome)]() mutable {
+      auto& out = self->response_.responses[t].partition_responses[p];
+      out.error_code = static_cast<int16_t>(outcome.error);
+      out.base_offset = outcome.error == ErrorCode::kNone ? outcome.base_offset : -1;
+      out.log_append_time_ms = outcome.log_append_time_ms;
+      out.log_start_offset = outcome.log_start_offset;
+      if (!outcome.message.empty()) out.error_message = std::move(outcome.message);
+      self->Finished();
+    });
+  }
+
+  void Finished() {
+    if (--pending_ > 0 || body_.acks == 0) return;
+    request_->Respond(response_);
+  }
+
+  BrokerContext& broker_;
+  RequestPtr request_;
+  ProduceRequest body_;
+  ProduceResponse response_;
+  size_t pending_ = 0;  // connection shard only
+};
 
 }  // namespace
 
 void HandleProduce(BrokerContext& broker, RequestPtr request) {
   ProduceRequest body;
   if (!request->Decode(body)) return;
-  // Message formats v0/v1 (Produce v0-v2) are advertised for librdkafka's feature detection
-  // but never accepted.
-  ErrorCode request_error = ErrorCode::kNone;
-  std::string request_message;
-  if (request->version() < kafka::AcceptedMinVersion(ProduceRequest::kApiKey)) {
-    request_error = ErrorCode::kUnsupportedVersion;
-  } else if (body.acks != 0 && body.acks != 1 && body.acks != -1) {
-    request_error = ErrorCode::kInvalidRequiredAcks;
-  } else if (body.transactional_id) {
-    request_error = ErrorCode::kTransactionalIdAuthorizationFailed;
-    request_message = "transactions are not supported yet";
-  }
-  auto image = broker.metadata.Current();
-  ProduceResponse response;
-  for (auto& topic : body.topic_data) {
-    ProduceResponse::TopicProduceResponse topic_response;
-    topic_response.name = topic.name;
-    for (auto& data : topic.partition_data) {
-      if (request_error != ErrorCode::kNone) {
-        topic_response.partition_responses.push_back(Refused(data.index, request_error, request_message));
-        continue;
-      }
-      LeaderLookup lookup = FindLeaderPartition(broker, *image, topic.name, data.index);
-      if (lookup.error != ErrorCode::kNone) {
-        topic_response.partition_responses.push_back(Refused(data.index, lookup.error));
-        continue;
-      }
-      if (body.acks == -1 && static_cast<int32_t>(lookup.info->isr.size()) < lookup.partition->min_insync_replicas()) {
-        topic_response.partition_responses.push_back(Refused(data.index, ErrorCode::kNotEnoughReplicas));
-        continue;
-      }
-      std::string_view bytes = data.records.contiguous();
-      // The decoded records borrow this request's private frame; offsets are patched in place.
-      std::span<char> batches(const_cast<char*>(bytes.data()), bytes.size());
-      AppendOutcome outcome = lookup.partition->Append(batches);
-      ProduceResponse::PartitionProduceResponse out;
-      out.index = data.index;
-      out.error_code = static_cast<int16_t>(outcome.error);
-      out.base_offset = outcome.base_offset;
-      out.log_append_time_ms = outcome.log_append_time_ms;
-      out.log_start_offset = lookup.partition->log().log_start_offset();
-      if (!outcome.message.empty()) out.error_message = outcome.message;
-      topic_response.partition_responses.push_back(std::move(out));
-    }
-    response.responses.push_back(std::move(topic_response));
-  }
-  if (body.acks == 0) return request->responder.NoResponse();
-  request->Respond(response);
+  std::make_shared<ProduceOperation>(broker, request, std::move(body))->Start();
 }
 
 }  // namespace sluice::broker

@@ -38,6 +38,7 @@ constexpr Route kRoutes[] = {
     {19, HandleCreateTopics},
     {20, HandleDeleteTopics},
     {22, HandleInitProducerId},
+    {23, HandleOffsetForLeaderEpoch},
     {32, HandleDescribeConfigs},
     {33, HandleAlterConfigs},
     {37, HandleCreatePartitions},

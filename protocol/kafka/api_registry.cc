@@ -28,6 +28,7 @@ constexpr AdvertisedApi kAdvertised[] = {
     {CreateTopicsRequest::kApiKey, "CreateTopics", 2, CreateTopicsRequest::kMaxVersion, 2},
     {DeleteTopicsRequest::kApiKey, "DeleteTopics", 1, DeleteTopicsRequest::kMaxVersion, 1},
     {InitProducerIdRequest::kApiKey, "InitProducerId", 0, InitProducerIdRequest::kMaxVersion, 0},
+    {OffsetForLeaderEpochRequest::kApiKey, "OffsetForLeaderEpoch", 2, OffsetForLeaderEpochRequest::kMaxVersion, 2},
     {DescribeConfigsRequest::kApiKey, "DescribeConfigs", 1, DescribeConfigsRequest::kMaxVersion, 1},
     {AlterConfigsRequest::kApiKey, "AlterConfigs", 0, AlterConfigsRequest::kMaxVersion, 0},
     {CreatePartitionsRequest::kApiKey, "CreatePartitions", 0, CreatePartitionsRequest::kMaxVersion, 0},

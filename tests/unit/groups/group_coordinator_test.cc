@@ -7,6 +7,7 @@
 #include "broker/config/broker_config.h"
 #include "broker/groups/coordinator_key.h"
 #include "broker/groups/group_coordinator.h"
+#include "broker/replication/replica_fetchers.h"
 #include "tests/unit/storage_log/log_test_util.h"
 
 namespace {
@@ -26,20 +27,36 @@ struct Harness {
   storage::testing::TempDir dir;
   ManualClock clock{1'700'000'000'000};
   config::Properties config{&BrokerSchema()};
+  net::IoContextPool shards{1};
+  asio::thread_pool background{1};
   MetadataCache metadata;
-  PartitionManager partitions{kBrokerId, dir.path(), config, clock};
+  ReplicaContext context{.broker_id = kBrokerId, .clock = clock, .shards = shards, .background = background,
+                         .metadata = metadata};
+  PartitionManager partitions{dir.path(), config, context};
   asio::io_context unused_io;
   ControllerLink controller{unused_io, {}, metadata, partitions};
   std::unique_ptr<GroupCoordinator> coordinator;
   int64_t image_offset = 0;
+  int32_t leader_epoch = 0;
 
-  Harness() { PublishLeader(kBrokerId); }
+  Harness() {
+    context.fetchers.push_back(std::make_unique<ReplicaFetchers>(shards.at(0), context));
+    context.broker_epoch = [] { return int64_t{1}; };
+    context.alter_partition = [](const metadata::AlterPartitionRequest&, ReplicaContext::AlterPartitionDone) {};
+    PublishLeader(kBrokerId);
+  }
   ~Harness() {
     if (coordinator) coordinator->Stop();
+    shards.Stop();
+    context.fetchers.clear();
+    background.stop();
+    background.join();
     partitions.Shutdown();
   }
 
+  // Every publication is a new leadership (a new leader epoch), as the controller would make it.
   void PublishLeader(int32_t leader) {
+    ++leader_epoch;
     auto image = std::make_shared<metadata::MetadataImage>(*metadata.Current());
     metadata::Record record;
     auto* broker = record.mutable_broker_registration();
@@ -62,10 +79,12 @@ struct Harness {
       partition->add_replicas(kBrokerId);
       partition->add_isr(kBrokerId);
       partition->set_leader(leader);
+      partition->set_leader_epoch(leader_epoch);
+      partition->set_partition_epoch(leader_epoch);
       REQUIRE(image->Apply(record, image_offset++).ok());
     }
-    REQUIRE(partitions.Apply(*image, true).ok());
     metadata.Publish(image);
+    partitions.Apply(*image, true);
   }
 
   void NewCoordinator() {
@@ -88,6 +107,18 @@ struct Harness {
     return future.get();
   }
 
+  // Commits offsets for `group` (created if needed) and waits until they are committed.
+  void Commit(const std::string& group, std::vector<std::pair<TopicPartition, CommittedOffset>> offsets) {
+    std::promise<absl::Status> committed;
+    coordinator->Post([&] {
+      coordinator->FindOrCreate(group);
+      coordinator->CommitOffsets(group, std::move(offsets), [&](absl::Status s) { committed.set_value(s); });
+    });
+    auto future = committed.get_future();
+    REQUIRE(future.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    REQUIRE(future.get().ok());
+  }
+
   // Bounded wait for a condition evaluated on the coordinator thread.
   template <class Condition>
   void WaitFor(Condition condition, const char* what) {
@@ -108,12 +139,8 @@ TEST_CASE("commits survive a coordinator restart; requests meanwhile get COORDIN
   h.coordinator->Start();
   h.WaitFor([&] { return h.coordinator->CheckGroupId("g") == ErrorCode::kNone; }, "the first load");
   CHECK(h.On([&] { return h.coordinator->CheckGroupId(""); }) == ErrorCode::kInvalidGroupId);
-  const bool committed = h.On([&] {
-    Group& group = h.coordinator->FindOrCreate("g");
-    return h.coordinator->CommitOffsets(group, {{{"t", 0}, {.offset = 5}}, {{"t", 1}, {.offset = 9}}}).ok() &&
-           h.coordinator->CommitOffsets(group, {{{"t", 0}, {.offset = 6}}}).ok();
-  });
-  REQUIRE(committed);
+  h.Commit("g", {{{"t", 0}, {.offset = 5}}, {{"t", 1}, {.offset = 9}}});
+  h.Commit("g", {{{"t", 0}, {.offset = 6}}});
 
   h.NewCoordinator();
   // Queued before the first tick notices leadership: the group is known to be loading.
@@ -133,9 +160,7 @@ TEST_CASE("offsets of an empty group expire after the retention period, durably"
   h.NewCoordinator();
   h.coordinator->Start();
   h.WaitFor([&] { return h.coordinator->CheckGroupId("g") == ErrorCode::kNone; }, "the first load");
-  REQUIRE(h.On([&] {
-    return h.coordinator->CommitOffsets(h.coordinator->FindOrCreate("g"), {{{"t", 0}, {.offset = 1, .commit_timestamp_ms = h.clock.NowMs()}}}).ok();
-  }));
+  h.Commit("g", {{{"t", 0}, {.offset = 1, .commit_timestamp_ms = h.clock.NowMs()}}});
   // The clock moves on the coordinator thread, which reads it.
   h.On([&] {
     h.clock.AdvanceMs(kRetentionMs - 1);

@@ -1,0 +1,58 @@
+#include "broker/handlers/produce_validation.h"
+
+#include "common/absl_compat.h"
+#include "protocol/kafka/batch/record_reader.h"
+#include "protocol/kafka/batch/validate.h"
+
+namespace sluice::broker {
+namespace {
+
+using kafka::ErrorCode;
+
+ErrorCode BatchErrorCode(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kDataLoss: return ErrorCode::kCorruptMessage;
+    case absl::StatusCode::kOutOfRange: return ErrorCode::kMessageTooLarge;
+    case absl::StatusCode::kUnimplemented: return ErrorCode::kUnsupportedForMessageFormat;
+    default: return ErrorCode::kInvalidRecord;
+  }
+}
+
+// Compaction keeps the latest record per key, so a keyless record has no place in a compacted
+// topic (Kafka refuses it the same way).
+absl::Status CheckAllRecordsKeyed(std::string_view batches, const std::vector<kafka::RecordBatchHeader>& headers) {
+  size_t position = 0;
+  for (const auto& header : headers) {
+    std::string_view batch = batches.substr(position, static_cast<size_t>(header.total_size()));
+    position += batch.size();
+    absl::Status status = kafka::ForEachRecord(batch, [](const kafka::RecordView& record) {
+      if (!record.key) return absl::InvalidArgumentError("compacted topics accept only records with a key");
+      return absl::OkStatus();
+    });
+    if (!status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+ValidatedBatches ValidateProduceBatches(std::string_view batches, const Partition& partition) {
+  auto headers = kafka::ValidateBatches(batches, partition.max_message_bytes());
+  if (!headers.ok()) {
+    return {.error = BatchErrorCode(headers.status()), .message = std::string(ToStd(headers.status().message()))};
+  }
+  for (const auto& header : *headers) {
+    // Control batches (transaction markers) are written by the broker, never by producers.
+    if (header.is_control()) return {.error = ErrorCode::kInvalidRecord, .message = "producers may not send control batches"};
+  }
+  if (partition.compacted()) {
+    absl::Status keyed = CheckAllRecordsKeyed(batches, *headers);
+    if (!keyed.ok()) return {.error = ErrorCode::kInvalidRecord, .message = std::string(ToStd(keyed.message()))};
+  }
+  if (headers->front().producer_id >= 0 && headers->size() != 1) {
+    return {.error = ErrorCode::kInvalidRecord, .message = "an idempotent produce must carry exactly one batch per partition"};
+  }
+  return {.first = headers->front()};
+}
+
+}  // namespace sluice::broker

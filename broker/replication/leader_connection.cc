@@ -1,0 +1,101 @@
+#include "broker/replication/leader_connection.h"
+
+#include <asio/connect.hpp>
+#include <asio/read.hpp>
+#include <asio/write.hpp>
+#include <fmt/format.h>
+
+namespace sluice::broker {
+namespace {
+// A fetch response holds at most replica.fetch.response.max.bytes of records plus headers;
+// anything far larger is not a Kafka response.
+constexpr uint32_t kMaxResponseBytes = 512u << 20;
+}  // namespace
+
+void LeaderConnection::Call(const std::string& host, uint16_t port, std::string request, int64_t timeout_ms,
+                            Done done) {
+  const uint64_t call = ++call_;
+  done_ = std::move(done);
+  request_.resize(4);
+  const uint32_t size = static_cast<uint32_t>(request.size());
+  for (int i = 0; i < 4; ++i) request_[i] = static_cast<char>(size >> (24 - 8 * i));
+  request_ += request;
+  timer_.expires_after(std::chrono::milliseconds(timeout_ms));
+  timer_.async_wait([weak = weak_from_this(), call](const asio::error_code& ec) {
+    auto self = weak.lock();
+    if (ec || !self || self->call_ != call || !self->done_) return;
+    self->Fail("timed out", asio::error::timed_out);
+  });
+  if (connected_ && host == host_ && port == port_) return Send();
+  Close();
+  host_ = host;
+  port_ = port;
+  Connect();
+}
+
+void LeaderConnection::Close() {
+  asio::error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+  connected_ = false;
+}
+
+void LeaderConnection::Connect() {
+  // Advertised hosts may be names (Kubernetes services): resolve without blocking the shard.
+  auto resolver = std::make_shared<asio::ip::tcp::resolver>(io_);
+  resolver->async_resolve(host_, std::to_string(port_), [self = shared_from_this(), resolver, call = call_](
+                                                            const asio::error_code& ec,
+                                                            asio::ip::tcp::resolver::results_type endpoints) {
+    if (self->call_ != call || !self->done_) return;
+    if (ec) return self->Fail("resolve", ec);
+    asio::async_connect(self->socket_, endpoints, [self, call](const asio::error_code& ec, const asio::ip::tcp::endpoint&) {
+      if (self->call_ != call || !self->done_) return;
+      if (ec) return self->Fail("connect", ec);
+      asio::error_code ignored;
+      self->socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+      self->connected_ = true;
+      self->Send();
+    });
+  });
+}
+
+void LeaderConnection::Send() {
+  asio::async_write(socket_, asio::buffer(request_), [self = shared_from_this(), call = call_](const asio::error_code& ec, size_t) {
+    if (self->call_ != call || !self->done_) return;
+    if (ec) return self->Fail("write", ec);
+    self->ReadSize();
+  });
+}
+
+void LeaderConnection::ReadSize() {
+  asio::async_read(socket_, asio::buffer(size_bytes_), [self = shared_from_this(), call = call_](const asio::error_code& ec, size_t) {
+    if (self->call_ != call || !self->done_) return;
+    if (ec) return self->Fail("read", ec);
+    uint32_t size = 0;
+    for (unsigned char byte : self->size_bytes_) size = (size << 8) | byte;
+    if (size < 4 || size > kMaxResponseBytes) return self->Fail(fmt::format("response size {}", size), asio::error::invalid_argument);
+    self->ReadBody(size);
+  });
+}
+
+void LeaderConnection::ReadBody(uint32_t size) {
+  response_ = std::make_shared<std::string>(size, '\0');
+  asio::async_read(socket_, asio::buffer(*response_), [self = shared_from_this(), call = call_](const asio::error_code& ec, size_t) {
+    if (self->call_ != call || !self->done_) return;
+    if (ec) return self->Fail("read", ec);
+    self->Finish(std::move(self->response_));
+  });
+}
+
+void LeaderConnection::Finish(absl::StatusOr<std::shared_ptr<std::string>> result) {
+  timer_.cancel();
+  ++call_;  // completions of this call that are still queued are now stale
+  std::exchange(done_, nullptr)(std::move(result));
+}
+
+void LeaderConnection::Fail(const std::string& what, const asio::error_code& ec) {
+  Close();
+  Finish(absl::UnavailableError(fmt::format("{}:{}: {}: {}", host_, port_, what, ec.message())));
+}
+
+}  // namespace sluice::broker

@@ -1,0 +1,53 @@
+#pragma once
+// A Kafka-protocol client connection from this broker to another broker's listener, used by a
+// replica fetcher: one request at a time, on the fetcher's shard (its io_context is run by one
+// thread, so no strand is needed). Connects lazily and again after a failure.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+
+#include "absl/status/statusor.h"
+
+namespace sluice::broker {
+
+class LeaderConnection : public std::enable_shared_from_this<LeaderConnection> {
+ public:
+  // The response frame without its size prefix (header included), or why there is none.
+  using Done = std::function<void(absl::StatusOr<std::shared_ptr<std::string>>)>;
+
+  explicit LeaderConnection(asio::io_context& io) : io_(io), socket_(io), timer_(io) {}
+
+  // Sends `request` (an encoded request without size prefix) to host:port, reconnecting when
+  // the address changed or the last call failed. `done` runs on the io_context; one call at a
+  // time.
+  void Call(const std::string& host, uint16_t port, std::string request, int64_t timeout_ms, Done done);
+  void Close();
+
+ private:
+  void Connect();
+  void Send();
+  void ReadSize();
+  void ReadBody(uint32_t size);
+  void Finish(absl::StatusOr<std::shared_ptr<std::string>> result);
+  void Fail(const std::string& what, const asio::error_code& ec);
+
+  asio::io_context& io_;
+  asio::ip::tcp::socket socket_;
+  asio::steady_timer timer_;
+  std::string host_;
+  uint16_t port_ = 0;
+  bool connected_ = false;
+  uint64_t call_ = 0;  // generation of the call in progress, so late completions are ignored
+  std::string request_;
+  unsigned char size_bytes_[4];
+  std::shared_ptr<std::string> response_;
+  Done done_;
+};
+
+}  // namespace sluice::broker

@@ -1,0 +1,22 @@
+#pragma once
+// Replication settings of a broker (Kafka's names), read once at start.
+
+#include <cstdint>
+
+#include "common/config.h"
+
+namespace sluice::broker {
+
+struct ReplicationOptions {
+  int64_t replica_lag_time_max_ms = 30000;
+  int32_t fetch_wait_max_ms = 500;
+  int32_t fetch_min_bytes = 1;
+  int32_t fetch_max_bytes = 1048576;            // per partition
+  int32_t fetch_response_max_bytes = 10485760;  // per request
+  int64_t fetch_backoff_ms = 1000;
+  int64_t high_watermark_checkpoint_interval_ms = 5000;
+
+  static ReplicationOptions FromConfig(const config::Properties& config);
+};
+
+}  // namespace sluice::broker
