@@ -1,5 +1,7 @@
 #include "broker/cluster/controller_link.h"
 
+#include <algorithm>
+
 #include <asio/post.hpp>
 #include <fmt/format.h>
 
@@ -70,14 +72,15 @@ void ControllerLink::Stop() {
   });
 }
 
-bool ControllerLink::Retryable(const absl::Status& status) {
-  return status.code() == absl::StatusCode::kUnavailable || status.code() == absl::StatusCode::kDeadlineExceeded;
+bool ControllerLink::Retryable(const absl::Status& status, bool idempotent) {
+  return status.code() == absl::StatusCode::kUnavailable ||
+         (idempotent && status.code() == absl::StatusCode::kDeadlineExceeded);
 }
 
-int ControllerLink::AttemptTimeoutMs(Deadline deadline) {
+int ControllerLink::AttemptTimeoutMs(Deadline deadline, bool idempotent) {
   const auto left =
       std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
-  return static_cast<int>(std::clamp<int64_t>(left, 1, kAttemptTimeoutMs));
+  return static_cast<int>(std::max<int64_t>(1, idempotent ? std::min<int64_t>(left, kAttemptTimeoutMs) : left));
 }
 
 bool ControllerLink::FollowLeader(size_t target, const absl::Status& status) {
@@ -124,7 +127,7 @@ void ControllerLink::Register() {
   request.set_host(options_.advertised_host);
   request.set_port(options_.advertised_port);
   request.set_rack(options_.rack);
-  Forward<metadata::RegisterBrokerRequest, metadata::RegisterBrokerResponse>(
+  SendIdempotent<metadata::RegisterBrokerRequest, metadata::RegisterBrokerResponse>(
       metadata::REGISTER_BROKER, request, [this](absl::StatusOr<metadata::RegisterBrokerResponse> response) {
         if (stopping_) return;
         if (!response.ok()) {
@@ -149,7 +152,7 @@ void ControllerLink::ScheduleHeartbeat() {
     metadata::BrokerHeartbeatRequest request;
     request.set_broker_id(options_.broker_id);
     request.set_broker_epoch(broker_epoch_);
-    Forward<metadata::BrokerHeartbeatRequest, metadata::BrokerHeartbeatResponse>(
+    SendIdempotent<metadata::BrokerHeartbeatRequest, metadata::BrokerHeartbeatResponse>(
         metadata::BROKER_HEARTBEAT, request, [this](absl::StatusOr<metadata::BrokerHeartbeatResponse> response) {
           if (stopping_) return;
           if (response.ok() && response->fenced()) {
@@ -175,7 +178,7 @@ void ControllerLink::FetchMetadata() {
         if (stopping_) return;
         if (!response.ok()) {
           log::Warn("broker {}: metadata fetch failed: {}", options_.broker_id, response.status());
-          return Retry(Retryable(response.status()) && FollowLeader(target, response.status()),
+          return Retry(Retryable(response.status(), /*idempotent=*/true) && FollowLeader(target, response.status()),
                        [this] { FetchMetadata(); });
         }
         ApplyFetched(*response);

@@ -60,13 +60,13 @@ class ControllerLink {
   // The controllers' addresses (ids when configured), e.g. for DescribeQuorum's nodes.
   const std::vector<ControllerAddress>& controllers() const { return options_.controllers; }
 
-  // Sends a request to the quorum leader; `done` runs on the link's event loop. While no
-  // leader answers (a controller restarting, an election) the call is retried, following the
-  // leader, until kAdminTimeoutMs. Thread-safe.
+  // Sends a request to the quorum leader; `done` runs on the link's event loop. While the call
+  // fails with Unavailable (a controller restarting, an election, a voter that is not the
+  // leader) it is retried, following the leader, until kAdminTimeoutMs. Thread-safe.
   template <class Req, class Resp>
   void Forward(metadata::Method method, const Req& request, std::function<void(absl::StatusOr<Resp>)> done) {
     ForwardUntil<Req, Resp>(method, request, std::chrono::steady_clock::now() + std::chrono::milliseconds(kAdminTimeoutMs),
-                            std::move(done));
+                            /*idempotent=*/false, std::move(done));
   }
 
   static constexpr int kAdminTimeoutMs = 30000;
@@ -78,27 +78,36 @@ class ControllerLink {
     std::unique_ptr<rpc::Client> client;
   };
 
+  // Unavailable (no leader here, or no connection) is retried for every request. Only an
+  // `idempotent` one (heartbeat, registration) is also retried after an unanswered attempt,
+  // which may have been carried out: its attempts are short, so a leader that stopped
+  // answering is left in time.
   template <class Req, class Resp>
-  void ForwardUntil(metadata::Method method, Req request, Deadline deadline,
+  void ForwardUntil(metadata::Method method, Req request, Deadline deadline, bool idempotent,
                     std::function<void(absl::StatusOr<Resp>)> done) {
     const size_t target = leader_.load();
     rpc::CallProto<Req, Resp>(
-        *endpoints_[target].client, static_cast<uint16_t>(method), request, AttemptTimeoutMs(deadline),
-        [this, target, method, request, deadline, done = std::move(done)](absl::StatusOr<Resp> response) mutable {
-          if (response.ok() || !Retryable(response.status()) || stopping_ ||
+        *endpoints_[target].client, static_cast<uint16_t>(method), request, AttemptTimeoutMs(deadline, idempotent),
+        [this, target, method, request, deadline, idempotent,
+         done = std::move(done)](absl::StatusOr<Resp> response) mutable {
+          if (response.ok() || !Retryable(response.status(), idempotent) || stopping_ ||
               std::chrono::steady_clock::now() >= deadline) {
             return done(std::move(response));
           }
           Retry(FollowLeader(target, response.status()),
-                [this, method, request = std::move(request), deadline, done = std::move(done)]() mutable {
-                  ForwardUntil<Req, Resp>(method, std::move(request), deadline, std::move(done));
+                [this, method, request = std::move(request), deadline, idempotent, done = std::move(done)]() mutable {
+                  ForwardUntil<Req, Resp>(method, std::move(request), deadline, idempotent, std::move(done));
                 });
         });
   }
+  template <class Req, class Resp>
+  void SendIdempotent(metadata::Method method, const Req& request, std::function<void(absl::StatusOr<Resp>)> done) {
+    ForwardUntil<Req, Resp>(method, request, std::chrono::steady_clock::now() + std::chrono::milliseconds(kAdminTimeoutMs),
+                            /*idempotent=*/true, std::move(done));
+  }
 
-  static bool Retryable(const absl::Status& status);
-  // One attempt may take this long, so a leader that stopped answering is left in time.
-  static int AttemptTimeoutMs(Deadline deadline);
+  static bool Retryable(const absl::Status& status, bool idempotent);
+  static int AttemptTimeoutMs(Deadline deadline, bool idempotent);
   // After `target` failed with `status`: moves to the hinted leader or the next controller.
   // Returns whether the next attempt goes to a newly learned leader (worth trying at once).
   bool FollowLeader(size_t target, const absl::Status& status);
