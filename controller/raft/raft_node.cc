@@ -163,7 +163,8 @@ class RaftNode::Impl : public std::enable_shared_from_this<RaftNode::Impl> {
 
   void MaybeReportStatus() {
     if (!options_.on_status_change) return;
-    const bool leader = raft_->role() == Role::kLeader;
+    // A node whose disk failed says nothing more: it must not be taken for the leader.
+    const bool leader = raft_->role() == Role::kLeader && !failed_;
     if (reported_ && leader == reported_leader_role_ && raft_->term() == reported_term_ &&
         raft_->leader() == reported_leader_) {
       return;
@@ -298,6 +299,7 @@ class RaftNode::Impl : public std::enable_shared_from_this<RaftNode::Impl> {
       // Without durability the node must not say anything more: it stops.
       log::Error("raft {}: persisting failed, node stops: {}", options_.id, saved);
       failed_ = true;
+      MaybeReportStatus();
       return;
     }
     SendAll(ready.messages);
@@ -306,6 +308,7 @@ class RaftNode::Impl : public std::enable_shared_from_this<RaftNode::Impl> {
       if (!restored.ok()) {
         log::Error("raft {}: snapshot restore failed, node stops: {}", options_.id, restored);
         failed_ = true;
+        MaybeReportStatus();
         return;
       }
       ++snapshots_installed_;

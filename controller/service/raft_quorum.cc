@@ -26,9 +26,10 @@ void RaftQuorum::Status(std::function<void(QuorumStatus)> done) {
 }
 
 QuorumStatus RaftQuorum::Convert(const raft::RaftNodeStatus& status) {
-  QuorumStatus out{.leader = status.role == raft::Role::kLeader,
+  // A failed node (its disk write failed) neither leads nor knows who does.
+  QuorumStatus out{.leader = status.role == raft::Role::kLeader && !status.failed,
                    .term = status.term,
-                   .leader_id = NodeId(status.leader),
+                   .leader_id = status.failed ? -1 : NodeId(status.leader),
                    .commit_index = static_cast<int64_t>(status.commit),
                    .last_index = static_cast<int64_t>(status.last_index)};
   for (const raft::PeerStatus& peer : status.peers) {
