@@ -13,7 +13,7 @@
 
 namespace sluice::broker {
 namespace {
-// A fixed cluster id until the controller quorum mints one (clients only compare it).
+// Answered as the cluster id until the controller quorum has minted one (clients only compare it).
 constexpr char kClusterId[] = "sluice-local-cluster0";
 constexpr int kStartupWaitLogIntervalMs = 5000;
 // How long SIGTERM waits for the controller to move this broker's leaderships.
@@ -44,7 +44,9 @@ absl::Status Broker::Start() {
   std::string advertised_text = config_.GetString("advertised.listeners");
   SLUICE_ASSIGN_OR_RETURN(HostPort advertised, ParseEndpoint(advertised_text.empty() ? config_.GetString("listeners")
                                                                                      : advertised_text));
-  SLUICE_ASSIGN_OR_RETURN(HostPort controller, ParseEndpoint(config_.GetString("controller.quorum.bootstrap.servers")));
+  SLUICE_ASSIGN_OR_RETURN(std::vector<ControllerAddress> controllers,
+                          ParseControllerAddresses(config_.GetString("controller.quorum.voters"),
+                                                   config_.GetString("controller.quorum.bootstrap.servers")));
   if (advertised.host == "0.0.0.0") {
     return absl::InvalidArgumentError("advertised.listeners: set a host clients can reach (listeners binds 0.0.0.0)");
   }
@@ -58,8 +60,7 @@ absl::Status Broker::Start() {
                             .advertised_host = advertised.host,
                             .advertised_port = advertised.port,
                             .rack = config_.GetString("broker.rack"),
-                            .controller_host = controller.host,
-                            .controller_port = controller.port,
+                            .controllers = controllers,
                             .heartbeat_interval_ms = config_.GetLong("broker.heartbeat.interval.ms")},
       metadata_, partitions_);
   replicas_.broker_epoch = [this] { return controller_->broker_epoch(); };
@@ -105,7 +106,7 @@ absl::Status Broker::Start() {
   auto caught_up = [this] { return controller_->ready() && metadata_.applied_offset() >= metadata_.Current()->offset(); };
   for (int64_t waited_ms = 0; !caught_up(); waited_ms += 50) {
     if (waited_ms > 0 && waited_ms % kStartupWaitLogIntervalMs == 0) {
-      log::Info("broker {}: waiting for the controller at {}:{}", broker_id_, controller.host, controller.port);
+      log::Info("broker {}: waiting for the controller quorum ({} controllers)", broker_id_, controllers.size());
     }
     if (sigtimedwait(&stop_signals, nullptr, &poll_interval) > 0) {
       return absl::CancelledError("stopped by a signal before the controller answered");

@@ -1,18 +1,24 @@
 #pragma once
-// The broker's connection to the controller: registration, heartbeats (re-registering when
-// fenced), the metadata long-poll that keeps the MetadataCache and hosted replicas current,
-// and the forwarding of admin requests. Runs on its own event loop, never on a client I/O
-// thread, because applying metadata creates and deletes logs on disk.
+// The broker's connection to the controller quorum: registration, heartbeats (re-registering
+// when fenced), the metadata long-poll that keeps the MetadataCache and hosted replicas current,
+// and the forwarding of admin requests. Every call goes to the last known quorum leader; a
+// voter that is not the leader answers Unavailable naming the leader (leader_hint.h), and the
+// link switches there, or to the next voter when there is no hint or no answer. Runs on its
+// own event loop, never on a client I/O thread, because applying metadata creates and deletes
+// logs on disk.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "absl/status/statusor.h"
 #include "broker/cluster/metadata_cache.h"
 #include "broker/cluster/partition_manager.h"
 #include "protocol/metadata/controller_api.pb.h"
@@ -21,13 +27,23 @@
 
 namespace sluice::broker {
 
+struct ControllerAddress {
+  int32_t id = -1;  // -1: not known (controller.quorum.bootstrap.servers)
+  std::string host;
+  uint16_t port = 0;
+};
+
+// The controllers from controller.quorum.voters (id@host:port,...) or, when that is empty,
+// controller.quorum.bootstrap.servers (host:port,...).
+absl::StatusOr<std::vector<ControllerAddress>> ParseControllerAddresses(const std::string& voters,
+                                                                        const std::string& bootstrap_servers);
+
 struct ControllerLinkOptions {
   int32_t broker_id = 1;
   std::string advertised_host;
   int32_t advertised_port = 0;
   std::string rack;
-  std::string controller_host;
-  uint16_t controller_port = 0;
+  std::vector<ControllerAddress> controllers;
   int64_t heartbeat_interval_ms = 2000;
 };
 
@@ -41,45 +57,73 @@ class ControllerLink {
   // True once registered and the metadata image has caught up with the controller once.
   bool ready() const { return ready_.load(); }
   int64_t broker_epoch() const { return broker_epoch_.load(); }
+  // The controllers' addresses (ids when configured), e.g. for DescribeQuorum's nodes.
+  const std::vector<ControllerAddress>& controllers() const { return options_.controllers; }
 
-  // Sends an admin request to the controller; `done` runs on the link's event loop. While the
-  // controller is unreachable (restarting, say) the call is retried until kAdminTimeoutMs.
+  // Sends a request to the quorum leader; `done` runs on the link's event loop. While the call
+  // fails with Unavailable (a controller restarting, an election, a voter that is not the
+  // leader) it is retried, following the leader, until kAdminTimeoutMs. Thread-safe.
   template <class Req, class Resp>
   void Forward(metadata::Method method, const Req& request, std::function<void(absl::StatusOr<Resp>)> done) {
     ForwardUntil<Req, Resp>(method, request, std::chrono::steady_clock::now() + std::chrono::milliseconds(kAdminTimeoutMs),
-                            std::move(done));
+                            /*idempotent=*/false, std::move(done));
   }
 
   static constexpr int kAdminTimeoutMs = 30000;
 
  private:
+  using Deadline = std::chrono::steady_clock::time_point;
+  struct Endpoint {
+    ControllerAddress address;
+    std::unique_ptr<rpc::Client> client;
+  };
+
+  // Unavailable (no leader here, or no connection) is retried for every request. Only an
+  // `idempotent` one (heartbeat, registration) is also retried after an unanswered attempt,
+  // which may have been carried out: its attempts are short, so a leader that stopped
+  // answering is left in time.
   template <class Req, class Resp>
-  void ForwardUntil(metadata::Method method, Req request, std::chrono::steady_clock::time_point deadline,
+  void ForwardUntil(metadata::Method method, Req request, Deadline deadline, bool idempotent,
                     std::function<void(absl::StatusOr<Resp>)> done) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const size_t target = leader_.load();
     rpc::CallProto<Req, Resp>(
-        client_, static_cast<uint16_t>(method), request, static_cast<int>(std::max<int64_t>(1, left.count())),
-        [this, method, request, deadline, done = std::move(done)](absl::StatusOr<Resp> response) mutable {
-          if (response.ok() || response.status().code() != absl::StatusCode::kUnavailable || stopping_ ||
+        *endpoints_[target].client, static_cast<uint16_t>(method), request, AttemptTimeoutMs(deadline, idempotent),
+        [this, target, method, request, deadline, idempotent,
+         done = std::move(done)](absl::StatusOr<Resp> response) mutable {
+          if (response.ok() || !Retryable(response.status(), idempotent) || stopping_ ||
               std::chrono::steady_clock::now() >= deadline) {
             return done(std::move(response));
           }
-          RetryLater([this, method, request = std::move(request), deadline, done = std::move(done)]() mutable {
-            ForwardUntil<Req, Resp>(method, std::move(request), deadline, std::move(done));
-          });
+          Retry(FollowLeader(target, response.status()),
+                [this, method, request = std::move(request), deadline, idempotent, done = std::move(done)]() mutable {
+                  ForwardUntil<Req, Resp>(method, std::move(request), deadline, idempotent, std::move(done));
+                });
         });
   }
+  template <class Req, class Resp>
+  void SendIdempotent(metadata::Method method, const Req& request, std::function<void(absl::StatusOr<Resp>)> done) {
+    ForwardUntil<Req, Resp>(method, request, std::chrono::steady_clock::now() + std::chrono::milliseconds(kAdminTimeoutMs),
+                            /*idempotent=*/true, std::move(done));
+  }
+
+  static bool Retryable(const absl::Status& status, bool idempotent);
+  static int AttemptTimeoutMs(Deadline deadline, bool idempotent);
+  // After `target` failed with `status`: moves to the hinted leader or the next controller.
+  // Returns whether the next attempt goes to a newly learned leader (worth trying at once).
+  bool FollowLeader(size_t target, const absl::Status& status);
+  void Retry(bool now, std::function<void()> action);
 
   void Register();
   void ScheduleHeartbeat();
   void FetchMetadata();
-  void RetryLater(std::function<void()> action);
+  void ApplyFetched(const metadata::FetchMetadataResponse& response);
 
   asio::io_context& io_;
   ControllerLinkOptions options_;
   MetadataCache& cache_;
   PartitionManager& partitions_;
-  rpc::Client client_;
+  std::vector<Endpoint> endpoints_;  // fixed after construction; calls pick one by index
+  std::atomic<size_t> leader_{0};
   asio::steady_timer heartbeat_timer_;
   std::atomic<int64_t> broker_epoch_{-1};
   std::atomic<bool> ready_{false};

@@ -23,7 +23,10 @@ const config::Schema& BrokerSchema() {
     def("node.id", Type::kInt, "1", "this broker's id", 0);
     def("listeners", Type::kString, "PLAINTEXT://127.0.0.1:9092", "where clients connect: NAME://host:port");
     def("advertised.listeners", Type::kString, "", "address given to clients in metadata (default: listeners)");
-    def("controller.quorum.bootstrap.servers", Type::kString, "127.0.0.1:9093", "the controller's host:port");
+    def("controller.quorum.voters", Type::kString, "",
+        "the controller quorum's voters as id@host:port,...; empty: controller.quorum.bootstrap.servers");
+    def("controller.quorum.bootstrap.servers", Type::kString, "127.0.0.1:9093",
+        "host:port,... of the controllers, used when controller.quorum.voters is empty");
     def("log.dirs", Type::kString, "/tmp/sluice-logs", "directory holding the partition logs");
     def("broker.rack", Type::kString, "", "rack or availability zone of this broker");
     def("num.partitions", Type::kInt, "1", "partitions of a topic created without a count", 1);

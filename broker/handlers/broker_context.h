@@ -17,7 +17,7 @@ namespace sluice::broker {
 
 struct BrokerContext {
   int32_t broker_id;
-  std::string cluster_id;
+  std::string cluster_id;  // answered until the controller quorum has minted the real one
   const config::Properties& config;
   MetadataCache& metadata;
   net::IoContextPool& shards;  // partition owners (and connection threads)
@@ -26,6 +26,10 @@ struct BrokerContext {
   ProducerIdManager& producer_ids;
   groups::GroupCoordinator& groups;
   const Clock& clock;
+
+  std::string ClusterId(const metadata::MetadataImage& image) const {
+    return image.cluster_id().empty() ? cluster_id : image.cluster_id();
+  }
 };
 
 }  // namespace sluice::broker

@@ -15,7 +15,7 @@ void HandleDescribeCluster(BrokerContext& broker, RequestPtr request) {
     return;
   }
   auto image = broker.metadata.Current();
-  response.cluster_id = broker.cluster_id;
+  response.cluster_id = broker.ClusterId(*image);
   const auto live = image->LiveBrokerIds();
   response.controller_id = live.empty() ? -1 : live.front();
   for (int32_t id : live) {

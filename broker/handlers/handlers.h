@@ -21,5 +21,9 @@ void HandleAlterConfigs(BrokerContext& broker, RequestPtr request);
 void HandleIncrementalAlterConfigs(BrokerContext& broker, RequestPtr request);
 void HandleDescribeCluster(BrokerContext& broker, RequestPtr request);
 void HandleInitProducerId(BrokerContext& broker, RequestPtr request);
+void HandleElectLeaders(BrokerContext& broker, RequestPtr request);
+void HandleAlterPartitionReassignments(BrokerContext& broker, RequestPtr request);
+void HandleListPartitionReassignments(BrokerContext& broker, RequestPtr request);
+void HandleDescribeQuorum(BrokerContext& broker, RequestPtr request);
 
 }  // namespace sluice::broker

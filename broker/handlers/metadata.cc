@@ -51,7 +51,7 @@ void Answer(BrokerContext& broker, const RequestPtr& request, const MetadataRequ
     if (!info->rack.empty()) b.rack = info->rack;
     response.brokers.push_back(std::move(b));
   }
-  response.cluster_id = broker.cluster_id;
+  response.cluster_id = broker.ClusterId(*image);
   // Clients send admin and producer-id requests to the "controller"; like KRaft, name a live broker.
   const auto live = image->LiveBrokerIds();
   response.controller_id = live.empty() ? -1 : live.front();

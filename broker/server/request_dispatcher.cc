@@ -43,8 +43,12 @@ constexpr Route kRoutes[] = {
     {33, HandleAlterConfigs},
     {37, HandleCreatePartitions},
     {42, HandleDeleteGroups},
+    {43, HandleElectLeaders},
     {44, HandleIncrementalAlterConfigs},
+    {45, HandleAlterPartitionReassignments},
+    {46, HandleListPartitionReassignments},
     {47, HandleOffsetDelete},
+    {55, HandleDescribeQuorum},
     {60, HandleDescribeCluster},
 };
 

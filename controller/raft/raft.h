@@ -117,6 +117,8 @@ class Raft {
   uint64_t applied() const { return applied_; }
   const pb::Configuration& config() const { return config_; }
   const RaftLog& log() const { return log_; }
+  // Leader only: its view of every other member's log (empty otherwise).
+  const std::map<uint64_t, Progress>& progress() const { return progress_; }
 
  private:
   explicit Raft(const RaftOptions& options, pb::Snapshot snapshot);

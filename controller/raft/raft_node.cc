@@ -119,22 +119,64 @@ class RaftNode::Impl : public std::enable_shared_from_this<RaftNode::Impl> {
   }
 
   void GetStatus(std::function<void(RaftNodeStatus)> done) {
-    asio::post(strand_, [self = shared_from_this(), done = std::move(done)] {
-      RaftNodeStatus s;
-      s.role = self->raft_->role();
-      s.term = self->raft_->term();
-      s.leader = self->raft_->leader();
-      s.commit = self->raft_->commit();
-      s.applied = self->raft_->applied();
-      s.last_index = self->raft_->log().last_index();
-      s.snapshot_index = self->raft_->log().snapshot_index();
-      s.snapshots_installed = self->snapshots_installed_;
-      s.failed = self->failed_;
-      done(s);
-    });
+    asio::post(strand_, [self = shared_from_this(), done = std::move(done)] { done(self->Status()); });
   }
 
  private:
+  RaftNodeStatus Status() const {
+    RaftNodeStatus s;
+    s.role = raft_->role();
+    s.term = raft_->term();
+    s.leader = raft_->leader();
+    s.commit = raft_->commit();
+    s.applied = raft_->applied();
+    s.last_index = raft_->log().last_index();
+    s.snapshot_index = raft_->log().snapshot_index();
+    s.snapshots_installed = snapshots_installed_;
+    s.failed = failed_;
+    for (const auto& [id, progress] : raft_->progress()) {
+      PeerStatus peer{.id = id, .match = progress.match()};
+      if (auto it = peer_seen_.find(id); it != peer_seen_.end()) {
+        peer.last_contact_wall_ms = it->second.contact_ms;
+        peer.last_caught_up_wall_ms = it->second.caught_up_ms;
+      }
+      s.peers.push_back(peer);
+    }
+    return s;
+  }
+
+  static int64_t WallMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+
+  // The leader's record of when it last heard from each member, and when that member's log
+  // last matched its own.
+  void NotePeer(uint64_t from) {
+    if (raft_->role() != Role::kLeader) return;
+    auto it = raft_->progress().find(from);
+    if (it == raft_->progress().end()) return;
+    PeerSeen& seen = peer_seen_[from];
+    seen.contact_ms = WallMs();
+    if (it->second.match() >= raft_->log().last_index()) seen.caught_up_ms = seen.contact_ms;
+  }
+
+  void MaybeReportStatus() {
+    if (!options_.on_status_change) return;
+    // A node whose disk failed says nothing more: it must not be taken for the leader.
+    const bool leader = raft_->role() == Role::kLeader && !failed_;
+    if (reported_ && leader == reported_leader_role_ && raft_->term() == reported_term_ &&
+        raft_->leader() == reported_leader_) {
+      return;
+    }
+    if (!leader || raft_->term() != reported_term_) peer_seen_.clear();
+    reported_ = true;
+    reported_leader_role_ = leader;
+    reported_term_ = raft_->term();
+    reported_leader_ = raft_->leader();
+    options_.on_status_change(Status());
+  }
+
   // Lets the write in flight finish, then ends the disk thread.
   void JoinDisk() {
     disk_guard_.reset();
@@ -186,7 +228,11 @@ class RaftNode::Impl : public std::enable_shared_from_this<RaftNode::Impl> {
 
   void StepOne(const pb::Message& m) {
     absl::Status s = raft_->Step(m);
-    if (!s.ok()) log::Warn("raft {}: dropped message from {}: {}", options_.id, m.from(), s);
+    if (!s.ok()) {
+      log::Warn("raft {}: dropped message from {}: {}", options_.id, m.from(), s);
+      return;
+    }
+    NotePeer(m.from());
   }
 
   // Runs `op` on the strand once no Ready is being written (the core takes no input then);
@@ -233,6 +279,7 @@ class RaftNode::Impl : public std::enable_shared_from_this<RaftNode::Impl> {
       it->second.done(absl::UnavailableError("leadership lost before the read was confirmed"));
       it = reads_requested_.erase(it);
     }
+    MaybeReportStatus();
     Pump();
   }
 
@@ -252,6 +299,7 @@ class RaftNode::Impl : public std::enable_shared_from_this<RaftNode::Impl> {
       // Without durability the node must not say anything more: it stops.
       log::Error("raft {}: persisting failed, node stops: {}", options_.id, saved);
       failed_ = true;
+      MaybeReportStatus();
       return;
     }
     SendAll(ready.messages);
@@ -260,6 +308,7 @@ class RaftNode::Impl : public std::enable_shared_from_this<RaftNode::Impl> {
       if (!restored.ok()) {
         log::Error("raft {}: snapshot restore failed, node stops: {}", options_.id, restored);
         failed_ = true;
+        MaybeReportStatus();
         return;
       }
       ++snapshots_installed_;
@@ -354,6 +403,15 @@ class RaftNode::Impl : public std::enable_shared_from_this<RaftNode::Impl> {
   std::map<uint64_t, PendingRead> reads_requested_;
   std::multimap<uint64_t, std::function<void(absl::StatusOr<uint64_t>)>> reads_confirmed_;
   uint64_t snapshots_installed_ = 0;
+  struct PeerSeen {
+    int64_t contact_ms = -1;
+    int64_t caught_up_ms = -1;
+  };
+  std::map<uint64_t, PeerSeen> peer_seen_;
+  bool reported_ = false;
+  bool reported_leader_role_ = false;
+  uint64_t reported_term_ = 0;
+  uint64_t reported_leader_ = 0;
 };
 
 absl::StatusOr<std::shared_ptr<RaftNode>> RaftNode::Create(asio::io_context& io,

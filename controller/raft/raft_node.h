@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <asio/io_context.hpp>
 
@@ -28,28 +29,12 @@ struct PeerAddress {
   uint16_t port = 0;
 };
 
-struct RaftNodeOptions {
+// The leader's view of one other member, for DescribeQuorum-style reports.
+struct PeerStatus {
   uint64_t id = 0;
-  std::string data_dir;
-  std::map<uint64_t, PeerAddress> peers;  // the other members' Raft addresses
-  pb::Configuration bootstrap;            // initial voters, used when data_dir holds no state
-  // Defaults: election timeout 250-500 ms, heartbeat every 50 ms.
-  int tick_ms = 25;
-  int election_tick = 10;
-  int heartbeat_tick = 2;
-  bool sync = true;                 // fsync every Ready
-  uint64_t snapshot_every = 10000;  // compact the log after this many applied entries; 0 = never
-  int rpc_timeout_ms = 2000;
-};
-
-// The replicated application. Called on the node's strand, in log order.
-class StateMachine {
- public:
-  virtual ~StateMachine() = default;
-  virtual void Apply(const pb::Entry& entry) = 0;
-  // The state after the last applied entry, for log compaction and lagging followers.
-  virtual std::string TakeSnapshot() = 0;
-  virtual absl::Status Restore(const pb::Snapshot& snapshot) = 0;
+  uint64_t match = 0;                    // highest index known to be in its log
+  int64_t last_contact_wall_ms = -1;     // last message from it while this node led; -1: none
+  int64_t last_caught_up_wall_ms = -1;   // last time its log matched the leader's whole log
 };
 
 struct RaftNodeStatus {
@@ -62,6 +47,34 @@ struct RaftNodeStatus {
   uint64_t snapshot_index = 0;
   uint64_t snapshots_installed = 0;  // received from a leader since start
   bool failed = false;               // a disk write failed; the node stopped
+  std::vector<PeerStatus> peers;     // filled on the leader only
+};
+
+struct RaftNodeOptions {
+  uint64_t id = 0;
+  std::string data_dir;
+  std::map<uint64_t, PeerAddress> peers;  // the other members' Raft addresses
+  pb::Configuration bootstrap;            // initial voters, used when data_dir holds no state
+  // Defaults: election timeout 250-500 ms, heartbeat every 50 ms.
+  int tick_ms = 25;
+  int election_tick = 10;
+  int heartbeat_tick = 2;
+  bool sync = true;                 // fsync every Ready
+  uint64_t snapshot_every = 10000;  // compact the log after this many applied entries; 0 = never
+  int rpc_timeout_ms = 2000;
+  // Runs on the node's strand whenever the role, term or known leader changes (after the input
+  // that changed it), so the application can start or stop acting as the leader.
+  std::function<void(const RaftNodeStatus&)> on_status_change;
+};
+
+// The replicated application. Called on the node's strand, in log order.
+class StateMachine {
+ public:
+  virtual ~StateMachine() = default;
+  virtual void Apply(const pb::Entry& entry) = 0;
+  // The state after the last applied entry, for log compaction and lagging followers.
+  virtual std::string TakeSnapshot() = 0;
+  virtual absl::Status Restore(const pb::Snapshot& snapshot) = 0;
 };
 
 class RaftNode {

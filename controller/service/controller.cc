@@ -1,490 +1,373 @@
 #include "controller/service/controller.h"
 
 #include <algorithm>
-#include <set>
+#include <utility>
 
 #include <fmt/format.h>
 
 #include "common/absl_compat.h"
 #include "common/log.h"
-#include "common/status_macros.h"
-#include "controller/placement/replica_placement.h"
-#include "protocol/kafka/error_codes.h"
-#include "protocol/metadata/topic_config.h"
+#include "controller/service/broker_changes.h"
+#include "controller/service/partition_changes.h"
+#include "controller/service/partition_rules.h"
+#include "controller/service/topic_changes.h"
+#include "protocol/metadata/leader_hint.h"
 
 namespace sluice::controller {
 namespace {
 
-using kafka::ErrorCode;
-using metadata::Record;
+constexpr size_t kMaxEntriesPerFetch = 1000;
 
-constexpr int kMaxTopicNameLength = 249;
-
-int32_t Code(ErrorCode code) { return static_cast<int32_t>(code); }
-
-std::string TopicNameProblem(const std::string& name) {
-  if (name.empty()) return "topic name is empty";
-  if (name == "." || name == "..") return fmt::format("topic name '{}' is not allowed", name);
-  if (name.size() > kMaxTopicNameLength) return fmt::format("topic name is longer than {} characters", kMaxTopicNameLength);
-  for (char c : name) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) {
-      return fmt::format("topic name '{}' contains '{}': only ASCII letters, digits, '.', '_' and '-' are allowed", name, c);
-    }
-  }
-  return "";
-}
-
-Record PartitionRecord(const metadata::TopicId& topic_id, const metadata::PartitionInfo& p) {
-  Record record;
-  auto* r = record.mutable_partition();
-  r->set_topic_id(metadata::FromTopicId(topic_id));
-  r->set_partition(p.partition);
-  for (int32_t id : p.replicas) r->add_replicas(id);
-  for (int32_t id : p.isr) r->add_isr(id);
-  r->set_leader(p.leader);
-  r->set_leader_epoch(p.leader_epoch);
-  r->set_partition_epoch(p.partition_epoch);
-  return record;
-}
-
-// The first replica that is live and in sync, in preference order (unclean election is off).
-int32_t ChooseLeader(const metadata::PartitionInfo& p, const std::vector<int32_t>& live) {
-  for (int32_t id : p.replicas) {
-    bool in_isr = std::find(p.isr.begin(), p.isr.end(), id) != p.isr.end();
-    if (in_isr && std::binary_search(live.begin(), live.end(), id)) return id;
-  }
-  return -1;
+// The answers that report where the change landed, so the broker can wait until it applied it.
+template <class Resp>
+void SetOffset(Resp& response, int64_t offset) {
+  response.set_metadata_offset(offset);
 }
 
 }  // namespace
 
-Controller::Controller(std::unique_ptr<MetadataLog> log, ControllerOptions options, const Clock& clock)
-    : log_(std::move(log)), options_(options), clock_(clock), random_(std::random_device{}()) {}
+Controller::Controller(ControllerOptions options, std::map<int32_t, HostPort> voters, const Clock& clock)
+    : options_(options),
+      voters_(std::move(voters)),
+      clock_(clock),
+      state_(options.fetch_tail_entries),
+      random_(std::random_device{}()) {}
 
-absl::StatusOr<std::unique_ptr<Controller>> Controller::Open(const std::filesystem::path& dir,
-                                                             ControllerOptions options, const Clock& clock) {
-  SLUICE_ASSIGN_OR_RETURN(auto log, MetadataLog::Open(dir));
-  std::unique_ptr<Controller> controller(new Controller(std::move(log), options, clock));
-  constexpr size_t kReplayBatch = 4096;
-  for (int64_t offset = 0; offset < controller->log_->end_offset();) {
-    SLUICE_ASSIGN_OR_RETURN(auto records, controller->log_->Read(offset, kReplayBatch));
-    if (records.empty()) break;
-    for (const auto& record : records) SLUICE_RETURN_IF_ERROR(controller->image_.Apply(record, offset++));
+void Controller::Apply(uint64_t index, const std::string& data) {
+  state_.Apply(index, data);
+  Changed();
+}
+
+absl::Status Controller::Restore(const std::string& data) {
+  absl::Status status = state_.Restore(data);
+  if (status.ok()) {
+    log::Info("controller {}: restored the metadata image at offset {} from a snapshot", options_.node_id,
+              state_.image().offset());
+    Changed();
   }
-  // Brokers known before a restart get one full session to heartbeat again before being fenced.
-  const int64_t deadline = clock.MonotonicMs() + options.broker_session_timeout_ms;
-  for (int32_t id : controller->image_.LiveBrokerIds()) controller->lease_deadline_ms_[id] = deadline;
-  log::Info("controller: replayed {} metadata records, {} topics, {} brokers", controller->log_->end_offset(),
-            controller->image_.topics().size(), controller->image_.brokers().size());
-  return controller;
+  return status;
 }
 
-absl::StatusOr<int64_t> Controller::Commit(const std::vector<Record>& records) {
-  if (records.empty()) return image_.offset();
-  int64_t first = log_->end_offset();
-  SLUICE_ASSIGN_OR_RETURN(int64_t last, log_->Append(records));
-  for (const auto& record : records) SLUICE_RETURN_IF_ERROR(image_.Apply(record, first++));
-  return last;
+absl::Status Controller::NotLeader() const {
+  auto it = voters_.find(leader_id_);
+  if (leader_id_ < 0 || it == voters_.end()) return metadata::NotLeaderStatus(-1, "", 0);
+  return metadata::NotLeaderStatus(leader_id_, it->second.host, it->second.port);
 }
 
-std::vector<Record> Controller::ElectLeaders(const std::vector<int32_t>& live) const {
-  std::vector<Record> records;
-  for (const auto& [name, topic] : image_.topics()) {
-    for (const auto& p : topic->partitions) {
-      int32_t leader = ChooseLeader(p, live);
-      if (leader == p.leader) continue;
-      metadata::PartitionInfo changed = p;
-      changed.leader = leader;
-      changed.leader_epoch = p.leader_epoch + 1;
-      changed.partition_epoch = p.partition_epoch + 1;
-      records.push_back(PartitionRecord(topic->id, changed));
+void Controller::OnQuorumChange(const QuorumStatus& status) {
+  leader_id_ = status.leader_id;
+  if (status.leader) {
+    if (leading_ && leading_term_ == status.term) return;
+    if (acting_) StopActing();
+    leading_ = true;
+    leading_term_ = status.term;
+    log::Info("controller {}: elected quorum leader in term {}; catching up before acting", options_.node_id,
+              status.term);
+    StartBarrier(status.term);
+  } else {
+    if (leading_ || acting_) {
+      log::Info("controller {}: no longer the quorum leader (term {}, leader {})", options_.node_id, status.term,
+                status.leader_id);
     }
+    leading_ = false;
+    StopActing();
   }
-  return records;
+  Changed();
 }
 
-absl::StatusOr<metadata::RegisterBrokerResponse> Controller::RegisterBroker(
-    const metadata::RegisterBrokerRequest& request) {
-  if (request.broker_id() < 0) return absl::InvalidArgumentError("broker id must be non-negative");
-  Record record;
-  auto* r = record.mutable_broker_registration();
-  r->set_broker_id(request.broker_id());
-  r->set_broker_epoch(log_->end_offset());  // unique and increasing: the record's own offset
-  r->set_host(request.host());
-  r->set_port(request.port());
-  r->set_rack(request.rack());
-  SLUICE_RETURN_IF_ERROR(Commit({record}).status());
-  lease_deadline_ms_[request.broker_id()] = clock_.MonotonicMs() + options_.broker_session_timeout_ms;
-  SLUICE_ASSIGN_OR_RETURN(int64_t offset, Commit(ElectLeaders(image_.LiveBrokerIds())));
-  log::Info("controller: registered broker {} at {}:{} (epoch {})", request.broker_id(), request.host(),
-            request.port(), r->broker_epoch());
-  metadata::RegisterBrokerResponse response;
-  response.set_broker_epoch(r->broker_epoch());
-  response.set_metadata_offset(offset);
-  return response;
+void Controller::StartBarrier(uint64_t term) {
+  quorum_->Barrier([this, term](absl::Status status) {
+    if (!leading_ || leading_term_ != term) return;
+    if (!status.ok()) {
+      // Still the leader of this term (a lost leadership reports itself separately): retry.
+      log::Warn("controller {}: leadership barrier failed ({}); retrying", options_.node_id, status);
+      return StartBarrier(term);
+    }
+    BecomeActive();
+  });
 }
 
-absl::StatusOr<metadata::BrokerHeartbeatResponse> Controller::Heartbeat(
-    const metadata::BrokerHeartbeatRequest& request) {
+void Controller::BecomeActive() {
+  acting_ = true;
+  const int64_t now = clock_.MonotonicMs();
+  // Leases are not replicated: every broker gets a full session from now to reach this leader.
+  lease_deadline_ms_.clear();
+  for (int32_t id : state_.image().LiveBrokerIds()) lease_deadline_ms_[id] = now + options_.broker_session_timeout_ms;
+  next_rebalance_ms_ = now + options_.leader_imbalance_check_interval_ms;
+  log::Info("controller {}: acting as leader in term {} at metadata offset {}", options_.node_id, leading_term_,
+            state_.image().offset());
+  EnqueueDuty(PlanMintClusterId);
+  EnqueueDuty([this](PlanContext& ctx) {
+    for (metadata::Record& record :
+         ElectOfflineLeaders(ctx.image, Liveness{.image = ctx.image}, options_.unclean_leader_election)) {
+      ctx.records.push_back(std::move(record));
+    }
+  });
+  Changed();
+}
+
+void Controller::StopActing() {
+  acting_ = false;
+  std::deque<Queued> queued;
+  queued.swap(queue_);
+  const absl::Status why = NotLeader();
+  for (Queued& q : queued) q.reject(why);
+  lease_deadline_ms_.clear();
+  expiry_queued_ = false;
+  observers_.clear();
+}
+
+template <class Resp, class Plan, class Finish>
+void Controller::Enqueue(Plan plan, Finish finish, Reply<Resp> reply) {
+  if (!acting_) return reply(NotLeader());
+  queue_.push_back(Queued{
+      [plan = std::move(plan), finish = std::move(finish), reply](PlanContext& ctx) mutable -> Completion {
+        const size_t first = ctx.records.size();
+        absl::StatusOr<Resp> planned = plan(ctx);
+        if (!planned.ok()) ctx.records.resize(first);
+        return [planned = std::move(planned), finish, reply](const absl::StatusOr<int64_t>& offset) mutable {
+          if (!offset.ok()) return reply(offset.status());
+          if (planned.ok()) finish(*planned, *offset);
+          reply(std::move(planned));
+        };
+      },
+      [reply](const absl::Status& why) { reply(why); }});
+  MaybePropose();
+}
+
+void Controller::EnqueueDuty(std::function<void(PlanContext&)> plan) {
+  queue_.push_back(Queued{[plan = std::move(plan)](PlanContext& ctx) -> Completion {
+                            plan(ctx);
+                            return [](const absl::StatusOr<int64_t>&) {};
+                          },
+                          [](const absl::Status&) {}});
+  MaybePropose();
+}
+
+void Controller::MaybePropose() {
+  while (acting_ && !proposal_in_flight_ && !queue_.empty()) {
+    std::deque<Queued> batch;
+    batch.swap(queue_);
+    metadata::MetadataImage scratch = state_.image();
+    std::vector<metadata::Record> records;
+    std::vector<Completion> completions;
+    for (Queued& q : batch) {
+      const size_t first = records.size();
+      PlanContext ctx{.image = scratch, .options = options_, .random = random_, .records = records};
+      completions.push_back(q.plan(ctx));
+      if (records.size() == first) continue;
+      // Later requests of the batch validate against this request's effects. The offset is a
+      // stand-in: the real one is the entry's index, known once it is appended.
+      google::protobuf::RepeatedPtrField<metadata::Record> added(records.begin() + first, records.end());
+      if (absl::Status status = scratch.ApplyEntry(added, scratch.offset() + 1); !status.ok()) {
+        log::Error("controller {}: a planned record does not apply: {}", options_.node_id, status);
+      }
+    }
+    if (records.empty()) {
+      for (Completion& done : completions) done(state_.image().offset());
+      continue;
+    }
+    metadata::MetadataEntry entry;
+    for (metadata::Record& record : records) *entry.add_records() = std::move(record);
+    proposal_in_flight_ = true;
+    quorum_->Propose(entry.SerializeAsString(), [this, completions = std::move(completions)](absl::Status status) {
+      proposal_in_flight_ = false;
+      absl::StatusOr<int64_t> outcome = state_.image().offset();
+      if (!status.ok()) {
+        log::Info("controller {}: proposal not committed: {}", options_.node_id, status);
+        outcome = NotLeader();
+      }
+      for (const Completion& done : completions) done(outcome);
+      MaybePropose();
+    });
+  }
+}
+
+void Controller::RegisterBroker(const metadata::RegisterBrokerRequest& request,
+                                Reply<metadata::RegisterBrokerResponse> reply) {
+  Enqueue<metadata::RegisterBrokerResponse>(
+      [this, request](PlanContext& ctx) {
+        // The lease starts now, so a lease check planned in the same batch does not fence it.
+        lease_deadline_ms_[request.broker_id()] = clock_.MonotonicMs() + options_.broker_session_timeout_ms;
+        return PlanRegisterBroker(request, ctx);
+      },
+      [this, request](metadata::RegisterBrokerResponse& response, int64_t offset) {
+        response.set_broker_epoch(offset);
+        response.set_metadata_offset(offset);
+        lease_deadline_ms_[request.broker_id()] = clock_.MonotonicMs() + options_.broker_session_timeout_ms;
+        log::Info("controller {}: registered broker {} at {}:{} (epoch {})", options_.node_id, request.broker_id(),
+                  request.host(), request.port(), offset);
+      },
+      std::move(reply));
+}
+
+void Controller::Heartbeat(const metadata::BrokerHeartbeatRequest& request,
+                           Reply<metadata::BrokerHeartbeatResponse> reply) {
+  if (!acting_) return reply(NotLeader());
   metadata::BrokerHeartbeatResponse response;
-  const metadata::BrokerInfo* broker = image_.FindBroker(request.broker_id());
+  const metadata::BrokerInfo* broker = state_.image().FindBroker(request.broker_id());
   if (broker == nullptr || broker->epoch != request.broker_epoch() || broker->fenced) {
     response.set_fenced(true);
-    return response;
+    return reply(std::move(response));
   }
   lease_deadline_ms_[request.broker_id()] = clock_.MonotonicMs() + options_.broker_session_timeout_ms;
-  return response;
+  reply(std::move(response));
 }
 
-absl::Status Controller::ExpireBrokerLeases() {
+void Controller::CreateTopics(const metadata::CreateTopicsRequest& request,
+                              Reply<metadata::CreateTopicsResponse> reply) {
+  Enqueue<metadata::CreateTopicsResponse>(
+      [request](PlanContext& ctx) { return PlanCreateTopics(request, ctx); },
+      SetOffset<metadata::CreateTopicsResponse>, std::move(reply));
+}
+
+void Controller::DeleteTopics(const metadata::DeleteTopicsRequest& request,
+                              Reply<metadata::DeleteTopicsResponse> reply) {
+  Enqueue<metadata::DeleteTopicsResponse>(
+      [request](PlanContext& ctx) { return PlanDeleteTopics(request, ctx); },
+      SetOffset<metadata::DeleteTopicsResponse>, std::move(reply));
+}
+
+void Controller::CreatePartitions(const metadata::CreatePartitionsRequest& request,
+                                  Reply<metadata::CreatePartitionsResponse> reply) {
+  Enqueue<metadata::CreatePartitionsResponse>(
+      [request](PlanContext& ctx) { return PlanCreatePartitions(request, ctx); },
+      SetOffset<metadata::CreatePartitionsResponse>, std::move(reply));
+}
+
+void Controller::AlterConfigs(const metadata::AlterConfigsRequest& request,
+                              Reply<metadata::AlterConfigsResponse> reply) {
+  Enqueue<metadata::AlterConfigsResponse>(
+      [request](PlanContext& ctx) { return PlanAlterConfigs(request, ctx); },
+      SetOffset<metadata::AlterConfigsResponse>, std::move(reply));
+}
+
+void Controller::AllocateProducerIds(const metadata::AllocateProducerIdsRequest& request,
+                                     Reply<metadata::AllocateProducerIdsResponse> reply) {
+  Enqueue<metadata::AllocateProducerIdsResponse>(
+      [request](PlanContext& ctx) { return PlanAllocateProducerIds(request, ctx); },
+      [](metadata::AllocateProducerIdsResponse&, int64_t) {}, std::move(reply));
+}
+
+void Controller::AlterPartition(const metadata::AlterPartitionRequest& request,
+                                Reply<metadata::AlterPartitionResponse> reply) {
+  Enqueue<metadata::AlterPartitionResponse>(
+      [request](PlanContext& ctx) { return PlanAlterPartition(request, ctx); },
+      SetOffset<metadata::AlterPartitionResponse>, std::move(reply));
+}
+
+void Controller::ControlledShutdown(const metadata::ControlledShutdownRequest& request,
+                                    Reply<metadata::ControlledShutdownResponse> reply) {
+  Enqueue<metadata::ControlledShutdownResponse>(
+      [request](PlanContext& ctx) { return PlanControlledShutdown(request, ctx); },
+      [this, request](metadata::ControlledShutdownResponse& response, int64_t offset) {
+        response.set_metadata_offset(offset);
+        lease_deadline_ms_.erase(request.broker_id());
+        log::Info("controller {}: broker {} shut down; {} partitions it led are offline", options_.node_id,
+                  request.broker_id(), response.remaining_leaderships());
+      },
+      std::move(reply));
+}
+
+void Controller::ElectLeaders(const metadata::ElectLeadersRequest& request,
+                              Reply<metadata::ElectLeadersResponse> reply) {
+  Enqueue<metadata::ElectLeadersResponse>(
+      [request](PlanContext& ctx) { return PlanElectLeaders(request, ctx); },
+      SetOffset<metadata::ElectLeadersResponse>, std::move(reply));
+}
+
+void Controller::AlterReassignments(const metadata::AlterReassignmentsRequest& request,
+                                    Reply<metadata::AlterReassignmentsResponse> reply) {
+  Enqueue<metadata::AlterReassignmentsResponse>(
+      [request](PlanContext& ctx) { return PlanAlterReassignments(request, ctx); },
+      SetOffset<metadata::AlterReassignmentsResponse>, std::move(reply));
+}
+
+void Controller::ListReassignments(const metadata::ListReassignmentsRequest& request,
+                                   Reply<metadata::ListReassignmentsResponse> reply) {
+  if (!acting_) return reply(NotLeader());
+  reply(controller::ListReassignments(request, state_.image()));
+}
+
+void Controller::DescribeQuorum(Reply<metadata::DescribeQuorumResponse> reply) {
+  if (!acting_) return reply(NotLeader());
+  quorum_->Status([this, reply = std::move(reply)](QuorumStatus status) {
+    if (!acting_ || !status.leader) return reply(NotLeader());
+    metadata::DescribeQuorumResponse response;
+    response.set_leader_id(options_.node_id);
+    response.set_leader_epoch(static_cast<int32_t>(status.term));
+    response.set_high_watermark(status.commit_index);
+    auto add_voter = [&](const VoterProgress& progress) {
+      auto* voter = response.add_voters();
+      voter->set_replica_id(progress.node_id);
+      voter->set_log_end_offset(progress.log_end_offset);
+      voter->set_last_fetch_timestamp(progress.last_fetch_wall_ms);
+      voter->set_last_caught_up_timestamp(progress.last_caught_up_wall_ms);
+      if (auto it = voters_.find(progress.node_id); it != voters_.end()) {
+        voter->set_host(it->second.host);
+        voter->set_port(it->second.port);
+      }
+    };
+    const int64_t now = clock_.NowMs();
+    add_voter(VoterProgress{.node_id = options_.node_id, .log_end_offset = status.last_index,
+                            .last_fetch_wall_ms = now, .last_caught_up_wall_ms = now});
+    for (const VoterProgress& follower : status.followers) add_voter(follower);
+    for (const auto& [id, observer] : observers_) {
+      auto* replica = response.add_observers();
+      replica->set_replica_id(id);
+      replica->set_log_end_offset(observer.after_offset);
+      replica->set_last_fetch_timestamp(observer.fetch_wall_ms);
+      replica->set_last_caught_up_timestamp(observer.caught_up_wall_ms);
+      if (const metadata::BrokerInfo* broker = state_.image().FindBroker(id)) {
+        replica->set_host(broker->host);
+        replica->set_port(broker->port);
+      }
+    }
+    reply(std::move(response));
+  });
+}
+
+absl::StatusOr<metadata::FetchMetadataResponse> Controller::FetchMetadata(
+    const metadata::FetchMetadataRequest& request) {
+  if (!acting_) return NotLeader();
+  if (request.broker_id() >= 0 && state_.image().FindBroker(request.broker_id())) {
+    Observer& observer = observers_[request.broker_id()];
+    observer.after_offset = request.after_offset();
+    observer.fetch_wall_ms = clock_.NowMs();
+    if (request.after_offset() >= state_.image().offset()) observer.caught_up_wall_ms = observer.fetch_wall_ms;
+  }
+  return state_.Fetch(request.after_offset(), kMaxEntriesPerFetch);
+}
+
+void Controller::Tick() {
+  if (!acting_) return;
   const int64_t now = clock_.MonotonicMs();
-  std::vector<Record> records;
-  for (int32_t id : image_.LiveBrokerIds()) {
-    auto it = lease_deadline_ms_.find(id);
-    if (it != lease_deadline_ms_.end() && it->second > now) continue;
-    log::Warn("controller: broker {} missed its heartbeat lease; fencing it", id);
-    Record record;
-    record.mutable_broker_fenced()->set_broker_id(id);
-    record.mutable_broker_fenced()->set_broker_epoch(image_.FindBroker(id)->epoch);
-    records.push_back(std::move(record));
-  }
-  if (records.empty()) return absl::OkStatus();
-  SLUICE_RETURN_IF_ERROR(Commit(records).status());
-  return Commit(ElectLeaders(image_.LiveBrokerIds())).status();
-}
-
-metadata::TopicResult Controller::ValidateNewTopic(const metadata::CreatableTopic& topic, int32_t default_partitions,
-                                                   int32_t default_replication,
-                                                   std::vector<std::vector<int32_t>>* assignment) {
-  metadata::TopicResult result;
-  result.set_name(topic.name());
-  auto fail = [&](ErrorCode code, std::string message) {
-    result.set_error_code(Code(code));
-    result.set_error_message(std::move(message));
-    return result;
-  };
-  if (std::string problem = TopicNameProblem(topic.name()); !problem.empty()) {
-    return fail(ErrorCode::kInvalidTopicException, problem);
-  }
-  if (image_.FindTopic(topic.name())) {
-    return fail(ErrorCode::kTopicAlreadyExists, fmt::format("Topic '{}' already exists.", topic.name()));
-  }
-  for (const auto& [key, value] : topic.configs()) {
-    absl::Status status = metadata::ValidateTopicConfig(key, value);
-    if (!status.ok()) return fail(ErrorCode::kInvalidConfig, std::string(ToStd(status.message())));
-  }
-  const std::vector<int32_t> live = image_.LiveBrokerIds();
-  if (topic.assignments_size() > 0) {
-    if (topic.num_partitions() != -1 || topic.replication_factor() != -1) {
-      return fail(ErrorCode::kInvalidRequest,
-                  "both replica assignments and a partition count or replication factor were given");
-    }
-    assignment->assign(topic.assignments_size(), {});
-    for (const auto& a : topic.assignments()) {
-      if (a.partition() < 0 || a.partition() >= topic.assignments_size() || !(*assignment)[a.partition()].empty()) {
-        return fail(ErrorCode::kInvalidReplicaAssignment, "partitions in the assignment must be 0..N-1, each once");
-      }
-      std::set<int32_t> distinct(a.broker_ids().begin(), a.broker_ids().end());
-      if (distinct.empty() || distinct.size() != static_cast<size_t>(a.broker_ids_size())) {
-        return fail(ErrorCode::kInvalidReplicaAssignment,
-                    fmt::format("partition {}: replicas must be distinct and non-empty", a.partition()));
-      }
-      for (int32_t id : a.broker_ids()) {
-        if (!image_.FindBroker(id)) {
-          return fail(ErrorCode::kInvalidReplicaAssignment, fmt::format("broker {} is not registered", id));
+  if (!expiry_queued_) {
+    for (int32_t id : state_.image().LiveBrokerIds()) {
+      auto [it, inserted] = lease_deadline_ms_.emplace(id, now + options_.broker_session_timeout_ms);
+      if (inserted || it->second > now) continue;
+      expiry_queued_ = true;
+      EnqueueDuty([this](PlanContext& ctx) {
+        expiry_queued_ = false;
+        const int64_t at = clock_.MonotonicMs();
+        std::set<int32_t> lapsed;
+        for (int32_t live : ctx.image.LiveBrokerIds()) {
+          auto lease = lease_deadline_ms_.find(live);
+          if (lease != lease_deadline_ms_.end() && lease->second <= at) lapsed.insert(live);
         }
-      }
-      (*assignment)[a.partition()] = {a.broker_ids().begin(), a.broker_ids().end()};
-    }
-    if (topic.assignments_size() > 0 &&
-        std::any_of(assignment->begin(), assignment->end(),
-                    [&](const auto& r) { return r.size() != assignment->front().size(); })) {
-      return fail(ErrorCode::kInvalidReplicaAssignment, "all partitions must have the same number of replicas");
-    }
-  } else {
-    int32_t partitions = topic.num_partitions() == -1 ? default_partitions : topic.num_partitions();
-    int32_t replication = topic.replication_factor() == -1 ? default_replication : topic.replication_factor();
-    if (partitions <= 0) return fail(ErrorCode::kInvalidPartitions, "number of partitions must be larger than 0");
-    if (replication <= 0) return fail(ErrorCode::kInvalidReplicationFactor, "replication factor must be larger than 0");
-    if (static_cast<size_t>(replication) > live.size()) {
-      return fail(ErrorCode::kInvalidReplicationFactor,
-                  fmt::format("Replication factor: {} larger than available brokers: {}.", replication, live.size()));
-    }
-    std::vector<PlacementBroker> brokers;
-    for (int32_t id : live) brokers.push_back({id, image_.FindBroker(id)->rack});
-    auto placed = PlaceReplicas(brokers, 0, partitions, replication, random_());
-    if (!placed.ok()) return fail(ErrorCode::kInvalidReplicationFactor, std::string(ToStd(placed.status().message())));
-    *assignment = std::move(*placed);
-  }
-  result.set_num_partitions(static_cast<int32_t>(assignment->size()));
-  result.set_replication_factor(static_cast<int32_t>(assignment->front().size()));
-  return result;
-}
-
-absl::StatusOr<metadata::CreateTopicsResponse> Controller::CreateTopics(const metadata::CreateTopicsRequest& request) {
-  metadata::CreateTopicsResponse response;
-  std::vector<Record> records;
-  std::set<std::string> seen;
-  const std::vector<int32_t> live = image_.LiveBrokerIds();
-  for (const auto& topic : request.topics()) {
-    std::vector<std::vector<int32_t>> assignment;
-    metadata::TopicResult result;
-    if (!seen.insert(topic.name()).second) {
-      result.set_name(topic.name());
-      result.set_error_code(Code(ErrorCode::kInvalidRequest));
-      result.set_error_message(fmt::format("topic '{}' appears more than once in the request", topic.name()));
-    } else {
-      result = ValidateNewTopic(topic, request.default_num_partitions(), request.default_replication_factor(), &assignment);
-    }
-    if (result.error_code() == 0) {
-      metadata::TopicId id;
-      do {
-        for (auto& byte : id) byte = static_cast<uint8_t>(random_());
-      } while (image_.FindTopicById(id) || std::all_of(id.begin(), id.end(), [](uint8_t b) { return b == 0; }));
-      result.set_topic_id(metadata::FromTopicId(id));
-      if (!request.validate_only()) {
-        Record topic_record;
-        topic_record.mutable_topic()->set_name(topic.name());
-        topic_record.mutable_topic()->set_topic_id(metadata::FromTopicId(id));
-        records.push_back(std::move(topic_record));
-        for (const auto& [key, value] : topic.configs()) {
-          Record config;
-          config.mutable_config()->set_resource_type(metadata::kTopicResource);
-          config.mutable_config()->set_resource_name(topic.name());
-          config.mutable_config()->set_key(key);
-          config.mutable_config()->set_value(value);
-          records.push_back(std::move(config));
+        for (int32_t broker : lapsed) {
+          log::Warn("controller {}: broker {} missed its heartbeat lease; fencing it", options_.node_id, broker);
+          lease_deadline_ms_.erase(broker);
         }
-        for (size_t p = 0; p < assignment.size(); ++p) {
-          metadata::PartitionInfo info{.partition = static_cast<int32_t>(p), .replicas = assignment[p],
-                                       .isr = assignment[p]};
-          info.leader = ChooseLeader(info, live);
-          records.push_back(PartitionRecord(id, info));
-        }
-      }
-    }
-    *response.add_results() = std::move(result);
-  }
-  SLUICE_ASSIGN_OR_RETURN(int64_t offset, Commit(records));
-  response.set_metadata_offset(offset);
-  return response;
-}
-
-absl::StatusOr<metadata::DeleteTopicsResponse> Controller::DeleteTopics(const metadata::DeleteTopicsRequest& request) {
-  metadata::DeleteTopicsResponse response;
-  std::vector<Record> records;
-  std::set<metadata::TopicId> deleting;
-  auto remove = [&](std::shared_ptr<const metadata::TopicInfo> topic, metadata::TopicResult* result) {
-    result->set_name(topic->name);
-    result->set_topic_id(metadata::FromTopicId(topic->id));
-    if (!deleting.insert(topic->id).second) return;
-    Record record;
-    record.mutable_remove_topic()->set_topic_id(metadata::FromTopicId(topic->id));
-    records.push_back(std::move(record));
-  };
-  for (const auto& name : request.names()) {
-    auto* result = response.add_results();
-    result->set_name(name);
-    if (auto topic = image_.FindTopic(name)) {
-      remove(topic, result);
-    } else {
-      result->set_error_code(Code(ErrorCode::kUnknownTopicOrPartition));
-      result->set_error_message("This server does not host this topic-partition.");
-    }
-  }
-  for (const auto& id : request.topic_ids()) {
-    auto* result = response.add_results();
-    result->set_topic_id(id);
-    if (auto topic = image_.FindTopicById(metadata::ToTopicId(id))) {
-      remove(topic, result);
-    } else {
-      result->set_error_code(Code(ErrorCode::kUnknownTopicId));
-      result->set_error_message("This server does not host this topic ID.");
-    }
-  }
-  SLUICE_ASSIGN_OR_RETURN(int64_t offset, Commit(records));
-  response.set_metadata_offset(offset);
-  return response;
-}
-
-absl::StatusOr<metadata::CreatePartitionsResponse> Controller::CreatePartitions(
-    const metadata::CreatePartitionsRequest& request) {
-  metadata::CreatePartitionsResponse response;
-  std::vector<Record> records;
-  const std::vector<int32_t> live = image_.LiveBrokerIds();
-  std::vector<PlacementBroker> brokers;
-  for (int32_t id : live) brokers.push_back({id, image_.FindBroker(id)->rack});
-  for (const auto& request_topic : request.topics()) {
-    auto* result = response.add_results();
-    result->set_name(request_topic.name());
-    auto fail = [&](ErrorCode code, std::string message) {
-      result->set_error_code(Code(code));
-      result->set_error_message(std::move(message));
-    };
-    auto topic = image_.FindTopic(request_topic.name());
-    if (!topic) {
-      fail(ErrorCode::kUnknownTopicOrPartition, "This server does not host this topic-partition.");
-      continue;
-    }
-    const int32_t current = static_cast<int32_t>(topic->partitions.size());
-    const int32_t added = request_topic.count() - current;
-    if (added <= 0) {
-      fail(ErrorCode::kInvalidPartitions,
-           request_topic.count() == current
-               ? fmt::format("Topic already has {} partitions.", current)
-               : fmt::format("Topic currently has {} partitions, which is higher than the requested {}.", current,
-                             request_topic.count()));
-      continue;
-    }
-    const int32_t replication = static_cast<int32_t>(topic->partitions.front().replicas.size());
-    std::vector<std::vector<int32_t>> assignment;
-    if (request_topic.assignments_size() > 0) {
-      if (request_topic.assignments_size() != added) {
-        fail(ErrorCode::kInvalidReplicaAssignment,
-             fmt::format("Increasing the number of partitions by {} but {} assignments provided.", added,
-                         request_topic.assignments_size()));
-        continue;
-      }
-      for (const auto& a : request_topic.assignments()) assignment.emplace_back(a.broker_ids().begin(), a.broker_ids().end());
-      bool bad = std::any_of(assignment.begin(), assignment.end(), [&](const auto& replicas) {
-        std::set<int32_t> distinct(replicas.begin(), replicas.end());
-        return static_cast<int32_t>(replicas.size()) != replication || distinct.size() != replicas.size() ||
-               std::any_of(replicas.begin(), replicas.end(), [&](int32_t id) { return !image_.FindBroker(id); });
+        PlanFenceBrokers(lapsed, ctx);
       });
-      if (bad) {
-        fail(ErrorCode::kInvalidReplicaAssignment,
-             fmt::format("each new partition needs {} distinct registered brokers", replication));
-        continue;
-      }
-    } else {
-      auto placed = PlaceReplicas(brokers, current, added, replication, random_());
-      if (!placed.ok()) {
-        fail(ErrorCode::kInvalidReplicationFactor, std::string(ToStd(placed.status().message())));
-        continue;
-      }
-      assignment = std::move(*placed);
-    }
-    if (request.validate_only()) continue;
-    for (int32_t i = 0; i < added; ++i) {
-      metadata::PartitionInfo info{.partition = current + i, .replicas = assignment[i], .isr = assignment[i]};
-      info.leader = ChooseLeader(info, live);
-      records.push_back(PartitionRecord(topic->id, info));
+      break;
     }
   }
-  SLUICE_ASSIGN_OR_RETURN(int64_t offset, Commit(records));
-  response.set_metadata_offset(offset);
-  return response;
-}
-
-absl::StatusOr<metadata::AlterConfigsResponse> Controller::AlterConfigs(const metadata::AlterConfigsRequest& request) {
-  enum Op { kSet = 0, kDelete = 1, kAppend = 2, kSubtract = 3 };
-  metadata::AlterConfigsResponse response;
-  std::vector<Record> records;
-  for (const auto& resource : request.resources()) {
-    auto* result = response.add_results();
-    result->set_resource_type(resource.resource_type());
-    result->set_resource_name(resource.resource_name());
-    auto fail = [&](ErrorCode code, std::string message) {
-      result->set_error_code(Code(code));
-      result->set_error_message(std::move(message));
-    };
-    if (resource.resource_type() != metadata::kTopicResource) {
-      fail(ErrorCode::kInvalidRequest, "only topic configs can be altered (dynamic broker configs are not supported yet)");
-      continue;
-    }
-    auto topic = image_.FindTopic(resource.resource_name());
-    if (!topic) {
-      fail(ErrorCode::kUnknownTopicOrPartition, fmt::format("Topic '{}' does not exist.", resource.resource_name()));
-      continue;
-    }
-    std::map<std::string, std::optional<std::string>> changes;
-    if (resource.replace_all()) {
-      for (const auto& [key, value] : topic->configs) changes[key] = std::nullopt;
-    }
-    std::string problem;
-    for (const auto& op : resource.ops()) {
-      std::optional<std::string> current;
-      if (auto it = topic->configs.find(op.key()); it != topic->configs.end()) current = it->second;
-      switch (op.op()) {
-        case kSet:
-          if (!op.has_value()) {
-            problem = fmt::format("'{}': a value is required", op.key());
-          } else if (absl::Status s = metadata::ValidateTopicConfig(op.key(), op.value()); !s.ok()) {
-            problem = std::string(ToStd(s.message()));
-          } else {
-            changes[op.key()] = op.value();
-          }
-          break;
-        case kDelete:
-          if (!metadata::TopicConfigSchema().Find(op.key())) {
-            problem = fmt::format("unknown configuration '{}'", op.key());
-          } else {
-            changes[op.key()] = std::nullopt;
-          }
-          break;
-        case kAppend:
-        case kSubtract:
-          problem = fmt::format("'{}': APPEND and SUBTRACT apply to list configs, and Sluice's topic configs are not lists",
-                                op.key());
-          break;
-        default:
-          problem = fmt::format("'{}': unknown operation {}", op.key(), op.op());
-      }
-      if (!problem.empty()) break;
-    }
-    if (!problem.empty()) {
-      fail(ErrorCode::kInvalidConfig, problem);
-      continue;
-    }
-    if (request.validate_only()) continue;
-    for (const auto& [key, value] : changes) {
-      Record record;
-      auto* r = record.mutable_config();
-      r->set_resource_type(metadata::kTopicResource);
-      r->set_resource_name(resource.resource_name());
-      r->set_key(key);
-      if (value) r->set_value(*value);
-      records.push_back(std::move(record));
-    }
+  if (options_.auto_leader_rebalance && now >= next_rebalance_ms_) {
+    next_rebalance_ms_ = now + options_.leader_imbalance_check_interval_ms;
+    EnqueueDuty(PlanLeaderRebalance);
   }
-  SLUICE_ASSIGN_OR_RETURN(int64_t offset, Commit(records));
-  response.set_metadata_offset(offset);
-  return response;
-}
-
-absl::StatusOr<metadata::AllocateProducerIdsResponse> Controller::AllocateProducerIds(
-    const metadata::AllocateProducerIdsRequest& request) {
-  const metadata::BrokerInfo* broker = image_.FindBroker(request.broker_id());
-  if (broker == nullptr || broker->epoch != request.broker_epoch()) {
-    return absl::FailedPreconditionError(fmt::format("broker {} epoch {} is not registered", request.broker_id(),
-                                                     request.broker_epoch()));
-  }
-  Record record;
-  auto* r = record.mutable_producer_id_block();
-  r->set_broker_id(request.broker_id());
-  r->set_first_producer_id(image_.next_producer_id());
-  r->set_size(options_.producer_id_block_size);
-  SLUICE_RETURN_IF_ERROR(Commit({record}).status());
-  metadata::AllocateProducerIdsResponse response;
-  response.set_first_producer_id(r->first_producer_id());
-  response.set_size(r->size());
-  return response;
-}
-
-absl::StatusOr<metadata::FetchMetadataResponse> Controller::FetchMetadata(int64_t after_offset) const {
-  constexpr size_t kMaxRecordsPerFetch = 10000;
-  metadata::FetchMetadataResponse response;
-  const int64_t first = std::max<int64_t>(after_offset + 1, 0);
-  response.set_committed_offset(log_->end_offset() - 1);
-  if (first >= log_->end_offset()) return response;
-  SLUICE_ASSIGN_OR_RETURN(auto records, log_->Read(first, kMaxRecordsPerFetch));
-  int64_t offset = first;
-  for (auto& record : records) {
-    auto* entry = response.add_entries();
-    entry->set_offset(offset++);
-    *entry->add_records() = std::move(record);
-  }
-  return response;
 }
 
 }  // namespace sluice::controller

@@ -1,68 +1,126 @@
 #pragma once
-// The controller's state machine: validates broker and admin requests against the metadata
-// image, commits the resulting records to the metadata log, applies them, and serves brokers
-// the records they have not seen. Not thread-safe: the service runs every call on one thread
-// (the controller's event loop), which is also the only writer of the log.
+// The controller: the metadata state machine plus, while this node leads the quorum, the one
+// pipeline through which every change is made. Requests queue; whenever no proposal is in
+// flight the whole queue is planned against a scratch copy of the committed image (each
+// request seeing the records of those before it), proposed as ONE Raft entry, and each
+// request is answered once that entry is applied, or failed with Unavailable naming the leader
+// when it never will be. A new leader acts only after a barrier shows it has applied
+// everything committed before its term; its broker leases start afresh then.
+//
+// Not thread-safe: every call, including the Quorum's callbacks, runs on the controller's one
+// event thread.
 
 #include <cstdint>
-#include <filesystem>
+#include <deque>
 #include <functional>
 #include <map>
-#include <memory>
 #include <random>
-#include <vector>
+#include <set>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "common/clock.h"
-#include "controller/service/metadata_log.h"
+#include "common/endpoint.h"
+#include "controller/service/metadata_state_machine.h"
+#include "controller/service/plan_context.h"
+#include "controller/service/quorum.h"
 #include "protocol/metadata/controller_api.pb.h"
-#include "protocol/metadata/image.h"
 
 namespace sluice::controller {
 
-struct ControllerOptions {
-  int64_t broker_session_timeout_ms = 9000;
-  int32_t producer_id_block_size = 1000;
-};
-
 class Controller {
  public:
-  static absl::StatusOr<std::unique_ptr<Controller>> Open(const std::filesystem::path& dir, ControllerOptions options,
-                                                          const Clock& clock);
+  template <class Resp>
+  using Reply = std::function<void(absl::StatusOr<Resp>)>;
 
-  absl::StatusOr<metadata::RegisterBrokerResponse> RegisterBroker(const metadata::RegisterBrokerRequest& request);
-  absl::StatusOr<metadata::BrokerHeartbeatResponse> Heartbeat(const metadata::BrokerHeartbeatRequest& request);
-  absl::StatusOr<metadata::CreateTopicsResponse> CreateTopics(const metadata::CreateTopicsRequest& request);
-  absl::StatusOr<metadata::DeleteTopicsResponse> DeleteTopics(const metadata::DeleteTopicsRequest& request);
-  absl::StatusOr<metadata::CreatePartitionsResponse> CreatePartitions(const metadata::CreatePartitionsRequest& request);
-  absl::StatusOr<metadata::AlterConfigsResponse> AlterConfigs(const metadata::AlterConfigsRequest& request);
-  absl::StatusOr<metadata::AllocateProducerIdsResponse> AllocateProducerIds(
-      const metadata::AllocateProducerIdsRequest& request);
+  // `voters`: every voter's node id and address, for the leader hints non-leaders answer with.
+  Controller(ControllerOptions options, std::map<int32_t, HostPort> voters, const Clock& clock);
 
-  // Records after `after_offset`, or an empty response when there are none yet (the service
-  // parks the call and retries it after the next commit or its deadline).
-  absl::StatusOr<metadata::FetchMetadataResponse> FetchMetadata(int64_t after_offset) const;
+  void Attach(Quorum* quorum) { quorum_ = quorum; }
+  // The Raft role, term or leader changed.
+  void OnQuorumChange(const QuorumStatus& status);
+  // Runs after every applied entry and every change of who acts, e.g. to wake long polls.
+  void set_on_change(std::function<void()> on_change) { on_change_ = std::move(on_change); }
 
-  // Fences brokers whose heartbeat lease lapsed and moves their leaderships.
-  absl::Status ExpireBrokerLeases();
+  // The replicated state (called by the Raft node in log order).
+  void Apply(uint64_t index, const std::string& data);
+  std::string TakeSnapshot() const { return state_.TakeSnapshot(); }
+  absl::Status Restore(const std::string& data);
 
-  const metadata::MetadataImage& image() const { return image_; }
+  // Broker and admin methods. Unavailable (with the leader hint) unless this node acts as leader.
+  void RegisterBroker(const metadata::RegisterBrokerRequest& request, Reply<metadata::RegisterBrokerResponse> reply);
+  void Heartbeat(const metadata::BrokerHeartbeatRequest& request, Reply<metadata::BrokerHeartbeatResponse> reply);
+  void CreateTopics(const metadata::CreateTopicsRequest& request, Reply<metadata::CreateTopicsResponse> reply);
+  void DeleteTopics(const metadata::DeleteTopicsRequest& request, Reply<metadata::DeleteTopicsResponse> reply);
+  void CreatePartitions(const metadata::CreatePartitionsRequest& request,
+                        Reply<metadata::CreatePartitionsResponse> reply);
+  void AlterConfigs(const metadata::AlterConfigsRequest& request, Reply<metadata::AlterConfigsResponse> reply);
+  void AllocateProducerIds(const metadata::AllocateProducerIdsRequest& request,
+                           Reply<metadata::AllocateProducerIdsResponse> reply);
+  void AlterPartition(const metadata::AlterPartitionRequest& request, Reply<metadata::AlterPartitionResponse> reply);
+  void ControlledShutdown(const metadata::ControlledShutdownRequest& request,
+                          Reply<metadata::ControlledShutdownResponse> reply);
+  void ElectLeaders(const metadata::ElectLeadersRequest& request, Reply<metadata::ElectLeadersResponse> reply);
+  void AlterReassignments(const metadata::AlterReassignmentsRequest& request,
+                          Reply<metadata::AlterReassignmentsResponse> reply);
+  void ListReassignments(const metadata::ListReassignmentsRequest& request,
+                         Reply<metadata::ListReassignmentsResponse> reply);
+  void DescribeQuorum(Reply<metadata::DescribeQuorumResponse> reply);
+  // Answers at once; an empty answer means nothing is newer (the caller may long-poll).
+  absl::StatusOr<metadata::FetchMetadataResponse> FetchMetadata(const metadata::FetchMetadataRequest& request);
+
+  // Leader duties on a timer: fence brokers whose lease lapsed, rebalance preferred leaders.
+  void Tick();
+
+  bool acting() const { return acting_; }
+  const metadata::MetadataImage& image() const { return state_.image(); }
 
  private:
-  Controller(std::unique_ptr<MetadataLog> log, ControllerOptions options, const Clock& clock);
-  // Commits records atomically and applies them to the image; returns the last offset.
-  absl::StatusOr<int64_t> Commit(const std::vector<metadata::Record>& records);
-  // Leader changes for every partition whose leader is missing or no longer live.
-  std::vector<metadata::Record> ElectLeaders(const std::vector<int32_t>& live) const;
-  metadata::TopicResult ValidateNewTopic(const metadata::CreatableTopic& topic, int32_t default_partitions,
-                                         int32_t default_replication, std::vector<std::vector<int32_t>>* assignment);
+  using Completion = std::function<void(const absl::StatusOr<int64_t>& committed_offset)>;
+  struct Queued {
+    std::function<Completion(PlanContext&)> plan;
+    std::function<void(const absl::Status&)> reject;
+  };
+  struct Observer {
+    int64_t after_offset = -1;
+    int64_t fetch_wall_ms = -1;
+    int64_t caught_up_wall_ms = -1;
+  };
 
-  std::unique_ptr<MetadataLog> log_;
+  // Queues a request: `plan(ctx)` -> StatusOr<Resp>; `finish(resp, offset)` completes the
+  // answer once the entry at `offset` is applied.
+  template <class Resp, class Plan, class Finish>
+  void Enqueue(Plan plan, Finish finish, Reply<Resp> reply);
+  // A leader duty with nobody to answer.
+  void EnqueueDuty(std::function<void(PlanContext&)> plan);
+  void MaybePropose();
+  void StartBarrier(uint64_t term);
+  void BecomeActive();
+  void StopActing();
+  absl::Status NotLeader() const;
+  void Changed() {
+    if (on_change_) on_change_();
+  }
+
   ControllerOptions options_;
+  std::map<int32_t, HostPort> voters_;
   const Clock& clock_;
-  metadata::MetadataImage image_;
+  Quorum* quorum_ = nullptr;
+  std::function<void()> on_change_;
+  MetadataStateMachine state_;
+  std::mt19937_64 random_;
+
+  int32_t leader_id_ = -1;
+  bool leading_ = false;  // Raft leader of leading_term_
+  uint64_t leading_term_ = 0;
+  bool acting_ = false;  // leading and the barrier passed
+  bool proposal_in_flight_ = false;
+  std::deque<Queued> queue_;
+
   std::map<int32_t, int64_t> lease_deadline_ms_;  // broker id -> monotonic deadline
-  std::mt19937 random_;
+  bool expiry_queued_ = false;
+  int64_t next_rebalance_ms_ = 0;
+  std::map<int32_t, Observer> observers_;  // brokers by their metadata fetches
 };
 
 }  // namespace sluice::controller

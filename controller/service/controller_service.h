@@ -1,13 +1,14 @@
 #pragma once
-// Serves the Controller over protocol/rpc. Requests arrive on network threads and run one at a
-// time on the controller's event loop, which keeps the state machine single-threaded and keeps
-// metadata-log fsyncs off the network threads. Metadata fetches long-poll: a fetch with nothing
-// new is parked until the next commit or its deadline.
+// Serves the Controller's broker methods over protocol/rpc (on the same server that carries
+// the Raft peer traffic). Requests arrive on network threads and run on the controller's event
+// thread, which keeps the controller single-threaded. Metadata fetches long-poll: one with
+// nothing new is parked until the controller changes or its deadline passes. A timer drives
+// the leader's duties (lease expiry, leader rebalance).
 
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
-#include <string>
 
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
@@ -19,31 +20,30 @@ namespace sluice::controller {
 
 class ControllerService {
  public:
-  ControllerService(asio::io_context& network, asio::io_context& events, Controller& controller, std::string host,
-                    uint16_t port, int64_t lease_check_interval_ms);
-  absl::Status Start();
+  ControllerService(rpc::Server& server, asio::io_context& events, Controller& controller, int64_t tick_interval_ms);
+  void Start();
+  // Call while the event loop still runs: answers parked fetches and stops the timer.
   void Stop();
-  uint16_t port() const { return server_.port(); }
 
  private:
   struct ParkedFetch {
-    int64_t after_offset;
+    metadata::FetchMetadataRequest request;
     std::function<void(absl::StatusOr<metadata::FetchMetadataResponse>)> reply;
     std::unique_ptr<asio::steady_timer> deadline;
   };
 
   template <class Req, class Resp>
-  void Bind(metadata::Method method, absl::StatusOr<Resp> (Controller::*op)(const Req&));
+  void Bind(rpc::Server& server, metadata::Method method,
+            void (Controller::*op)(const Req&, std::function<void(absl::StatusOr<Resp>)>));
   void HandleFetch(const metadata::FetchMetadataRequest& request,
                    std::function<void(absl::StatusOr<metadata::FetchMetadataResponse>)> reply);
   void WakeParkedFetches();
-  void ScheduleLeaseCheck();
+  void ScheduleTick();
 
   asio::io_context& events_;
   Controller& controller_;
-  rpc::Server server_;
-  int64_t lease_check_interval_ms_;
-  asio::steady_timer lease_timer_;
+  int64_t tick_interval_ms_;
+  asio::steady_timer tick_timer_;
   std::list<std::shared_ptr<ParkedFetch>> parked_;
 };
 

@@ -1,4 +1,5 @@
-// sluice-controller: the metadata service brokers register with and fetch metadata from.
+// sluice-controller: one voter of the metadata quorum. Brokers register with, heartbeat to and
+// fetch metadata from whichever voter leads; the others point them there.
 
 #include <signal.h>
 
@@ -15,25 +16,56 @@
 #include "controller/service/controller.h"
 #include "controller/service/controller_config.h"
 #include "controller/service/controller_service.h"
+#include "controller/service/raft_quorum.h"
+#include "protocol/metadata/quorum_voters.h"
+#include "protocol/rpc/server.h"
+
+namespace {
+
+constexpr int kRaftTickMs = 25;
+constexpr int kRaftHeartbeatTicks = 2;
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace sluice;
   int exit_code = 0;
   auto props = LoadProcessConfig("sluice-controller", controller::ControllerSchema(), argc, argv, &exit_code);
   if (!props) return exit_code;
-  auto listener = ParseEndpoint(props->GetString("listeners"));
-  if (!listener.ok()) {
-    std::fprintf(stderr, "sluice-controller: listeners: %s\n", listener.status().ToString().c_str());
+  auto fail = [](const std::string& key, const absl::Status& status) {
+    std::fprintf(stderr, "sluice-controller: %s: %s\n", key.c_str(), status.ToString().c_str());
     return 2;
+  };
+  auto listener = ParseEndpoint(props->GetString("listeners"));
+  if (!listener.ok()) return fail("listeners", listener.status());
+  const int32_t node_id = props->GetInt("node.id");
+  std::map<int32_t, HostPort> voters;
+  if (props->GetString("controller.quorum.voters").empty()) {
+    voters[node_id] = *listener;
+  } else {
+    auto parsed = metadata::ParseQuorumVoters(props->GetString("controller.quorum.voters"));
+    if (!parsed.ok()) return fail("controller.quorum.voters", parsed.status());
+    voters = std::move(*parsed);
   }
-  const std::string host = listener->host;
-  const uint16_t port = listener->port;
-  controller::ControllerOptions options{.broker_session_timeout_ms = props->GetLong("broker.session.timeout.ms")};
-  auto controller = controller::Controller::Open(props->GetString("metadata.log.dir"), options, SystemClock::Instance());
-  if (!controller.ok()) {
-    log::Error("sluice-controller: cannot open metadata log: {}", controller.status());
-    return 1;
+  if (!voters.count(node_id)) {
+    return fail("controller.quorum.voters", absl::InvalidArgumentError(fmt::format(
+                                                "node.id {} is not one of the voters", node_id)));
   }
+  if (voters.size() != 1 && voters.size() != 3 && voters.size() != 5) {
+    return fail("controller.quorum.voters",
+                absl::InvalidArgumentError(fmt::format("{} voters: use 1, 3 or 5", voters.size())));
+  }
+  const int64_t snapshot_interval = props->GetLong("metadata.log.max.snapshot.interval.entries");
+  controller::ControllerOptions options{
+      .node_id = node_id,
+      .broker_session_timeout_ms = props->GetLong("broker.session.timeout.ms"),
+      .unclean_leader_election = props->GetBool("unclean.leader.election.enable"),
+      .auto_leader_rebalance = props->GetBool("auto.leader.rebalance.enable"),
+      .leader_imbalance_check_interval_ms = props->GetLong("leader.imbalance.check.interval.seconds") * 1000,
+      .leader_imbalance_per_broker_percentage = props->GetInt("leader.imbalance.per.broker.percentage"),
+      .fetch_tail_entries = static_cast<size_t>(snapshot_interval)};
+  controller::Controller controller(options, voters, SystemClock::Instance());
+
   // Stop signals are taken by sigwait below, never by a thread that runs an event loop.
   BlockStopSignals();
   const sigset_t stop_signals = StopSignals();
@@ -42,19 +74,43 @@ int main(int argc, char** argv) {
   asio::io_context events;
   auto network_guard = asio::make_work_guard(network);
   auto events_guard = asio::make_work_guard(events);
-  controller::ControllerService service(network, events, **controller, host, port,
-                                        std::max<int64_t>(100, options.broker_session_timeout_ms / 4));
-  if (absl::Status status = service.Start(); !status.ok()) {
-    log::Error("sluice-controller: cannot listen on {}:{}: {}", host, port, status);
+  // One server carries the Raft peer traffic and the broker methods.
+  rpc::Server server(network, listener->host, listener->port);
+
+  raft::RaftNodeOptions raft_options;
+  raft_options.id = controller::RaftQuorum::RaftId(node_id);
+  raft_options.data_dir = props->GetString("metadata.log.dir");
+  for (const auto& [id, address] : voters) {
+    raft_options.bootstrap.add_voters(controller::RaftQuorum::RaftId(id));
+    if (id != node_id) raft_options.peers[controller::RaftQuorum::RaftId(id)] = {address.host, address.port};
+  }
+  raft_options.tick_ms = kRaftTickMs;
+  raft_options.election_tick = std::max(2, props->GetInt("controller.quorum.election.timeout.ms") / kRaftTickMs);
+  raft_options.heartbeat_tick = kRaftHeartbeatTicks;
+  raft_options.snapshot_every = static_cast<uint64_t>(snapshot_interval);
+  controller::RaftQuorum quorum(controller);
+  if (absl::Status status = quorum.Open(events, server, std::move(raft_options)); !status.ok()) {
+    log::Error("sluice-controller: cannot open the metadata log in {}: {}", props->GetString("metadata.log.dir"),
+               status);
     return 1;
   }
-  log::Info("sluice-controller {} listening on {}:{}", props->GetInt("node.id"), host, service.port());
+  controller::ControllerService service(server, events, controller,
+                                        std::max<int64_t>(100, options.broker_session_timeout_ms / 4));
+  if (absl::Status status = server.Start(); !status.ok()) {
+    log::Error("sluice-controller: cannot listen on {}:{}: {}", listener->host, listener->port, status);
+    return 1;
+  }
+  log::Info("sluice-controller {} listening on {}:{}, {} voter(s), metadata at offset {}", node_id, listener->host,
+            server.port(), voters.size(), controller.image().offset());
+  service.Start();
+  quorum.Start();
   std::thread events_thread([&] { events.run(); });
   std::thread network_thread([&] { network.run(); });
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   log::Info("sluice-controller: signal {}, shutting down", signal_number);
+  server.Stop();
   service.Stop();
   network_guard.reset();
   events_guard.reset();
@@ -62,6 +118,7 @@ int main(int argc, char** argv) {
   events.stop();
   network_thread.join();
   events_thread.join();
+  quorum.Stop();
   log::Info("sluice-controller: stopped");
   return 0;
 }

@@ -33,9 +33,15 @@ constexpr AdvertisedApi kAdvertised[] = {
     {AlterConfigsRequest::kApiKey, "AlterConfigs", 0, AlterConfigsRequest::kMaxVersion, 0},
     {CreatePartitionsRequest::kApiKey, "CreatePartitions", 0, CreatePartitionsRequest::kMaxVersion, 0},
     {DeleteGroupsRequest::kApiKey, "DeleteGroups", 1, DeleteGroupsRequest::kMaxVersion, 1},
+    {ElectLeadersRequest::kApiKey, "ElectLeaders", 0, ElectLeadersRequest::kMaxVersion, 0},
     {IncrementalAlterConfigsRequest::kApiKey, "IncrementalAlterConfigs", 0,
      IncrementalAlterConfigsRequest::kMaxVersion, 0},
+    {AlterPartitionReassignmentsRequest::kApiKey, "AlterPartitionReassignments", 0,
+     AlterPartitionReassignmentsRequest::kMaxVersion, 0},
+    {ListPartitionReassignmentsRequest::kApiKey, "ListPartitionReassignments", 0,
+     ListPartitionReassignmentsRequest::kMaxVersion, 0},
     {OffsetDeleteRequest::kApiKey, "OffsetDelete", 0, OffsetDeleteRequest::kMaxVersion, 0},
+    {DescribeQuorumRequest::kApiKey, "DescribeQuorum", 0, DescribeQuorumRequest::kMaxVersion, 0},
     {DescribeClusterRequest::kApiKey, "DescribeCluster", 0, DescribeClusterRequest::kMaxVersion, 0},
 };
 

@@ -130,4 +130,89 @@ absl::Status MetadataImage::Apply(const Record& record, int64_t offset) {
   return absl::OkStatus();
 }
 
+absl::Status MetadataImage::ApplyEntry(const google::protobuf::RepeatedPtrField<Record>& records, int64_t offset) {
+  absl::Status first_failure;
+  for (const Record& record : records) {
+    absl::Status status = Apply(record, offset);
+    if (!status.ok() && first_failure.ok()) first_failure = status;
+  }
+  offset_ = offset;
+  return first_failure;
+}
+
+namespace {
+
+void AddPartition(MetadataSnapshot& snapshot, const TopicId& topic_id, const PartitionInfo& p) {
+  auto* r = snapshot.add_records()->mutable_partition();
+  r->set_topic_id(FromTopicId(topic_id));
+  r->set_partition(p.partition);
+  for (int32_t id : p.replicas) r->add_replicas(id);
+  for (int32_t id : p.isr) r->add_isr(id);
+  r->set_leader(p.leader);
+  r->set_leader_epoch(p.leader_epoch);
+  r->set_partition_epoch(p.partition_epoch);
+  for (int32_t id : p.adding_replicas) r->add_adding_replicas(id);
+  for (int32_t id : p.removing_replicas) r->add_removing_replicas(id);
+}
+
+void AddConfig(MetadataSnapshot& snapshot, int32_t type, const std::string& name, const std::string& key,
+               const std::string& value) {
+  auto* r = snapshot.add_records()->mutable_config();
+  r->set_resource_type(type);
+  r->set_resource_name(name);
+  r->set_key(key);
+  r->set_value(value);
+}
+
+}  // namespace
+
+MetadataSnapshot ToSnapshot(const MetadataImage& image) {
+  MetadataSnapshot snapshot;
+  snapshot.set_offset(image.offset());
+  if (!image.cluster_id().empty()) snapshot.add_records()->mutable_cluster_id()->set_cluster_id(image.cluster_id());
+  for (const auto& [id, broker] : image.brokers()) {
+    auto* r = snapshot.add_records()->mutable_broker_registration();
+    r->set_broker_id(id);
+    r->set_broker_epoch(broker.epoch);
+    r->set_host(broker.host);
+    r->set_port(broker.port);
+    r->set_rack(broker.rack);
+    if (broker.fenced) {
+      auto* fenced = snapshot.add_records()->mutable_broker_fenced();
+      fenced->set_broker_id(id);
+      fenced->set_broker_epoch(broker.epoch);
+    }
+  }
+  for (const auto& [name, topic] : image.topics()) {
+    auto* r = snapshot.add_records()->mutable_topic();
+    r->set_name(name);
+    r->set_topic_id(FromTopicId(topic->id));
+    for (const auto& [key, value] : topic->configs) AddConfig(snapshot, kTopicResource, name, key, value);
+    for (const auto& p : topic->partitions) AddPartition(snapshot, topic->id, p);
+  }
+  for (const auto& [name, configs] : image.broker_configs()) {
+    for (const auto& [key, value] : configs) AddConfig(snapshot, kBrokerResource, name, key, value);
+  }
+  if (image.next_producer_id() > 0) {
+    auto* r = snapshot.add_records()->mutable_producer_id_block();
+    r->set_broker_id(-1);
+    r->set_first_producer_id(image.next_producer_id());
+    r->set_size(0);
+  }
+  return snapshot;
+}
+
+absl::StatusOr<MetadataImage> FromSnapshot(const MetadataSnapshot& snapshot) {
+  MetadataImage image;
+  for (const Record& record : snapshot.records()) {
+    absl::Status status = image.Apply(record, snapshot.offset());
+    if (!status.ok()) {
+      return absl::DataLossError(fmt::format("metadata snapshot at {}: {}", snapshot.offset(), status.ToString()));
+    }
+  }
+  // An empty image at offset -1 has no records to carry its offset.
+  image.ApplyEntry({}, snapshot.offset()).IgnoreError();
+  return image;
+}
+
 }  // namespace sluice::metadata

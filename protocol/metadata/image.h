@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "protocol/metadata/metadata.pb.h"
 
 namespace sluice::metadata {
@@ -52,6 +53,10 @@ class MetadataImage {
  public:
   // Applies one committed record; `offset` is its position in the metadata log.
   absl::Status Apply(const Record& record, int64_t offset);
+  // Applies the records of one committed entry at `offset`. A record that cannot apply is
+  // skipped, so every process that applies the same log ends with the same image; the first
+  // such failure is returned for logging. The image is at `offset` afterwards either way.
+  absl::Status ApplyEntry(const google::protobuf::RepeatedPtrField<Record>& records, int64_t offset);
 
   int64_t offset() const { return offset_; }
   const std::map<int32_t, BrokerInfo>& brokers() const { return brokers_; }
@@ -78,6 +83,12 @@ class MetadataImage {
   int64_t next_producer_id_ = 0;
   std::string cluster_id_;
 };
+
+// The whole image as records that rebuild it (brokers with explicit epochs, fenced flags,
+// topics, their configs and partitions, broker configs, the producer-id high mark).
+MetadataSnapshot ToSnapshot(const MetadataImage& image);
+// The image a snapshot describes, at snapshot.offset.
+absl::StatusOr<MetadataImage> FromSnapshot(const MetadataSnapshot& snapshot);
 
 TopicId ToTopicId(const std::string& bytes);
 std::string FromTopicId(const TopicId& id);

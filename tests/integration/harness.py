@@ -45,6 +45,7 @@ class Process:
     def __init__(self, name, argv, log_path):
         self.name, self.argv, self.log_path = name, argv, log_path
         self.proc = None
+        self.paused = False
 
     def start(self):
         log = open(self.log_path, "ab")
@@ -72,41 +73,87 @@ class Process:
             self.proc.kill()
             self.proc.wait()
 
+    def pause(self):
+        """SIGSTOP: the process stays, but answers nothing until resume()."""
+        self.proc.send_signal(signal.SIGSTOP)
+        self.paused = True
+
+    def resume(self):
+        if self.paused and self.alive():
+            self.proc.send_signal(signal.SIGCONT)
+        self.paused = False
+
     def log(self):
         with open(self.log_path, "rb") as f:
             return f.read().decode(errors="replace")
 
 
 class Cluster:
-    """One controller and N brokers; `bootstrap` lists the brokers' host:port."""
+    """A controller quorum (1, 3 or 5 voters) and N brokers; `bootstrap` lists the brokers'
+    host:port. `controller` is the first voter (the only one by default)."""
 
-    def __init__(self, brokers=1, broker_overrides=None, controller_overrides=None):
+    def __init__(self, brokers=1, broker_overrides=None, controller_overrides=None, controllers=1):
         self.dir = tempfile.mkdtemp(prefix="sluice-it-")
-        self.controller_port = free_port()
+        self.controller_ports = [free_port() for _ in range(controllers)]
+        self.controller_ids = [3000 + i for i in range(controllers)]
+        self.controller_port = self.controller_ports[0]
+        self.voters = ",".join(f"{node}@127.0.0.1:{port}" for node, port in zip(self.controller_ids, self.controller_ports))
         self.broker_ports = [free_port() for _ in range(brokers)]
-        self.controller = Process("controller", [
-            CONTROLLER_BIN,
-            "--override", f"listeners=CONTROLLER://127.0.0.1:{self.controller_port}",
-            "--override", f"metadata.log.dir={self.dir}/controller",
-            *sum((["--override", f"{k}={v}"] for k, v in (controller_overrides or {}).items()), []),
-        ], f"{self.dir}/controller.log")
+        self.controllers = []
+        for node, port in zip(self.controller_ids, self.controller_ports):
+            self.controllers.append(Process(f"controller-{node}", [
+                CONTROLLER_BIN,
+                "--override", f"node.id={node}",
+                "--override", f"listeners=CONTROLLER://127.0.0.1:{port}",
+                "--override", f"controller.quorum.voters={self.voters}",
+                "--override", f"metadata.log.dir={self.dir}/controller-{node}",
+                *sum((["--override", f"{k}={v}"] for k, v in (controller_overrides or {}).items()), []),
+            ], f"{self.dir}/controller-{node}.log"))
+        self.controller = self.controllers[0]
         self.brokers = []
         for i, port in enumerate(self.broker_ports, start=1):
             self.brokers.append(Process(f"broker-{i}", [
                 BROKER_BIN,
                 "--override", f"node.id={i}",
                 "--override", f"listeners=PLAINTEXT://127.0.0.1:{port}",
-                "--override", f"controller.quorum.bootstrap.servers=127.0.0.1:{self.controller_port}",
+                "--override", f"controller.quorum.voters={self.voters}",
                 "--override", f"log.dirs={self.dir}/broker-{i}",
                 *sum((["--override", f"{k}={v}"] for k, v in (broker_overrides or {}).items()), []),
             ], f"{self.dir}/broker-{i}.log"))
+
+    def controller_index(self, node_id):
+        return self.controller_ids.index(node_id)
+
+    def describe_quorum(self, broker=0):
+        """DescribeQuorum v2 through a broker (raw frames): the __cluster_metadata partition's
+        state as a dict, or None while the broker cannot reach a quorum leader."""
+        import kafka_wire
+        try:
+            response = kafka_wire.describe_quorum_v2(self.broker_ports[broker])
+        except OSError:
+            return None
+        if response["error_code"] != 0:
+            return None
+        state = response["topics"][0]["partitions"][0]
+        state["nodes"] = response["nodes"]
+        return state
+
+    def wait_for_quorum_leader(self, timeout=30, other_than=None, broker=0):
+        """The node id of the controller leader the brokers reach, once it is not `other_than`."""
+        def leader():
+            state = self.describe_quorum(broker)
+            if state is None or state["error_code"] != 0 or state["leader_id"] < 0:
+                return None
+            return None if state["leader_id"] == other_than else state["leader_id"]
+        return wait_until(leader, timeout, f"a controller quorum leader other than {other_than}")
 
     @property
     def bootstrap(self):
         return ",".join(f"127.0.0.1:{p}" for p in self.broker_ports)
 
     def start(self):
-        self.controller.start()
+        for controller in self.controllers:
+            controller.start()
         for broker in self.brokers:
             broker.start()
         self.wait_ready()
@@ -132,10 +179,12 @@ class Cluster:
     def stop(self):
         for broker in self.brokers:
             broker.stop()
-        self.controller.stop()
+        for controller in self.controllers:
+            controller.stop()
 
     def destroy(self):
-        for process in [*self.brokers, self.controller]:
+        for process in [*self.brokers, *self.controllers]:
+            process.resume()
             process.kill9()
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -157,6 +206,6 @@ class Cluster:
             self.destroy()
 
     def dump_logs(self):
-        for process in [self.controller, *self.brokers]:
+        for process in [*self.controllers, *self.brokers]:
             if os.path.exists(process.log_path):
                 print(f"---- {process.name} log (tail) ----\n{process.log()[-4000:]}")

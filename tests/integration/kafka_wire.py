@@ -109,3 +109,197 @@ class Connection:
 
     def close(self):
         self.sock.close()
+
+
+# Flexible (compact) encodings, for the APIs whose every version is flexible.
+
+def uvarint(value):
+    out = bytearray()
+    while value & ~0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def compact_string(s):
+    data = s.encode()
+    return uvarint(len(data) + 1) + data
+
+
+def flexible_request(api_key, version, correlation_id, body, client_id="it"):
+    """A flexible request (header v2: header v1 plus empty tagged fields) with its size prefix."""
+    payload = struct.pack(">hhi", api_key, version, correlation_id) + string(client_id) + b"\x00" + body
+    return struct.pack(">i", len(payload)) + payload
+
+
+class Reader:
+    def __init__(self, data, pos=0):
+        self.data, self.pos = data, pos
+
+    def take(self, fmt):
+        values = struct.unpack_from(fmt, self.data, self.pos)
+        self.pos += struct.calcsize(fmt)
+        return values if len(values) > 1 else values[0]
+
+    def uvarint(self):
+        shift = value = 0
+        while True:
+            b = self.data[self.pos]
+            self.pos += 1
+            value |= (b & 0x7F) << shift
+            if not b & 0x80:
+                return value
+            shift += 7
+
+    def string(self):
+        (n,) = struct.unpack_from(">h", self.data, self.pos)
+        self.pos += 2
+        if n < 0:
+            return None
+        out = self.data[self.pos:self.pos + n].decode()
+        self.pos += n
+        return out
+
+    def compact_string(self):
+        n = self.uvarint() - 1
+        if n < 0:
+            return None
+        out = self.data[self.pos:self.pos + n].decode()
+        self.pos += n
+        return out
+
+    def compact_array(self, item):
+        return [item() for _ in range(self.uvarint() - 1)]
+
+    def array(self, item):
+        return [item() for _ in range(self.take(">i"))]
+
+    def skip_tags(self):
+        for _ in range(self.uvarint()):
+            self.uvarint()
+            self.pos += self.uvarint()
+
+
+def describe_quorum_v2(port, correlation_id=1, topic="__cluster_metadata", partition=0):
+    """DescribeQuorum v2 through a broker, parsed into dicts."""
+    body = (uvarint(2) + compact_string(topic) + uvarint(2) + struct.pack(">i", partition) + b"\x00" + b"\x00" +
+            b"\x00")
+    conn = Connection(port)
+    try:
+        conn.send(flexible_request(55, 2, correlation_id, body))
+        frame = conn.receive()
+    finally:
+        conn.close()
+    if frame is None:
+        raise AssertionError("the broker closed the connection instead of answering DescribeQuorum")
+    r = Reader(frame)
+    assert r.take(">i") == correlation_id
+    r.skip_tags()
+
+    def replica():
+        out = {"id": r.take(">i")}
+        r.pos += 16  # directory id
+        out["log_end_offset"], out["last_fetch"], out["last_caught_up"] = r.take(">qqq")
+        r.skip_tags()
+        return out
+
+    def partition_data():
+        out = {"partition": r.take(">i"), "error_code": r.take(">h"), "error_message": r.compact_string()}
+        out["leader_id"], out["leader_epoch"], out["high_watermark"] = r.take(">iiq")
+        out["voters"] = r.compact_array(replica)
+        out["observers"] = r.compact_array(replica)
+        r.skip_tags()
+        return out
+
+    def topic_data():
+        out = {"topic": r.compact_string(), "partitions": r.compact_array(partition_data)}
+        r.skip_tags()
+        return out
+
+    def listener():
+        out = {"name": r.compact_string(), "host": r.compact_string(), "port": r.take(">H")}
+        r.skip_tags()
+        return out
+
+    def node():
+        out = {"id": r.take(">i"), "listeners": r.compact_array(listener)}
+        r.skip_tags()
+        return out
+
+    response = {"error_code": r.take(">h"), "error_message": r.compact_string()}
+    response["topics"] = r.compact_array(topic_data)
+    response["nodes"] = r.compact_array(node)
+    return response
+
+
+def elect_leaders_v1(port, election_type, partitions, correlation_id=1):
+    """ElectLeaders v1 (0 preferred, 1 unclean) for {topic: [partition, ...]} or None (all).
+    Returns (error_code, {(topic, partition): error_code})."""
+    if partitions is None:
+        body = struct.pack(">b", election_type) + struct.pack(">i", -1)
+    else:
+        body = struct.pack(">bi", election_type, len(partitions))
+        for topic, ids in partitions.items():
+            body += string(topic) + struct.pack(">i", len(ids)) + b"".join(struct.pack(">i", i) for i in ids)
+    body += struct.pack(">i", 30000)
+    conn = Connection(port, timeout=40)
+    try:
+        conn.send(request(43, 1, correlation_id, body))
+        frame = conn.receive()
+    finally:
+        conn.close()
+    if frame is None:
+        raise AssertionError("the broker closed the connection instead of answering ElectLeaders")
+    r = Reader(frame)
+    assert r.take(">i") == correlation_id
+    r.take(">i")  # throttle
+    error = r.take(">h")
+    results = {}
+    for _ in range(r.take(">i")):
+        topic = r.string()
+        for _ in range(r.take(">i")):
+            partition, code = r.take(">ih")
+            r.string()
+            results[(topic, partition)] = code
+    return error, results
+
+
+def alter_partition_reassignments_v0(port, topic, targets, correlation_id=1):
+    """AlterPartitionReassignments v0 for {partition: replicas, or None to cancel}.
+    Returns (error_code, {partition: error_code})."""
+    body = struct.pack(">i", 30000) + uvarint(2) + compact_string(topic) + uvarint(len(targets) + 1)
+    for partition, replicas in targets.items():
+        body += struct.pack(">i", partition)
+        body += uvarint(0) if replicas is None else uvarint(len(replicas) + 1) + b"".join(
+            struct.pack(">i", r) for r in replicas)
+        body += b"\x00"
+    body += b"\x00" + b"\x00"
+    conn = Connection(port, timeout=40)
+    try:
+        conn.send(flexible_request(45, 0, correlation_id, body))
+        frame = conn.receive()
+    finally:
+        conn.close()
+    if frame is None:
+        raise AssertionError("the broker closed the connection instead of answering AlterPartitionReassignments")
+    r = Reader(frame)
+    assert r.take(">i") == correlation_id
+    r.skip_tags()
+    r.take(">i")  # throttle
+    error = r.take(">h")
+    r.compact_string()
+    results = {}
+
+    def partition_result():
+        partition, code = r.take(">ih")
+        r.compact_string()
+        r.skip_tags()
+        results[partition] = code
+
+    def topic_result():
+        r.compact_string()
+        r.compact_array(partition_result)
+        r.skip_tags()
+    r.compact_array(topic_result)
+    return error, results

@@ -22,13 +22,13 @@ def port_free(port):
 
 
 def free_base_port():
-    """A base port P with P, P+1 (second broker) and P+100 (controller) free, below the kernel's
-    ephemeral range so that no outgoing connection takes one of them meanwhile."""
+    """A base port P with P, P+1 (second broker) and P+100..P+102 (controllers) free, below the
+    kernel's ephemeral range so that no outgoing connection takes one of them meanwhile."""
     for _ in range(200):
         base = random.randrange(20000, 30000)
-        if all(port_free(p) for p in (base, base + 1, base + 100)):
+        if all(port_free(p) for p in (base, base + 1, base + 100, base + 101, base + 102)):
             return base
-    raise AssertionError("no free port triple found in 20000-30100")
+    raise AssertionError("no free ports found in 20000-30102")
 
 
 def run(*args, timeout=300):
@@ -37,15 +37,22 @@ def run(*args, timeout=300):
 
 class LocalClusterTest(unittest.TestCase):
     def test_up_status_down(self):
+        self.up_status_down(controllers=1)
+
+    def test_three_controllers(self):
+        self.up_status_down(controllers=3)
+
+    def up_status_down(self, controllers):
         data = tempfile.mkdtemp(prefix="sluice-local-")
         port = free_base_port()
         try:
-            up = run("up", "--brokers", "2", "--port", str(port), "--data", data)
+            up = run("up", "--brokers", "2", "--controllers", str(controllers), "--port", str(port), "--data", data)
             self.assertEqual(up.returncode, 0, up.stdout + up.stderr)
             self.assertIn(f"127.0.0.1:{port},127.0.0.1:{port + 1}", up.stdout)
+            self.assertIn(",".join(f"{3000 + i}@127.0.0.1:{port + 100 + i}" for i in range(controllers)), up.stdout)
             status = run("status", "--data", data)
             self.assertEqual(status.returncode, 0, status.stdout)
-            self.assertEqual(status.stdout.count("running (pid"), 3)
+            self.assertEqual(status.stdout.count("running (pid"), 2 + controllers)
             listing = subprocess.run(["kcat", "-b", f"127.0.0.1:{port + 1}", "-L"], capture_output=True, text=True,
                                      timeout=30)
             self.assertIn("2 brokers", listing.stdout)

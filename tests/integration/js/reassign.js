@@ -1,0 +1,58 @@
+// kafkajs admin against Sluice. Mode 'start': starts a partition reassignment, lists it (the
+// new replicas are adding until they catch up, which needs replication) and checks that a bad
+// target is refused. Mode 'expect-none': nothing is listed and partition 0 is back on broker 1
+// (kafkajs cannot send a cancel, a null replica list, so the test sends that as a raw frame).
+// Usage: node reassign.js BOOTSTRAP TOPIC MODE (partition 0 starts on broker 1 only).
+'use strict';
+const { Kafka, logLevel } = require('kafkajs');
+
+const [bootstrap, topic, mode] = process.argv.slice(2);
+
+function fail(message) {
+  console.error(`FAIL: ${message}`);
+  process.exit(1);
+}
+
+function same(a, b) {
+  return JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
+}
+
+async function main() {
+  const kafka = new Kafka({ clientId: 'sluice-it', brokers: bootstrap.split(','), logLevel: logLevel.ERROR });
+  const admin = kafka.admin();
+  await admin.connect();
+
+  if (mode === 'expect-none') {
+    const none = await admin.listPartitionReassignments({});
+    if (none.topics.length !== 0) fail(`reassignments still listed: ${JSON.stringify(none)}`);
+    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+    const p0 = meta.topics[0].partitions.find((p) => p.partitionId === 0);
+    if (!same(p0.replicas, [1])) fail(`the cancel did not revert the replicas: ${JSON.stringify(p0)}`);
+    await admin.disconnect();
+    console.log('OK kafkajs lists no reassignment');
+    return;
+  }
+  await admin.alterPartitionReassignments({ topics: [{ topic, partitionAssignment: [{ partition: 0, replicas: [1, 2, 3] }] }] });
+  const listed = await admin.listPartitionReassignments({ topics: [{ topic, partitions: [0, 1] }] });
+  if (listed.topics.length !== 1 || listed.topics[0].partitions.length !== 1) fail(`expected one ongoing: ${JSON.stringify(listed)}`);
+  const ongoing = listed.topics[0].partitions[0];
+  if (ongoing.partition !== 0 || !same(ongoing.replicas, [1, 2, 3]) || !same(ongoing.addingReplicas, [2, 3]) ||
+      ongoing.removingReplicas.length !== 0) {
+    fail(`unexpected reassignment state ${JSON.stringify(ongoing)}`);
+  }
+  const all = await admin.listPartitionReassignments({});
+  if (all.topics.length !== 1) fail(`listing everything: ${JSON.stringify(all)}`);
+
+  let refused = null;
+  try {
+    await admin.alterPartitionReassignments({ topics: [{ topic, partitionAssignment: [{ partition: 1, replicas: [2, 99] }] }] });
+  } catch (e) {
+    refused = e;
+  }
+  const text = refused ? JSON.stringify(refused.errors || refused.message) + String(refused.type || '') : '';
+  if (!refused || !/INVALID_REPLICA_ASSIGNMENT/.test(text + String(refused))) fail(`a target naming broker 99 was not refused: ${text}`);
+  await admin.disconnect();
+  console.log('OK kafkajs reassignment started, listed and refused as Kafka does');
+}
+
+main().catch((e) => fail(e.stack || String(e)));
