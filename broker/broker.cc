@@ -141,6 +141,7 @@ void Broker::RunUntilSignalled() {
 
 void Broker::ControlledShutdown() {
   if (!controller_ || !controller_->ready()) return;
+  controller_->BeginControlledShutdown();
   metadata::ControlledShutdownRequest request;
   request.set_broker_id(broker_id_);
   request.set_broker_epoch(controller_->broker_epoch());

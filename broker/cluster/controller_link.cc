@@ -152,10 +152,16 @@ void ControllerLink::ScheduleHeartbeat() {
     metadata::BrokerHeartbeatRequest request;
     request.set_broker_id(options_.broker_id);
     request.set_broker_epoch(broker_epoch_);
+    request.set_heartbeat_interval_ms(options_.heartbeat_interval_ms);
     SendIdempotent<metadata::BrokerHeartbeatRequest, metadata::BrokerHeartbeatResponse>(
         metadata::BROKER_HEARTBEAT, request, [this](absl::StatusOr<metadata::BrokerHeartbeatResponse> response) {
           if (stopping_) return;
           if (response.ok() && response->fenced()) {
+            if (shutting_down_) {
+              // The controlled shutdown fenced this broker on purpose; it stays fenced.
+              log::Info("broker {}: fenced for the controlled shutdown", options_.broker_id);
+              return;
+            }
             log::Warn("broker {}: the controller fenced epoch {}; registering again", options_.broker_id,
                       broker_epoch_.load());
             return Register();

@@ -56,6 +56,8 @@ class ControllerLink {
 
   // True once registered and the metadata image has caught up with the controller once.
   bool ready() const { return ready_.load(); }
+  // From now on a fence is final: the broker is going away (controlled shutdown).
+  void BeginControlledShutdown() { shutting_down_ = true; }
   int64_t broker_epoch() const { return broker_epoch_.load(); }
   // The controllers' addresses (ids when configured), e.g. for DescribeQuorum's nodes.
   const std::vector<ControllerAddress>& controllers() const { return options_.controllers; }
@@ -128,6 +130,7 @@ class ControllerLink {
   std::atomic<int64_t> broker_epoch_{-1};
   std::atomic<bool> ready_{false};
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> shutting_down_{false};
   bool fetching_ = false;
   std::shared_ptr<metadata::MetadataImage> image_;  // the link's working copy
 };

@@ -60,7 +60,8 @@ const config::Schema& BrokerSchema() {
     def("socket.request.max.bytes", Type::kInt, "104857600", "largest request accepted on a connection", 1);
     def("connections.max.idle.ms", Type::kLong, "600000", "idle connections are closed after this long", 1);
     def("num.network.threads", Type::kInt, "0", "I/O threads (each with its own event loop); 0 = one per core", 0);
-    def("broker.heartbeat.interval.ms", Type::kLong, "2000", "interval of heartbeats to the controller", 10);
+    def("broker.heartbeat.interval.ms", Type::kLong, "500",
+        "interval of heartbeats to the controller; a broker whose connection closes is fenced after two", 10);
     def("num.recovery.threads.per.data.dir", Type::kInt, "2",
         "threads that open, recover, truncate and delete logs (never the I/O threads)", 1);
     def("controlled.shutdown.enable", Type::kBool, "true",

@@ -113,6 +113,7 @@ void Controller::StopActing() {
   const absl::Status why = NotLeader();
   for (Queued& q : queued) q.reject(why);
   lease_deadline_ms_.clear();
+  heartbeat_sessions_.clear();
   expiry_queued_ = false;
   observers_.clear();
 }
@@ -201,7 +202,7 @@ void Controller::RegisterBroker(const metadata::RegisterBrokerRequest& request,
       std::move(reply));
 }
 
-void Controller::Heartbeat(const metadata::BrokerHeartbeatRequest& request,
+void Controller::Heartbeat(uint64_t session, const metadata::BrokerHeartbeatRequest& request,
                            Reply<metadata::BrokerHeartbeatResponse> reply) {
   if (!acting_) return reply(NotLeader());
   metadata::BrokerHeartbeatResponse response;
@@ -211,7 +212,26 @@ void Controller::Heartbeat(const metadata::BrokerHeartbeatRequest& request,
     return reply(std::move(response));
   }
   lease_deadline_ms_[request.broker_id()] = clock_.MonotonicMs() + options_.broker_session_timeout_ms;
+  if (request.heartbeat_interval_ms() > 0) {
+    heartbeat_sessions_[request.broker_id()] = HeartbeatSession{session, request.heartbeat_interval_ms()};
+  }
   reply(std::move(response));
+}
+
+void Controller::OnSessionClosed(uint64_t session) {
+  for (auto it = heartbeat_sessions_.begin(); it != heartbeat_sessions_.end(); ++it) {
+    if (it->second.session != session) continue;
+    // A process that dies closes its connections: the broker gets two heartbeat intervals to
+    // come back on a new one before its lease lapses.
+    auto lease = lease_deadline_ms_.find(it->first);
+    if (lease != lease_deadline_ms_.end()) {
+      lease->second = std::min(lease->second, clock_.MonotonicMs() + 2 * it->second.interval_ms);
+      log::Info("controller {}: broker {} closed its connection; its lease now ends in {} ms", options_.node_id,
+                it->first, lease->second - clock_.MonotonicMs());
+    }
+    heartbeat_sessions_.erase(it);
+    return;
+  }
 }
 
 void Controller::CreateTopics(const metadata::CreateTopicsRequest& request,

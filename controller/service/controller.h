@@ -49,7 +49,10 @@ class Controller {
 
   // Broker and admin methods. Unavailable (with the leader hint) unless this node acts as leader.
   void RegisterBroker(const metadata::RegisterBrokerRequest& request, Reply<metadata::RegisterBrokerResponse> reply);
-  void Heartbeat(const metadata::BrokerHeartbeatRequest& request, Reply<metadata::BrokerHeartbeatResponse> reply);
+  // `session`: the connection it came on; its closing is the broker's likely death.
+  void Heartbeat(uint64_t session, const metadata::BrokerHeartbeatRequest& request,
+                 Reply<metadata::BrokerHeartbeatResponse> reply);
+  void OnSessionClosed(uint64_t session);
   void CreateTopics(const metadata::CreateTopicsRequest& request, Reply<metadata::CreateTopicsResponse> reply);
   void DeleteTopics(const metadata::DeleteTopicsRequest& request, Reply<metadata::DeleteTopicsResponse> reply);
   void CreatePartitions(const metadata::CreatePartitionsRequest& request,
@@ -118,6 +121,11 @@ class Controller {
   std::deque<Queued> queue_;
 
   std::map<int32_t, int64_t> lease_deadline_ms_;  // broker id -> monotonic deadline
+  struct HeartbeatSession {
+    uint64_t session;
+    int64_t interval_ms;
+  };
+  std::map<int32_t, HeartbeatSession> heartbeat_sessions_;  // broker id -> its last heartbeat's
   bool expiry_queued_ = false;
   int64_t next_rebalance_ms_ = 0;
   std::map<int32_t, Observer> observers_;  // brokers by their metadata fetches

@@ -27,7 +27,15 @@ ControllerService::ControllerService(rpc::Server& server, asio::io_context& even
                                      int64_t tick_interval_ms)
     : events_(events), controller_(controller), tick_interval_ms_(tick_interval_ms), tick_timer_(events) {
   Bind(server, metadata::REGISTER_BROKER, &Controller::RegisterBroker);
-  Bind(server, metadata::BROKER_HEARTBEAT, &Controller::Heartbeat);
+  rpc::RegisterProtoWithSession<metadata::BrokerHeartbeatRequest, metadata::BrokerHeartbeatResponse>(
+      server, metadata::BROKER_HEARTBEAT, [this](rpc::Server::SessionId session, const auto& request, auto reply) {
+        asio::post(events_, [this, session, request, reply = std::move(reply)]() mutable {
+          controller_.Heartbeat(session, request, std::move(reply));
+        });
+      });
+  server.OnSessionClosed([this](rpc::Server::SessionId session) {
+    asio::post(events_, [this, session] { controller_.OnSessionClosed(session); });
+  });
   Bind(server, metadata::CREATE_TOPICS, &Controller::CreateTopics);
   Bind(server, metadata::DELETE_TOPICS, &Controller::DeleteTopics);
   Bind(server, metadata::CREATE_PARTITIONS, &Controller::CreatePartitions);

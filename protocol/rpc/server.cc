@@ -33,12 +33,13 @@ class Server::Core : public std::enable_shared_from_this<Server::Core> {
       : io_(io), strand_(asio::make_strand(io)), acceptor_(strand_), accept_retry_(strand_), host_(std::move(host)),
         requested_port_(port), options_(options) {}
 
-  void Register(uint16_t method, Handler handler) {
+  void Register(uint16_t method, SessionHandler handler) {
     std::lock_guard lock(handlers_mu_);
-    handlers_[method] = std::make_shared<const Handler>(std::move(handler));
+    handlers_[method] = std::make_shared<const SessionHandler>(std::move(handler));
   }
+  void OnSessionClosed(std::function<void(SessionId)> closed) { session_closed_ = std::move(closed); }
 
-  std::shared_ptr<const Handler> FindHandler(uint16_t method) {
+  std::shared_ptr<const SessionHandler> FindHandler(uint16_t method) {
     std::lock_guard lock(handlers_mu_);
     auto it = handlers_.find(method);
     return it == handlers_.end() ? nullptr : it->second;
@@ -49,7 +50,10 @@ class Server::Core : public std::enable_shared_from_this<Server::Core> {
   uint16_t port() const { return bound_port_.load(); }
   const Strand& strand() const { return strand_; }
   uint32_t max_frame_bytes() const { return options_.max_frame_bytes; }
-  void Forget(uint64_t session_id) { sessions_.erase(session_id); }
+  void Forget(uint64_t session_id) {
+    sessions_.erase(session_id);
+    if (session_closed_) session_closed_(session_id);
+  }
 
  private:
   void Accept();
@@ -66,7 +70,8 @@ class Server::Core : public std::enable_shared_from_this<Server::Core> {
   std::atomic<bool> started_{false};
 
   std::mutex handlers_mu_;
-  std::unordered_map<uint16_t, std::shared_ptr<const Handler>> handlers_;
+  std::unordered_map<uint16_t, std::shared_ptr<const SessionHandler>> handlers_;
+  std::function<void(SessionId)> session_closed_;  // set before Start, then only read
 
   // Strand only.
   bool stopped_ = false;
@@ -249,7 +254,7 @@ void Server::Core::Session::Dispatch(const FrameHeader& header, std::string_view
     state->Reply(absl::UnimplementedError(fmt::format("no rpc handler for method {}", header.method)));
     return;
   }
-  (*handler)(payload, [state](absl::StatusOr<std::string> result) { state->Reply(std::move(result)); });
+  (*handler)(id_, payload, [state](absl::StatusOr<std::string> result) { state->Reply(std::move(result)); });
 }
 
 absl::Status Server::Core::Start() {
@@ -331,7 +336,13 @@ Server::Server(asio::io_context& io, std::string host, uint16_t port, ServerOpti
 
 Server::~Server() { Stop(); }
 
-void Server::Register(uint16_t method, Handler handler) { core_->Register(method, std::move(handler)); }
+void Server::Register(uint16_t method, Handler handler) {
+  core_->Register(method, [handler = std::move(handler)](SessionId, std::string_view payload, Reply reply) {
+    handler(payload, std::move(reply));
+  });
+}
+void Server::RegisterWithSession(uint16_t method, SessionHandler handler) { core_->Register(method, std::move(handler)); }
+void Server::OnSessionClosed(std::function<void(SessionId)> closed) { core_->OnSessionClosed(std::move(closed)); }
 absl::Status Server::Start() { return core_->Start(); }
 uint16_t Server::port() const { return core_->port(); }
 void Server::Stop() { core_->Stop(); }

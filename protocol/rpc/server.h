@@ -29,6 +29,9 @@ class Server {
   using Reply = std::function<void(absl::StatusOr<std::string>)>;
   // Runs on an io_context thread; `request_payload` is valid only during the call.
   using Handler = std::function<void(std::string_view request_payload, Reply reply)>;
+  // Names the connection a request came on, unique for the server's lifetime.
+  using SessionId = uint64_t;
+  using SessionHandler = std::function<void(SessionId session, std::string_view request_payload, Reply reply)>;
 
   // port 0 = ephemeral (see port() after Start()).
   Server(asio::io_context& io, std::string host, uint16_t port, ServerOptions options = {});
@@ -39,6 +42,11 @@ class Server {
   // A later registration for the same method replaces the earlier one. Requests for methods
   // without a handler get Unimplemented.
   void Register(uint16_t method, Handler handler);
+  // The same, for handlers that care which connection asked (e.g. to notice a peer's death).
+  void RegisterWithSession(uint16_t method, SessionHandler handler);
+  // Called on an io_context thread whenever a connection closes, for whatever reason. Set it
+  // before Start().
+  void OnSessionClosed(std::function<void(SessionId)> closed);
   // Binds and listens synchronously (so port() is known on return), then accepts on `io`.
   absl::Status Start();
   uint16_t port() const;

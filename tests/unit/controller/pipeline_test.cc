@@ -75,7 +75,7 @@ TEST_CASE("a non-leader refuses with the leader's address, and lost leadership f
   CHECK(hint->port == 9094);
 
   Answer<metadata::BrokerHeartbeatResponse> heartbeat;
-  f.c().Heartbeat(metadata::BrokerHeartbeatRequest(), heartbeat.reply());
+  f.c().Heartbeat(/*session=*/1, metadata::BrokerHeartbeatRequest(), heartbeat.reply());
   REQUIRE(heartbeat.value.has_value());
   CHECK(metadata::ParseLeaderHint(heartbeat.value->status())->host == "127.0.0.1");
   CHECK(!f.c().FetchMetadata(metadata::FetchMetadataRequest()).ok());
@@ -218,7 +218,7 @@ TEST_CASE("a broker whose lease lapses is fenced; every leadership change restar
   metadata::BrokerHeartbeatRequest request;
   request.set_broker_id(2);
   request.set_broker_epoch(f.image().FindBroker(2)->epoch);
-  f.c().Heartbeat(request, late.reply());
+  f.c().Heartbeat(/*session=*/1, request, late.reply());
   CHECK(late.ok().fenced());  // register again
 
   // A new leader gives broker 1 a whole session from its election, not from the last heartbeat.
@@ -233,4 +233,30 @@ TEST_CASE("a broker whose lease lapses is fenced; every leadership change restar
   f.c().Tick();
   f.quorum->CommitAll();
   CHECK(f.image().FindBroker(1)->fenced);
+}
+
+TEST_CASE("a broker whose heartbeat connection closes is fenced after two heartbeat intervals") {
+  Fixture f(controller::ControllerOptions{.broker_session_timeout_ms = 9000});
+  f.Register(1);
+  f.Register(2);
+  for (int32_t id : {1, 2}) {
+    Answer<metadata::BrokerHeartbeatResponse> answer;
+    metadata::BrokerHeartbeatRequest request;
+    request.set_broker_id(id);
+    request.set_broker_epoch(f.image().FindBroker(id)->epoch);
+    request.set_heartbeat_interval_ms(500);
+    f.c().Heartbeat(/*session=*/100 + id, request, answer.reply());
+    REQUIRE_FALSE(answer.ok().fenced());
+  }
+  f.c().OnSessionClosed(/*session=*/101);
+  f.c().OnSessionClosed(/*session=*/999);  // not a heartbeat connection: nothing happens
+  f.clock.AdvanceMs(999);
+  f.c().Tick();
+  f.quorum->CommitAll();
+  CHECK(!f.image().FindBroker(1)->fenced);
+  f.clock.AdvanceMs(2);
+  f.c().Tick();
+  f.quorum->CommitAll();
+  CHECK(f.image().FindBroker(1)->fenced);
+  CHECK(!f.image().FindBroker(2)->fenced);  // its lease still runs for the whole session
 }

@@ -134,7 +134,7 @@ struct Fixture {
     metadata::BrokerHeartbeatRequest request;
     request.set_broker_id(id);
     request.set_broker_epoch(image().FindBroker(id)->epoch);
-    auto response = Run<metadata::BrokerHeartbeatResponse>([&](auto reply) { c().Heartbeat(request, reply); });
+    auto response = Run<metadata::BrokerHeartbeatResponse>([&](auto reply) { c().Heartbeat(/*session=*/id, request, reply); });
     REQUIRE(response.ok());
     REQUIRE(!response->fenced());
   }
