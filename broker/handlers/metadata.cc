@@ -19,7 +19,8 @@ constexpr int32_t kAllTopicOperations = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6
 
 bool IsInternalTopic(const std::string& name) { return name == "__consumer_offsets" || name == "__transaction_state"; }
 
-MetadataResponse::MetadataResponseTopic DescribeTopic(const metadata::TopicInfo& topic, bool include_operations) {
+MetadataResponse::MetadataResponseTopic DescribeTopic(const metadata::MetadataImage& image,
+                                                     const metadata::TopicInfo& topic, bool include_operations) {
   MetadataResponse::MetadataResponseTopic out;
   out.name = topic.name;
   out.topic_id = ToUuid(topic.id);
@@ -32,6 +33,12 @@ MetadataResponse::MetadataResponseTopic DescribeTopic(const metadata::TopicInfo&
     partition.leader_epoch = p.leader_epoch;
     partition.replica_nodes = p.replicas;
     partition.isr_nodes = p.isr;
+    // Replicas on fenced brokers (Kafka: offline replicas), so tools can tell a replica that is
+    // down from one catching up.
+    for (int32_t replica : p.replicas) {
+      const metadata::BrokerInfo* broker = image.FindBroker(replica);
+      if (broker == nullptr || broker->fenced) partition.offline_replicas.push_back(replica);
+    }
     if (p.leader < 0) partition.error_code = static_cast<int16_t>(kafka::ErrorCode::kLeaderNotAvailable);
     out.partitions.push_back(std::move(partition));
   }
@@ -57,14 +64,14 @@ void Answer(BrokerContext& broker, const RequestPtr& request, const MetadataRequ
   response.controller_id = live.empty() ? -1 : live.front();
   const bool include_operations = body.include_topic_authorized_operations;
   if (!body.topics.has_value() || (request->version() == 0 && body.topics->empty())) {
-    for (const auto& [name, topic] : image->topics()) response.topics.push_back(DescribeTopic(*topic, include_operations));
+    for (const auto& [name, topic] : image->topics()) response.topics.push_back(DescribeTopic(*image, *topic, include_operations));
   } else {
     for (const auto& wanted : *body.topics) {
       std::shared_ptr<const metadata::TopicInfo> topic;
       if (wanted.name) topic = image->FindTopic(*wanted.name);
       else if (!wanted.topic_id.IsZero()) topic = image->FindTopicById(ToTopicId(wanted.topic_id));
       if (topic) {
-        response.topics.push_back(DescribeTopic(*topic, include_operations));
+        response.topics.push_back(DescribeTopic(*image, *topic, include_operations));
         continue;
       }
       MetadataResponse::MetadataResponseTopic missing;
