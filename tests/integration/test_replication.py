@@ -5,6 +5,7 @@ shutdown moves leaderships first, and committed group offsets survive their coor
 import glob
 import os
 import signal
+import subprocess
 import threading
 import unittest
 
@@ -18,6 +19,9 @@ FAST_FAILOVER = {
     "broker": {"broker.heartbeat.interval.ms": "500", "replica.lag.time.max.ms": "5000",
                "offsets.topic.num.partitions": "3", "group.initial.rebalance.delay.ms": "0"},
 }
+
+
+JS_REASSIGN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "js", "reassign.js")
 
 
 def partition_state(bootstrap, topic, partition=0):
@@ -183,6 +187,25 @@ class ReplicationTest(unittest.TestCase):
             thread.join(120)
             self.assertEqual(outcome["errors"], [], "a write failed while leaderships moved")
             self.assertGreater(len(outcome["acked"]), 0)
+
+    def test_reassignment_moves_the_data_and_completes(self):
+        with self.cluster() as cluster:
+            admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
+            for future in admin.create_topics([NewTopic("relocated", num_partitions=1, replica_assignment=[[1]])]).values():
+                future.result(30)
+            self.wait_leader(cluster, "relocated", isr_size=1)
+            acked, errors = produce(cluster.bootstrap, "relocated", [b"r-%05d" % i for i in range(5000)])
+            self.assertEqual((len(acked), errors), (5000, []))
+            # kafkajs moves the partition off its only replica, the leader: the new replicas copy
+            # the log, join the ISR, and the leadership moves to one of them.
+            done = subprocess.run(["node", JS_REASSIGN, cluster.bootstrap, "relocated", "complete", "2,3"],
+                                  capture_output=True, text=True, timeout=120)
+            self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+            self.assertIn("OK kafkajs moved relocated-0 to 2,3", done.stdout)
+            wait_until(lambda: log_bytes(cluster, 0, "relocated") == 0, 30, "broker 1 to delete its replica")
+            cluster.brokers[0].kill9()  # the data no longer depends on broker 1
+            seen = consume_all(cluster.bootstrap, "relocated", 1, 5000)
+            self.assertEqual(sorted(v for _, _, v in seen), sorted(acked))
 
     def test_committed_offsets_survive_their_coordinator(self):
         with self.cluster() as cluster:
