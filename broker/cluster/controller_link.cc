@@ -127,6 +127,7 @@ void ControllerLink::Register() {
   request.set_host(options_.advertised_host);
   request.set_port(options_.advertised_port);
   request.set_rack(options_.rack);
+  request.set_heartbeat_interval_ms(options_.heartbeat_interval_ms);
   SendIdempotent<metadata::RegisterBrokerRequest, metadata::RegisterBrokerResponse>(
       metadata::REGISTER_BROKER, request, [this](absl::StatusOr<metadata::RegisterBrokerResponse> response) {
         if (stopping_) return;

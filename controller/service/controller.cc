@@ -184,7 +184,7 @@ void Controller::MaybePropose() {
   }
 }
 
-void Controller::RegisterBroker(const metadata::RegisterBrokerRequest& request,
+void Controller::RegisterBroker(uint64_t session, const metadata::RegisterBrokerRequest& request,
                                 Reply<metadata::RegisterBrokerResponse> reply) {
   Enqueue<metadata::RegisterBrokerResponse>(
       [this, request](PlanContext& ctx) {
@@ -192,10 +192,11 @@ void Controller::RegisterBroker(const metadata::RegisterBrokerRequest& request,
         lease_deadline_ms_[request.broker_id()] = clock_.MonotonicMs() + options_.broker_session_timeout_ms;
         return PlanRegisterBroker(request, ctx);
       },
-      [this, request](metadata::RegisterBrokerResponse& response, int64_t offset) {
+      [this, session, request](metadata::RegisterBrokerResponse& response, int64_t offset) {
         response.set_broker_epoch(offset);
         response.set_metadata_offset(offset);
         lease_deadline_ms_[request.broker_id()] = clock_.MonotonicMs() + options_.broker_session_timeout_ms;
+        WatchSession(request.broker_id(), session, request.heartbeat_interval_ms());
         log::Info("controller {}: registered broker {} at {}:{} (epoch {})", options_.node_id, request.broker_id(),
                   request.host(), request.port(), offset);
       },
@@ -212,10 +213,12 @@ void Controller::Heartbeat(uint64_t session, const metadata::BrokerHeartbeatRequ
     return reply(std::move(response));
   }
   lease_deadline_ms_[request.broker_id()] = clock_.MonotonicMs() + options_.broker_session_timeout_ms;
-  if (request.heartbeat_interval_ms() > 0) {
-    heartbeat_sessions_[request.broker_id()] = HeartbeatSession{session, request.heartbeat_interval_ms()};
-  }
+  WatchSession(request.broker_id(), session, request.heartbeat_interval_ms());
   reply(std::move(response));
+}
+
+void Controller::WatchSession(int32_t broker, uint64_t session, int64_t heartbeat_interval_ms) {
+  if (heartbeat_interval_ms > 0) heartbeat_sessions_[broker] = HeartbeatSession{session, heartbeat_interval_ms};
 }
 
 void Controller::OnSessionClosed(uint64_t session) {

@@ -48,11 +48,14 @@ class Controller {
   absl::Status Restore(const std::string& data);
 
   // Broker and admin methods. Unavailable (with the leader hint) unless this node acts as leader.
-  void RegisterBroker(const metadata::RegisterBrokerRequest& request, Reply<metadata::RegisterBrokerResponse> reply);
+  void RegisterBroker(uint64_t session, const metadata::RegisterBrokerRequest& request,
+                      Reply<metadata::RegisterBrokerResponse> reply);
   // `session`: the connection it came on; its closing is the broker's likely death.
   void Heartbeat(uint64_t session, const metadata::BrokerHeartbeatRequest& request,
                  Reply<metadata::BrokerHeartbeatResponse> reply);
   void OnSessionClosed(uint64_t session);
+  // The connection a broker's heartbeats (or registration) come on; see OnSessionClosed.
+  void WatchSession(int32_t broker, uint64_t session, int64_t heartbeat_interval_ms);
   void CreateTopics(const metadata::CreateTopicsRequest& request, Reply<metadata::CreateTopicsResponse> reply);
   void DeleteTopics(const metadata::DeleteTopicsRequest& request, Reply<metadata::DeleteTopicsResponse> reply);
   void CreatePartitions(const metadata::CreatePartitionsRequest& request,

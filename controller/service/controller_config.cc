@@ -12,7 +12,7 @@ const config::Schema& ControllerSchema() {
     s.Define({.name = "controller.quorum.voters", .type = Type::kString, .default_value = "",
               .doc = "the quorum's voters as id@host:port,... (1, 3 or 5); empty: this controller alone, at its "
                      "listener"});
-    s.Define({.name = "controller.quorum.election.timeout.ms", .type = Type::kInt, .default_value = "1000",
+    s.Define({.name = "controller.quorum.election.timeout.ms", .type = Type::kInt, .default_value = "500",
               .doc = "a voter that hears nothing from a leader for a random time between this and twice this "
                      "starts an election",
               .min = 100});

@@ -26,7 +26,12 @@ void ControllerService::Bind(rpc::Server& server, metadata::Method method,
 ControllerService::ControllerService(rpc::Server& server, asio::io_context& events, Controller& controller,
                                      int64_t tick_interval_ms)
     : events_(events), controller_(controller), tick_interval_ms_(tick_interval_ms), tick_timer_(events) {
-  Bind(server, metadata::REGISTER_BROKER, &Controller::RegisterBroker);
+  rpc::RegisterProtoWithSession<metadata::RegisterBrokerRequest, metadata::RegisterBrokerResponse>(
+      server, metadata::REGISTER_BROKER, [this](rpc::Server::SessionId session, const auto& request, auto reply) {
+        asio::post(events_, [this, session, request, reply = std::move(reply)]() mutable {
+          controller_.RegisterBroker(session, request, std::move(reply));
+        });
+      });
   rpc::RegisterProtoWithSession<metadata::BrokerHeartbeatRequest, metadata::BrokerHeartbeatResponse>(
       server, metadata::BROKER_HEARTBEAT, [this](rpc::Server::SessionId session, const auto& request, auto reply) {
         asio::post(events_, [this, session, request, reply = std::move(reply)]() mutable {

@@ -94,8 +94,10 @@ int main(int argc, char** argv) {
                status);
     return 1;
   }
-  controller::ControllerService service(server, events, controller,
-                                        std::max<int64_t>(100, options.broker_session_timeout_ms / 4));
+  // Leader duties are checked often: a lease shortened by a closed connection lapses within
+  // one tick of its deadline, and a check costs a walk over the live brokers.
+  constexpr int64_t kDutyTickMs = 100;
+  controller::ControllerService service(server, events, controller, kDutyTickMs);
   if (absl::Status status = server.Start(); !status.ok()) {
     log::Error("sluice-controller: cannot listen on {}:{}: {}", listener->host, listener->port, status);
     return 1;

@@ -125,7 +125,7 @@ struct Fixture {
     request.set_host("127.0.0.1");
     request.set_port(9000 + id);
     request.set_rack(rack);
-    auto response = Run<metadata::RegisterBrokerResponse>([&](auto reply) { c().RegisterBroker(request, reply); });
+    auto response = Run<metadata::RegisterBrokerResponse>([&](auto reply) { c().RegisterBroker(/*session=*/id, request, reply); });
     REQUIRE(response.ok());
     return response->broker_epoch();
   }
