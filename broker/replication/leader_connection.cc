@@ -40,6 +40,13 @@ void LeaderConnection::Close() {
   connected_ = false;
 }
 
+void LeaderConnection::Abandon() {
+  ++call_;
+  done_ = nullptr;
+  timer_.cancel();
+  Close();
+}
+
 void LeaderConnection::Connect() {
   // Advertised hosts may be names (Kubernetes services): resolve without blocking the shard.
   auto resolver = std::make_shared<asio::ip::tcp::resolver>(io_);

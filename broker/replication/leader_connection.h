@@ -28,6 +28,9 @@ class LeaderConnection : public std::enable_shared_from_this<LeaderConnection> {
   // time.
   void Call(const std::string& host, uint16_t port, std::string request, int64_t timeout_ms, Done done);
   void Close();
+  // Drops the call in flight without answering it (its `done` never runs) and closes the
+  // connection, e.g. to stop waiting out a long poll; the next Call reconnects.
+  void Abandon();
 
  private:
   void Connect();

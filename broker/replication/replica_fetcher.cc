@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <asio/post.hpp>
+
 #include "common/absl_compat.h"
 #include "common/log.h"
 #include "protocol/kafka/message_headers.h"
@@ -17,6 +19,9 @@ using kafka::FetchResponse;
 constexpr int16_t kFetchVersion = FetchRequest::kMaxVersion;
 // Kafka's replica.socket.timeout.ms: a leader that answers nothing for this long is given up on.
 constexpr int64_t kRequestTimeoutMs = 30000;
+// A partition the leader refuses (it has not taken the leadership yet, say, right after the
+// topic was created) is asked again soon, then less and less often, up to replica.fetch.backoff.ms.
+constexpr int64_t kFirstRetryMs = 20;
 constexpr int64_t kErrorLogIntervalMs = 10000;
 
 }  // namespace
@@ -31,12 +36,28 @@ ReplicaFetcher::ReplicaFetcher(asio::io_context& shard, int32_t leader, ReplicaC
 void ReplicaFetcher::Add(std::shared_ptr<Partition> partition) {
   Key key(partition->topic_id(), partition->index());
   members_[key] = Member{.partition = std::move(partition)};
-  MaybeFetch();
+  RestartFetch();
 }
 
 void ReplicaFetcher::Remove(const Partition& partition) { members_.erase(Key(partition.topic_id(), partition.index())); }
 
-void ReplicaFetcher::Poke() { MaybeFetch(); }
+void ReplicaFetcher::Poke() { RestartFetch(); }
+
+void ReplicaFetcher::RestartFetch() {
+  if (!in_flight_) return MaybeFetch();
+  if (restart_posted_) return;
+  restart_posted_ = true;
+  asio::post(shard_, [weak = weak_from_this()] {
+    auto self = weak.lock();
+    if (!self || self->stopped_) return;
+    self->restart_posted_ = false;
+    if (self->in_flight_) {
+      self->connection_->Abandon();
+      self->in_flight_ = false;
+    }
+    self->MaybeFetch();
+  });
+}
 
 void ReplicaFetcher::Stop() {
   stopped_ = true;
@@ -154,9 +175,16 @@ void ReplicaFetcher::OnResponse(absl::StatusOr<std::shared_ptr<std::string>> fra
       }
       result.records = data.records.contiguous();  // borrows the response frame
       auto partition = member->second.partition;  // the call may remove the member
-      if (!partition->OnFetchedFromLeader(position->second, result)) {
-        if (auto again = members_.find(key); again != members_.end()) {
-          again->second.retry_after_ms = now + context_.options.fetch_backoff_ms;
+      const bool accepted = partition->OnFetchedFromLeader(position->second, result);
+      if (auto again = members_.find(key); again != members_.end()) {
+        Member& m = again->second;
+        if (accepted) {
+          m.backoff_ms = 0;
+        } else {
+          m.backoff_ms = std::min(context_.options.fetch_backoff_ms, m.backoff_ms == 0 ? kFirstRetryMs : 2 * m.backoff_ms);
+          m.retry_after_ms = now + m.backoff_ms;
+          log::Debug("replica fetcher for leader {}: {}-{} not served ({}); asking again in {} ms", leader_,
+                     partition->topic(), partition->index(), kafka::ErrorName(result.error), m.backoff_ms);
         }
       }
     }

@@ -35,9 +35,14 @@ class ReplicaFetcher : public std::enable_shared_from_this<ReplicaFetcher> {
   struct Member {
     std::shared_ptr<Partition> partition;
     int64_t retry_after_ms = 0;  // monotonic; left out of fetches until then
+    int64_t backoff_ms = 0;      // the next pause after a refused fetch; 0 after a good one
   };
 
   void MaybeFetch();
+  // A replica joined (or resumed) while a fetch is parked at the leader for up to
+  // replica.fetch.wait.max.ms: abandon that fetch and send one that includes it. Posted, so
+  // that the replicas one metadata change adds all make the same new fetch.
+  void RestartFetch();
   void OnResponse(absl::StatusOr<std::shared_ptr<std::string>> frame, int32_t correlation_id, int16_t version,
                   std::shared_ptr<std::map<Key, Partition::FetchPosition>> sent);
   void BackOffAll();
@@ -51,6 +56,7 @@ class ReplicaFetcher : public std::enable_shared_from_this<ReplicaFetcher> {
   asio::steady_timer retry_timer_;
   bool retry_armed_ = false;
   bool in_flight_ = false;
+  bool restart_posted_ = false;
   bool stopped_ = false;
   int32_t next_correlation_id_ = 1;
   int64_t last_error_log_ms_ = INT64_MIN / 2;
