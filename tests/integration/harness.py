@@ -17,6 +17,14 @@ BROKER_BIN = os.path.join(BUILD_DIR, "broker", "sluice-broker")
 CONTROLLER_BIN = os.path.join(BUILD_DIR, "controller", "service", "sluice-controller")
 
 
+# The client suites run against one broker and one controller by default;
+# SLUICE_TEST_TOPOLOGY=3x3 runs them against three brokers and a three-voter quorum, and every
+# topic they create (REPLICATION) or that is created for them gets three replicas.
+TOPOLOGY = os.environ.get("SLUICE_TEST_TOPOLOGY", "1x1")
+DEFAULT_BROKERS, DEFAULT_CONTROLLERS = (int(n) for n in TOPOLOGY.split("x"))
+REPLICATION = min(3, DEFAULT_BROKERS)
+
+
 def wait_until(condition, timeout, what, interval=0.05):
     """Polls `condition` until it returns a truthy value or `timeout` seconds pass."""
     deadline = time.monotonic() + timeout
@@ -92,7 +100,10 @@ class Cluster:
     """A controller quorum (1, 3 or 5 voters) and N brokers; `bootstrap` lists the brokers'
     host:port. `controller` is the first voter (the only one by default)."""
 
-    def __init__(self, brokers=1, broker_overrides=None, controller_overrides=None, controllers=1):
+    def __init__(self, brokers=None, broker_overrides=None, controller_overrides=None, controllers=None):
+        brokers = DEFAULT_BROKERS if brokers is None else brokers
+        controllers = DEFAULT_CONTROLLERS if controllers is None else controllers
+        broker_overrides = {"default.replication.factor": str(min(REPLICATION, brokers)), **(broker_overrides or {})}
         self.dir = tempfile.mkdtemp(prefix="sluice-it-")
         self.controller_ports = [free_port() for _ in range(controllers)]
         self.controller_ids = [3000 + i for i in range(controllers)]

@@ -5,7 +5,7 @@ import unittest
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, NewTopic
 
-from harness import Cluster, wait_until
+from harness import DEFAULT_BROKERS, REPLICATION, Cluster, wait_until
 import kafka_wire as kw
 
 
@@ -29,7 +29,7 @@ class AdminTest(unittest.TestCase):
         return raised.exception.args[0].code()
 
     def test_create_describe_alter_delete(self):
-        result(self.admin.create_topics([NewTopic("orders", 6, 1, config={"retention.ms": "3600000"})]))
+        result(self.admin.create_topics([NewTopic("orders", 6, REPLICATION, config={"retention.ms": "3600000"})]))
         topics = self.admin.list_topics(timeout=10).topics
         self.assertEqual(len(topics["orders"].partitions), 6)
 
@@ -55,7 +55,7 @@ class AdminTest(unittest.TestCase):
 
     def test_incremental_alter(self):
         # python3-confluent-kafka 1.7 predates IncrementalAlterConfigs: send it on the wire.
-        result(self.admin.create_topics([NewTopic("incremental", 1, 1, config={"segment.bytes": "1048576"})]))
+        result(self.admin.create_topics([NewTopic("incremental", 1, REPLICATION, config={"segment.bytes": "1048576"})]))
         op_set, op_delete = 0, 1
         body = (struct.pack(">i", 1) + struct.pack(">b", 2) + kw.string("incremental") + struct.pack(">i", 2) +
                 kw.string("retention.ms") + struct.pack(">b", op_set) + kw.string("-1") +
@@ -71,7 +71,7 @@ class AdminTest(unittest.TestCase):
         self.assertEqual(described["segment.bytes"].value, "1048576", "incremental alter keeps other configs")
 
     def test_validate_only_creates_nothing(self):
-        result(self.admin.create_topics([NewTopic("dry-run", 3, 1)], validate_only=True))
+        result(self.admin.create_topics([NewTopic("dry-run", 3, REPLICATION)], validate_only=True))
         self.assertNotIn("dry-run", self.admin.list_topics(timeout=10).topics)
 
     def test_explicit_assignment(self):
@@ -81,13 +81,13 @@ class AdminTest(unittest.TestCase):
         self.assertEqual(topic.partitions[0].replicas, [1])
 
     def test_errors(self):
-        result(self.admin.create_topics([NewTopic("exists", 1, 1)]))
-        self.assertEqual(self.error_code(self.admin.create_topics([NewTopic("exists", 1, 1)])), 36)
-        self.assertEqual(self.error_code(self.admin.create_topics([NewTopic("bad/name", 1, 1)])), 17)
-        self.assertEqual(self.error_code(self.admin.create_topics([NewTopic("too-many-replicas", 1, 3)])), 38)
-        self.assertEqual(self.error_code(self.admin.create_topics([NewTopic("zero", 0, 1)])), 37)
-        self.assertEqual(self.error_code(self.admin.create_topics([NewTopic("badcfg", 1, 1, config={"retention.ms": "soon"})])), 40)
-        self.assertEqual(self.error_code(self.admin.create_topics([NewTopic("unknowncfg", 1, 1, config={"no.such": "1"})])), 40)
+        result(self.admin.create_topics([NewTopic("exists", 1, REPLICATION)]))
+        self.assertEqual(self.error_code(self.admin.create_topics([NewTopic("exists", 1, REPLICATION)])), 36)
+        self.assertEqual(self.error_code(self.admin.create_topics([NewTopic("bad/name", 1, REPLICATION)])), 17)
+        self.assertEqual(self.error_code(self.admin.create_topics([NewTopic("too-many-replicas", 1, DEFAULT_BROKERS + 1)])), 38)
+        self.assertEqual(self.error_code(self.admin.create_topics([NewTopic("zero", 0, REPLICATION)])), 37)
+        self.assertEqual(self.error_code(self.admin.create_topics([NewTopic("badcfg", 1, REPLICATION, config={"retention.ms": "soon"})])), 40)
+        self.assertEqual(self.error_code(self.admin.create_topics([NewTopic("unknowncfg", 1, REPLICATION, config={"no.such": "1"})])), 40)
         self.assertEqual(self.error_code(self.admin.create_partitions([NewPartitions("exists", 1)])), 37)
         self.assertEqual(self.error_code(self.admin.create_partitions([NewPartitions("missing", 4)])), 3)
         self.assertEqual(self.error_code(self.admin.delete_topics(["missing"])), 3)
@@ -99,7 +99,7 @@ class AdminTest(unittest.TestCase):
         self.assertEqual(described["message.max.bytes"].value, "1048588")
         self.assertIn("log.retention.hours", described)
         metadata = self.admin.list_topics(timeout=10)
-        self.assertEqual(sorted(metadata.brokers), [1])
+        self.assertEqual(sorted(metadata.brokers), list(range(1, DEFAULT_BROKERS + 1)))
         self.assertEqual(metadata.controller_id, 1, "a live broker is reported as the controller")
 
 

@@ -6,7 +6,7 @@ import unittest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 
-from harness import Cluster, wait_until
+from harness import REPLICATION, Cluster, wait_until
 
 
 def kcat(*args, input=None, timeout=60):
@@ -52,7 +52,7 @@ class ClientsTest(unittest.TestCase):
 
     def test_kafka_python_roundtrip_and_offsets(self):
         admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
-        admin.create_topics([NewTopic("kp", 2, 1)])
+        admin.create_topics([NewTopic("kp", 2, REPLICATION)])
         producer = KafkaProducer(bootstrap_servers=self.bootstrap, compression_type="gzip", acks="all")
         for i in range(1000):
             producer.send("kp", key=b"k%d" % (i % 10), value=b"value-%d" % i)
@@ -73,7 +73,7 @@ class ClientsTest(unittest.TestCase):
 
     def test_log_append_time(self):
         admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
-        admin.create_topics([NewTopic("appendtime", 1, 1, topic_configs={"message.timestamp.type": "LogAppendTime"})])
+        admin.create_topics([NewTopic("appendtime", 1, REPLICATION, topic_configs={"message.timestamp.type": "LogAppendTime"})])
         producer = KafkaProducer(bootstrap_servers=self.bootstrap)
         before = int(time.time() * 1000)
         metadata = producer.send("appendtime", b"v", timestamp_ms=1000).get(30)
@@ -91,7 +91,7 @@ class ClientsTest(unittest.TestCase):
 
     def test_retention_deletes_old_segments(self):
         admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
-        admin.create_topics([NewTopic("short-lived", 1, 1, topic_configs={"retention.ms": "500", "segment.ms": "100"})])
+        admin.create_topics([NewTopic("short-lived", 1, REPLICATION, topic_configs={"retention.ms": "500", "segment.ms": "100"})])
         producer = KafkaProducer(bootstrap_servers=self.bootstrap)
         for i in range(10):
             producer.send("short-lived", b"old-%d" % i).get(30)
@@ -107,7 +107,7 @@ class ClientsTest(unittest.TestCase):
     def test_large_message_needs_raised_limit(self):
         big = b"x" * (2 * 1024 * 1024)
         admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
-        admin.create_topics([NewTopic("big", 1, 1, topic_configs={"max.message.bytes": str(12 * 1024 * 1024)})])
+        admin.create_topics([NewTopic("big", 1, REPLICATION, topic_configs={"max.message.bytes": str(12 * 1024 * 1024)})])
         producer = KafkaProducer(bootstrap_servers=self.bootstrap, max_request_size=12 * 1024 * 1024)
         producer.send("big", big).get(30)
         consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, consumer_timeout_ms=10000,
@@ -117,7 +117,7 @@ class ClientsTest(unittest.TestCase):
         self.assertEqual([m.value for m in consumer], [big])
         consumer.close()
         # Over the default 1 MiB limit of another topic: refused with MESSAGE_TOO_LARGE.
-        admin.create_topics([NewTopic("small", 1, 1)])
+        admin.create_topics([NewTopic("small", 1, REPLICATION)])
         with self.assertRaises(Exception) as raised:
             producer.send("small", big).get(30)
         self.assertIn("MessageSizeTooLarge", type(raised.exception).__name__ + str(raised.exception))

@@ -8,7 +8,7 @@ import unittest
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition, OFFSET_BEGINNING
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from harness import Cluster, wait_until
+from harness import REPLICATION, Cluster, wait_until
 
 OVERRIDES = {"log.cleaner.backoff.ms": "100", "log.retention.check.interval.ms": "100"}
 TOPIC = "compacted"
@@ -44,7 +44,7 @@ class CompactionTest(unittest.TestCase):
         cls.cluster = Cluster(broker_overrides=OVERRIDES).__enter__()
         admin = AdminClient({"bootstrap.servers": cls.cluster.bootstrap})
         configs = {"cleanup.policy": "compact", "segment.ms": "100", "min.cleanable.dirty.ratio": "0.01"}
-        admin.create_topics([NewTopic(TOPIC, 1, 1, config=configs)])[TOPIC].result(30)
+        admin.create_topics([NewTopic(TOPIC, 1, REPLICATION, config=configs)])[TOPIC].result(30)
 
     @classmethod
     def tearDownClass(cls):

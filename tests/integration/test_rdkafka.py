@@ -4,7 +4,7 @@ import os
 import subprocess
 import unittest
 
-from harness import BUILD_DIR, Cluster
+from harness import BUILD_DIR, REPLICATION, Cluster
 
 ROUNDTRIP = os.path.join(BUILD_DIR, "tests", "integration", "clients", "rdkafka-roundtrip")
 
@@ -15,7 +15,8 @@ class RdkafkaRoundtripTest(unittest.TestCase):
             for codec in ("none", "gzip", "snappy", "lz4", "zstd"):
                 with self.subTest(codec=codec):
                     done = subprocess.run([ROUNDTRIP, "--bootstrap", cluster.bootstrap, "--messages", "100000",
-                                           "--codec", codec, "--partitions", "6", "--timeout", "120"],
+                                           "--codec", codec, "--partitions", "6", "--replication-factor", str(REPLICATION),
+                                           "--timeout", "120"],
                                           capture_output=True, timeout=400)
                     output = (done.stdout + done.stderr).decode(errors="replace")
                     self.assertEqual(done.returncode, 0, output[-3000:])

@@ -328,8 +328,17 @@ static int query_start_offsets(rd_kafka_t *rk, const struct options *o, int part
                                int64_t *start) {
   for (int p = 0; p < partition_count; p++) {
     int64_t low = 0;
-    rd_kafka_resp_err_t err =
-        rd_kafka_query_watermark_offsets(rk, o->topic, p, &low, &start[p], o->timeout_s * 1000);
+    rd_kafka_resp_err_t err;
+    /* Right after creation a replicated partition's leader may not have taken the leadership
+     * yet: retry the errors that say so, as clients do, within the phase's bound. */
+    for (int attempt = 0;; attempt++) {
+      err = rd_kafka_query_watermark_offsets(rk, o->topic, p, &low, &start[p], o->timeout_s * 1000);
+      int retriable = err == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+                      err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
+                      err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || err == RD_KAFKA_RESP_ERR_OFFSET_NOT_AVAILABLE;
+      if (!retriable || attempt >= o->timeout_s * 10) break;
+      rd_kafka_poll(rk, 100); /* serves metadata refreshes while waiting (bounded by the loop) */
+    }
     if (err) {
       fail("ListOffsets for %s/%d: %s", o->topic, p, rd_kafka_err2str(err));
       return -1;

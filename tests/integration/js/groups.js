@@ -19,7 +19,7 @@ async function main() {
   const kafka = new Kafka({ clientId: 'sluice-it-groups', brokers: bootstrap.split(','), logLevel: logLevel.ERROR });
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+  await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: Number(process.env.SLUICE_TEST_REPLICATION || '1') }], waitForLeaders: true });
 
   const producer = kafka.producer();
   await producer.connect();
