@@ -651,7 +651,16 @@ absl::Status PartitionLog::TruncateTo(int64_t offset) {
   std::lock_guard maintenance(maintenance_mutex_);
   std::unique_lock lock(mutex_);
   if (closed_) return absl::FailedPreconditionError("log " + dir_.string() + " is closed");
-  if (offset >= LeoLocked()) return absl::OkStatus();
+  if (offset >= LeoLocked()) {
+    // No batch goes, but an epoch this replica started as leader without appending anything
+    // (AssignLeaderEpoch) does, as in Kafka: a follower that kept it would keep fetching with
+    // an epoch its leader never had and be told to truncate here forever.
+    if (epoch_cache_.TruncateFromEnd(LeoLocked())) {
+      ++epoch_cache_version_;
+      SLUICE_RETURN_IF_ERROR(WriteEpochCheckpointLocked());
+    }
+    return absl::OkStatus();
+  }
   // Nothing below `offset` survives: start over there.
   if (offset <= log_start_offset_ || offset <= segments_.front()->base_offset()) return RestartAtLocked(offset);
   std::vector<std::shared_ptr<LogSegment>> doomed;

@@ -169,7 +169,8 @@ class PartitionLog {
   // may go, so an idle log still ages out.
   absl::Status ApplyRetention(int64_t now_ms, int64_t max_offset);
   // Removes every batch whose last offset is >= `offset` (rounds down to a batch boundary) and
-  // the epoch cache's entries from the new log end on. Blocks on disk: never call on an I/O thread.
+  // the epoch cache's entries from the new log end on (also when no batch goes: an epoch
+  // started at the log end without batches). Blocks on disk: never call on an I/O thread.
   absl::Status TruncateTo(int64_t offset);
   // Removes every segment and restarts the log empty at `offset`: log start = log end = recovery
   // point = `offset`, epoch cache empty (a follower whose log end is below the leader's log

@@ -369,3 +369,16 @@ TEST_CASE("raising the log start moves the epoch cache's start") {
   log = f.Open();
   CHECK(log->leader_epoch_entries() == Entries{{2, 6}});
 }
+
+TEST_CASE("truncating to the log end drops an epoch started there without batches") {
+  Fixture f;
+  auto log = f.Open();
+  AppendFollower(*log, MakeLeaderBatch(0, 1, 4));
+  log->AssignLeaderEpoch(2, 4);  // led epoch 2, appended nothing, then lost the leadership
+  CHECK(log->leader_epoch_entries() == Entries{{1, 0}, {2, 4}});
+  CHECK(log->latest_epoch() == 2);
+  REQUIRE(log->TruncateTo(4).ok());  // what the next leader's diverging epoch asks for
+  CHECK(log->log_end_offset() == 4);
+  CHECK(log->leader_epoch_entries() == Entries{{1, 0}});
+  CHECK(log->latest_epoch() == 1);
+}
