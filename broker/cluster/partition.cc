@@ -258,6 +258,13 @@ bool Partition::OnFetchedFromLeader(const FetchPosition& position, const Followe
                 headers.status());
       return false;
     }
+    const int64_t first_offset = headers->front().base_offset;
+    if (first_offset < position.fetch_offset && position.fetch_offset == position.log_start_offset) {
+      // An empty log that restarted at a leader's log start inside a batch (DeleteRecords):
+      // the leader sends that batch whole, so the log restarts at its base offset instead.
+      StartTruncation(first_offset, /*fully=*/true);
+      return true;
+    }
     auto appended = log_->AppendAsFollower(bytes);
     if (!appended.ok()) {
       log::Error("partition {}-{}: follower append at {} failed: {}", topic_, index_, position.fetch_offset,

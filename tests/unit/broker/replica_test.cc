@@ -28,20 +28,23 @@ constexpr int32_t kSelf = 1;
 // One shard, a background pool, a metadata image where brokers 1-3 are live, and a recording
 // controller: everything a replica talks to.
 struct Harness {
+  explicit Harness(int64_t lag_time_max_ms = 60000) : lag(lag_time_max_ms) { Init(); }
+
+  int64_t lag;
   TempDir dir;
   net::IoContextPool shards{1};
   asio::thread_pool background{1};
   MetadataCache metadata;
   ReplicaContext context{.broker_id = kSelf,
                          .clock = SystemClock::Instance(),
-                         .options = {.replica_lag_time_max_ms = 60000},
+                         .options = {.replica_lag_time_max_ms = lag},
                          .shards = shards,
                          .background = background,
                          .metadata = metadata};
   std::vector<metadata::AlterPartitionRequest> proposals;  // shard only
   std::shared_ptr<Partition> partition;
 
-  Harness() {
+  void Init() {
     auto image = std::make_shared<metadata::MetadataImage>();
     for (int32_t id = 1; id <= 3; ++id) {
       metadata::Record record;
@@ -272,4 +275,46 @@ TEST_CASE("a follower appends the leader's batches, keeps producer state and tru
   h.WaitFor([&] { return h.partition->ReadyToFetch(); }, "the truncation to finish");
   CHECK(h.partition->log().log_end_offset() == 3);  // rounded down to the batch boundary
   CHECK(h.partition->high_watermark() == 3);
+}
+
+TEST_CASE("an empty follower log restarted inside a leader's batch restarts at the batch's base offset") {
+  Harness h;
+  h.Assign(/*leader=*/2, 1, 1, {1, 2});
+  REQUIRE(h.On([&] { return h.partition->log().TruncateFullyAndStartAt(5).ok(); }));
+  auto position = h.On([&] { return h.partition->follower_position(); });
+  REQUIRE(position.fetch_offset == 5);
+  std::string batch = MakeBatch(4, 1000);  // offsets 3..6: the leader's log starts at 5 inside it
+  kafka::SetBaseOffset(batch.data(), 3);
+  REQUIRE(h.On([&] {
+    return h.partition->OnFetchedFromLeader(position, {.high_watermark = 7, .log_start_offset = 5, .records = batch});
+  }));
+  h.WaitFor([&] { return h.partition->ReadyToFetch(); }, "the restart to finish");
+  CHECK(h.partition->log().log_start_offset() == 3);
+  CHECK(h.partition->log().log_end_offset() == 3);
+  position = h.On([&] { return h.partition->follower_position(); });
+  REQUIRE(h.On([&] {
+    return h.partition->OnFetchedFromLeader(position, {.high_watermark = 7, .log_start_offset = 5, .records = batch});
+  }));
+  CHECK(h.partition->log().log_end_offset() == 7);
+}
+
+TEST_CASE("a follower that has not caught up for replica.lag.time.max.ms is proposed out of the ISR") {
+  Harness h(/*lag_time_max_ms=*/200);
+  h.Assign(kSelf, 1, 1, {1, 2, 3});
+  h.Produce(2, 1);
+  // Broker 2 keeps fetching at the log end; broker 3 never fetches.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (h.On([&] { return h.proposals.empty(); })) {
+    INFO("waiting for the ISR shrink");
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    h.FollowerRead(2, 2);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  auto proposals = h.On([&] { return h.proposals; });
+  const auto& change = proposals[0].changes(0);
+  CHECK(std::vector<int32_t>(change.new_isr().begin(), change.new_isr().end()) == std::vector<int32_t>{1, 2});
+  // Until the controller commits it, broker 3 still holds the high watermark back.
+  CHECK(h.partition->high_watermark() == 0);
+  h.Assign(kSelf, 1, 2, {1, 2});
+  CHECK(h.partition->high_watermark() == 2);
 }
