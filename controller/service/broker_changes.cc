@@ -1,5 +1,7 @@
 #include "controller/service/broker_changes.h"
 
+#include "protocol/kafka/uuid.h"
+
 #include <fmt/format.h>
 
 #include "controller/service/partition_rules.h"
@@ -75,22 +77,10 @@ absl::StatusOr<metadata::AllocateProducerIdsResponse> PlanAllocateProducerIds(
 
 void PlanMintClusterId(PlanContext& ctx) {
   if (!ctx.image.cluster_id().empty()) return;
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  uint8_t bytes[16];
-  for (auto& b : bytes) b = static_cast<uint8_t>(ctx.random());
-  // 128 bits in 6-bit groups: 21 full groups and a last one holding the final 2 bits.
-  std::string id;
-  uint32_t buffer = 0;
-  int bits = 0;
-  for (uint8_t b : bytes) {
-    buffer = (buffer << 8) | b;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      id.push_back(kAlphabet[(buffer >> bits) & 0x3f]);
-    }
-  }
-  if (bits > 0) id.push_back(kAlphabet[(buffer << (6 - bits)) & 0x3f]);
+  // Kafka's form: 16 random bytes in URL-safe base64 without padding.
+  kafka::Uuid uuid;
+  for (auto& b : uuid.bytes) b = static_cast<uint8_t>(ctx.random());
+  const std::string id = uuid.ToString();
   Record record;
   record.mutable_cluster_id()->set_cluster_id(id);
   ctx.records.push_back(std::move(record));

@@ -7,6 +7,7 @@
 namespace sluice::controller {
 
 using metadata::PartitionInfo;
+using metadata::PartitionRecord;
 using metadata::Record;
 
 bool Liveness::operator()(int32_t broker_id) const {
@@ -54,21 +55,6 @@ std::optional<PartitionInfo> Bumped(const PartitionInfo& before, PartitionInfo a
   after.leader_epoch = before.leader_epoch + (leader_changed ? 1 : 0);
   after.partition_epoch = before.partition_epoch + 1;
   return after;
-}
-
-Record PartitionRecord(const metadata::TopicId& topic_id, const PartitionInfo& p) {
-  Record record;
-  auto* r = record.mutable_partition();
-  r->set_topic_id(metadata::FromTopicId(topic_id));
-  r->set_partition(p.partition);
-  for (int32_t id : p.replicas) r->add_replicas(id);
-  for (int32_t id : p.isr) r->add_isr(id);
-  r->set_leader(p.leader);
-  r->set_leader_epoch(p.leader_epoch);
-  r->set_partition_epoch(p.partition_epoch);
-  for (int32_t id : p.adding_replicas) r->add_adding_replicas(id);
-  for (int32_t id : p.removing_replicas) r->add_removing_replicas(id);
-  return record;
 }
 
 std::vector<Record> FenceBrokers(const metadata::MetadataImage& image, const std::set<int32_t>& brokers,

@@ -14,6 +14,8 @@
 
 namespace sluice::controller {
 
+using metadata::PartitionRecord;
+
 // Which brokers count as live while a change is planned: live in the image, plus those coming
 // up and minus those going down in the same entry.
 struct Liveness {
@@ -38,7 +40,6 @@ metadata::PartitionInfo ElectIfLeaderless(metadata::PartitionInfo p, const Liven
 // `after` with its epochs bumped for the change from `before`; nullopt when nothing changed.
 std::optional<metadata::PartitionInfo> Bumped(const metadata::PartitionInfo& before, metadata::PartitionInfo after);
 
-metadata::Record PartitionRecord(const metadata::TopicId& topic_id, const metadata::PartitionInfo& p);
 
 // The fence records for `brokers` plus, in the same list, every ISR shrink and leader move
 // they force.

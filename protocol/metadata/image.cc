@@ -140,10 +140,9 @@ absl::Status MetadataImage::ApplyEntry(const google::protobuf::RepeatedPtrField<
   return first_failure;
 }
 
-namespace {
-
-void AddPartition(MetadataSnapshot& snapshot, const TopicId& topic_id, const PartitionInfo& p) {
-  auto* r = snapshot.add_records()->mutable_partition();
+Record PartitionRecord(const TopicId& topic_id, const PartitionInfo& p) {
+  Record record;
+  auto* r = record.mutable_partition();
   r->set_topic_id(FromTopicId(topic_id));
   r->set_partition(p.partition);
   for (int32_t id : p.replicas) r->add_replicas(id);
@@ -153,7 +152,10 @@ void AddPartition(MetadataSnapshot& snapshot, const TopicId& topic_id, const Par
   r->set_partition_epoch(p.partition_epoch);
   for (int32_t id : p.adding_replicas) r->add_adding_replicas(id);
   for (int32_t id : p.removing_replicas) r->add_removing_replicas(id);
+  return record;
 }
+
+namespace {
 
 void AddConfig(MetadataSnapshot& snapshot, int32_t type, const std::string& name, const std::string& key,
                const std::string& value) {
@@ -188,7 +190,7 @@ MetadataSnapshot ToSnapshot(const MetadataImage& image) {
     r->set_name(name);
     r->set_topic_id(FromTopicId(topic->id));
     for (const auto& [key, value] : topic->configs) AddConfig(snapshot, kTopicResource, name, key, value);
-    for (const auto& p : topic->partitions) AddPartition(snapshot, topic->id, p);
+    for (const auto& p : topic->partitions) *snapshot.add_records() = PartitionRecord(topic->id, p);
   }
   for (const auto& [name, configs] : image.broker_configs()) {
     for (const auto& [key, value] : configs) AddConfig(snapshot, kBrokerResource, name, key, value);

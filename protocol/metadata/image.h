@@ -90,6 +90,9 @@ MetadataSnapshot ToSnapshot(const MetadataImage& image);
 // The image a snapshot describes, at snapshot.offset.
 absl::StatusOr<MetadataImage> FromSnapshot(const MetadataSnapshot& snapshot);
 
+// The record that sets a partition to `p` (the controller's changes, snapshots).
+Record PartitionRecord(const TopicId& topic_id, const PartitionInfo& p);
+
 TopicId ToTopicId(const std::string& bytes);
 std::string FromTopicId(const TopicId& id);
 
