@@ -1,10 +1,9 @@
 #include "controller/service/broker_changes.h"
 
-#include "protocol/kafka/uuid.h"
-
 #include <fmt/format.h>
 
 #include "controller/service/partition_rules.h"
+#include "protocol/kafka/uuid.h"
 
 namespace sluice::controller {
 
