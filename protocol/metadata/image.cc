@@ -72,10 +72,19 @@ absl::Status MetadataImage::Apply(const Record& record, int64_t offset) {
     }
     case Record::kPartition: {
       const auto& r = record.partition();
-      auto topic = MutableTopic(ToTopicId(r.topic_id()));
-      if (!topic) return absl::FailedPreconditionError(fmt::format("partition record for unknown topic at offset {}", offset));
+      const TopicId id = ToTopicId(r.topic_id());
+      auto existing = FindTopicById(id);
+      if (!existing) return absl::FailedPreconditionError(fmt::format("partition record for unknown topic at offset {}", offset));
       if (r.partition() < 0) return absl::InvalidArgumentError("negative partition number");
-      if (static_cast<size_t>(r.partition()) >= topic->partitions.size()) topic->partitions.resize(r.partition() + 1);
+      // Partitions are created in order (CreateTopics, CreatePartitions, snapshots), so a record
+      // names an existing partition or the next one. A gap would leave placeholders that no
+      // snapshot can describe, and a hostile number would allocate without bound.
+      if (static_cast<size_t>(r.partition()) > existing->partitions.size()) {
+        return absl::InvalidArgumentError(fmt::format("partition {} of topic '{}' would skip partition {}", r.partition(),
+                                                      existing->name, existing->partitions.size()));
+      }
+      auto topic = MutableTopic(id);
+      if (static_cast<size_t>(r.partition()) == topic->partitions.size()) topic->partitions.emplace_back();
       topic->partitions[r.partition()] = PartitionInfo{
           .partition = r.partition(),
           .replicas = {r.replicas().begin(), r.replicas().end()},
