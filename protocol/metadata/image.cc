@@ -63,9 +63,16 @@ absl::Status MetadataImage::Apply(const Record& record, int64_t offset) {
     }
     case Record::kTopic: {
       const auto& r = record.topic();
+      const TopicId id = ToTopicId(r.topic_id());
+      // Names and ids stay one to one (the controller creates a topic only under a free name and
+      // id): a second name for an id would outlive the topic that RemoveTopic deletes.
+      if (topics_.count(r.name()) > 0 || topic_names_.count(id) > 0) {
+        return absl::FailedPreconditionError(
+            fmt::format("topic record for '{}' at offset {}: the name or the id is in use", r.name(), offset));
+      }
       auto topic = std::make_shared<TopicInfo>();
       topic->name = r.name();
-      topic->id = ToTopicId(r.topic_id());
+      topic->id = id;
       topics_[r.name()] = topic;
       topic_names_[topic->id] = r.name();
       break;

@@ -11,6 +11,7 @@ using namespace sluice::metadata;
 namespace {
 
 const std::string kIdA(16, 'a');
+const std::string kIdB(16, 'b');
 
 Record TopicRecord(const std::string& name, const std::string& id) {
   Record record;
@@ -27,6 +28,22 @@ Record PartitionRecord(const std::string& topic_id, int32_t partition, int32_t l
   r->add_replicas(leader);
   r->add_isr(leader);
   r->set_leader(leader);
+  return record;
+}
+
+Record TopicConfigRecord(const std::string& topic, const std::string& key, const std::string& value) {
+  Record record;
+  auto* r = record.mutable_config();
+  r->set_resource_type(kTopicResource);
+  r->set_resource_name(topic);
+  r->set_key(key);
+  r->set_value(value);
+  return record;
+}
+
+Record RemoveTopicRecord(const std::string& id) {
+  Record record;
+  record.mutable_remove_topic()->set_topic_id(id);
   return record;
 }
 
@@ -53,4 +70,26 @@ TEST_CASE("a partition record may not skip partitions, so the snapshot describes
   CHECK(partitions[0].leader == 9);
   CHECK(partitions[1].partition == 1);
   CHECK(partitions[1].leader == 8);
+}
+
+TEST_CASE("a topic record whose name or id is in use is refused, keeping names and ids one to one") {
+  // Found by tests/fuzz/metadata_image_fuzzer: a second topic record for an id made two names
+  // share it; after RemoveTopic of that id, a config record for the other name dereferenced the
+  // missing topic.
+  MetadataImage image;
+  REQUIRE(image.Apply(TopicRecord("orders", kIdA), 1).ok());
+  CHECK(image.Apply(TopicRecord("payments", kIdA), 2).code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(image.FindTopic("payments") == nullptr);
+  CHECK(image.FindTopicById(ToTopicId(kIdA))->name == "orders");
+
+  REQUIRE(image.Apply(RemoveTopicRecord(kIdA), 3).ok());
+  CHECK(image.topics().empty());
+  CHECK(image.Apply(TopicConfigRecord("orders", "retention.ms", "1000"), 4).code() ==
+        absl::StatusCode::kFailedPrecondition);
+  // Deleting and recreating a name in one entry (DeleteTopics, then CreateTopics) still works.
+  REQUIRE(image.Apply(TopicRecord("orders", kIdB), 5).ok());
+  REQUIRE(image.Apply(TopicConfigRecord("orders", "retention.ms", "1000"), 5).ok());
+  CHECK(image.FindTopic("orders")->configs.at("retention.ms") == "1000");
+  CHECK(image.Apply(TopicRecord("orders", kIdA), 6).code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(image.FindTopicById(ToTopicId(kIdA)) == nullptr);
 }
