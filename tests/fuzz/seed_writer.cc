@@ -136,6 +136,10 @@ void RecordBatches() {
   Seed("record_batch_fuzzer", "log-append-time", Byte(0) + Batch(Compression::kNone, true));
   Seed("record_batch_fuzzer", "two-batches-fix-crc",
        Byte(1) + Batch(Compression::kNone) + Batch(Compression::kZstd, false, 3));
+  Seed("follower_append_fuzzer", "leader-batches",
+       Byte(0) + Batch(Compression::kNone, false, 0) + Batch(Compression::kLz4, false, 5));
+  Seed("follower_append_fuzzer", "gap-fix-crc", Byte(1) + Batch(Compression::kNone, false, 10));
+  Dictionary("follower_append_fuzzer", {std::string("\x7f\xff\xff\xff\xff\xff\xff\xff", 8)});
   Dictionary("record_batch_fuzzer", {Byte(2), std::string("\xff\xff\xff\xff", 4), std::string("\x00\x00\x00\x3d", 4)});
 }
 
