@@ -1,5 +1,6 @@
 // Controller RPC payloads: every protobuf message a controller accepts from brokers and Raft
-// peers, and every reply a broker parses from the controller (controller_rpc_messages.h).
+// peers, every reply a broker parses from the controller, and the Raft entry payloads and state
+// a voter parses (controller_rpc_messages.h).
 // Input: one byte choosing the message type, then the payload. Property: a payload that parses
 // serializes to bytes that parse and serialize to the same bytes (unknown fields included).
 

@@ -42,6 +42,15 @@ inline const google::protobuf::Message* const kControllerRpcMessages[] = {
     &metadata::AlterReassignmentsResponse::default_instance(),
     &metadata::ListReassignmentsResponse::default_instance(),
     &metadata::DescribeQuorumResponse::default_instance(),
+    // Payloads inside Raft entries that voters apply (controller/raft/raft.cc reads
+    // Configuration, controller/service/metadata_state_machine.cc the metadata log), and the
+    // Raft state read back from RocksDB (controller/raft/raft_storage_rocksdb.cc).
+    &raft::pb::Configuration::default_instance(),
+    &metadata::MetadataEntry::default_instance(),
+    &metadata::MetadataSnapshot::default_instance(),
+    &raft::pb::Entry::default_instance(),
+    &raft::pb::HardState::default_instance(),
+    &raft::pb::Snapshot::default_instance(),
 };
 
 }  // namespace sluice::fuzz

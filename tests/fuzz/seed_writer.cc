@@ -11,6 +11,8 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include "absl/status/status.h"
 #include "common/absl_compat.h"
@@ -171,6 +173,18 @@ void RpcFrames() {
   Dictionary("rpc_frame_fuzzer", {std::string(rpc::kHelloMagic)});
 }
 
+// Map fields serialize in hash order unless asked otherwise: committed seeds must not churn.
+std::string Deterministic(const google::protobuf::Message& message) {
+  std::string out;
+  {
+    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    message.SerializeToCodedStream(&coded);
+  }
+  return out;
+}
+
 void ControllerRpc() {
   for (size_t i = 0; i < std::size(kControllerRpcMessages); ++i) {
     const google::protobuf::Message& prototype = *kControllerRpcMessages[i];
@@ -179,7 +193,7 @@ void ControllerRpc() {
   auto seed = [](const google::protobuf::Message& message) {
     for (size_t i = 0; i < std::size(kControllerRpcMessages); ++i) {
       if (kControllerRpcMessages[i]->GetDescriptor() == message.GetDescriptor()) {
-        Seed("controller_rpc_fuzzer", message.GetDescriptor()->name(), Byte(static_cast<int>(i)) + message.SerializeAsString());
+        Seed("controller_rpc_fuzzer", message.GetDescriptor()->name(), Byte(static_cast<int>(i)) + Deterministic(message));
       }
     }
   };
