@@ -14,9 +14,9 @@
 #include <string>
 
 #include "common/clock.h"
-#include "protocol/kafka/batch/byte_order.h"
 #include "protocol/kafka/batch/validate.h"
 #include "storage/log/partition_log.h"
+#include "tests/fuzz/fix_batch_crcs.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {
@@ -30,17 +30,6 @@ void RemoveDirectory() {
   log_under_test.reset();
   std::error_code ignored;
   std::filesystem::remove_all(directory, ignored);
-}
-
-void FixCrcs(std::string& batches) {
-  for (size_t position = 0; position < batches.size();) {
-    auto header = kafka::ParseBatchHeader(std::string_view(batches).substr(position));
-    if (!header.ok() || header->total_size() > static_cast<int64_t>(batches.size() - position)) return;
-    char* batch = batches.data() + position;
-    kafka::batch_internal::StoreBigEndian<uint32_t>(batch + kafka::batch_layout::kCrc,
-                                                    kafka::ComputeBatchCrc(batch, static_cast<size_t>(header->total_size())));
-    position += static_cast<size_t>(header->total_size());
-  }
 }
 
 }  // namespace
@@ -59,7 +48,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   std::string batches(fuzz::AsBytes(data + 1, size - 1));
-  if (data[0] & 1) FixCrcs(batches);
+  if (data[0] & 1) fuzz::FixBatchCrcs(batches);
   if (!kafka::ValidateBatches(batches, INT32_MAX).ok()) return 0;
   auto appended = log_under_test->AppendAsFollower(batches);
   if (appended.ok()) {

@@ -15,9 +15,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::vector<EpochEntry>& entries = cache->entries();
   for (size_t i = 0; i < entries.size(); ++i) {
     SLUICE_FUZZ_CHECK(entries[i].epoch >= 0 && entries[i].start_offset >= 0);
-    if (i > 0) SLUICE_FUZZ_CHECK(entries[i].epoch > entries[i - 1].epoch && entries[i].start_offset >= entries[i - 1].start_offset);
+    if (i == 0) continue;
+    SLUICE_FUZZ_CHECK(entries[i].epoch > entries[i - 1].epoch);
+    SLUICE_FUZZ_CHECK(entries[i].start_offset >= entries[i - 1].start_offset);
   }
-  absl::StatusOr<LeaderEpochCache> again = ParseLeaderEpochCheckpoint(FormatLeaderEpochCheckpoint(entries), "formatted");
+  auto again = ParseLeaderEpochCheckpoint(FormatLeaderEpochCheckpoint(entries), "formatted");
   SLUICE_FUZZ_CHECK(again.ok() && again->entries() == entries);
   return 0;
 }

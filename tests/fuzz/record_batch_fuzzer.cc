@@ -10,10 +10,10 @@
 #include <string_view>
 #include <vector>
 
-#include "protocol/kafka/batch/byte_order.h"
 #include "protocol/kafka/batch/record_batch_builder.h"
 #include "protocol/kafka/batch/record_reader.h"
 #include "protocol/kafka/batch/validate.h"
+#include "tests/fuzz/fix_batch_crcs.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace sluice::kafka {
@@ -72,17 +72,6 @@ absl::StatusOr<std::string> Rebuild(const RecordBatchHeader& header, const std::
   return builder.Build();
 }
 
-void FixCrcs(std::string& batches) {
-  for (size_t position = 0; position < batches.size();) {
-    auto header = ParseBatchHeader(std::string_view(batches).substr(position));
-    if (!header.ok() || header->total_size() > static_cast<int64_t>(batches.size() - position)) return;
-    char* batch = batches.data() + position;
-    batch_internal::StoreBigEndian<uint32_t>(batch + batch_layout::kCrc,
-                                             ComputeBatchCrc(batch, static_cast<size_t>(header->total_size())));
-    position += static_cast<size_t>(header->total_size());
-  }
-}
-
 }  // namespace
 }  // namespace sluice::kafka
 
@@ -90,7 +79,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace sluice::kafka;
   if (size < 1) return 0;
   std::string batches(sluice::fuzz::AsBytes(data + 1, size - 1));
-  if (data[0] & 1) FixCrcs(batches);
+  if (data[0] & 1) sluice::fuzz::FixBatchCrcs(batches);
   auto headers = ValidateBatches(batches, INT32_MAX);
   if (!headers.ok()) {
     // Readers of the log meet batches the produce path never validated (a damaged segment).

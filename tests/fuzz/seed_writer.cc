@@ -164,7 +164,8 @@ void Decompression() {
 
 void RpcFrames() {
   using rpc::FrameKind;
-  Seed("rpc_frame_fuzzer", "hello", rpc::EncodeFrame({.kind = FrameKind::kHello}, rpc::EncodeHello(rpc::kProtocolVersion)));
+  Seed("rpc_frame_fuzzer", "hello",
+       rpc::EncodeFrame({.kind = FrameKind::kHello}, rpc::EncodeHello(rpc::kProtocolVersion)));
   Seed("rpc_frame_fuzzer", "error",
        rpc::EncodeFrame({.kind = FrameKind::kError, .correlation_id = 5, .method = 3},
                         rpc::EncodeStatus(metadata::NotLeaderStatus(2, "127.0.0.1", 9093))));
@@ -187,13 +188,14 @@ std::string Deterministic(const google::protobuf::Message& message) {
 
 void ControllerRpc() {
   for (size_t i = 0; i < std::size(kControllerRpcMessages); ++i) {
-    const google::protobuf::Message& prototype = *kControllerRpcMessages[i];
-    Seed("controller_rpc_fuzzer", fmt::format("{}-empty", prototype.GetDescriptor()->name()), Byte(static_cast<int>(i)));
+    const std::string& name = kControllerRpcMessages[i]->GetDescriptor()->name();
+    Seed("controller_rpc_fuzzer", fmt::format("{}-empty", name), Byte(static_cast<int>(i)));
   }
   auto seed = [](const google::protobuf::Message& message) {
     for (size_t i = 0; i < std::size(kControllerRpcMessages); ++i) {
       if (kControllerRpcMessages[i]->GetDescriptor() == message.GetDescriptor()) {
-        Seed("controller_rpc_fuzzer", message.GetDescriptor()->name(), Byte(static_cast<int>(i)) + Deterministic(message));
+        const std::string& name = message.GetDescriptor()->name();
+        Seed("controller_rpc_fuzzer", name, Byte(static_cast<int>(i)) + Deterministic(message));
       }
     }
   };
