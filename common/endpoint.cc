@@ -15,7 +15,8 @@ absl::StatusOr<HostPort> ParseEndpoint(const std::string& text) {
   const char* end = rest.data() + rest.size();
   const auto parsed = colon == std::string::npos ? std::from_chars_result{nullptr, std::errc::invalid_argument}
                                                  : std::from_chars(rest.data() + colon + 1, end, out.port);
-  if (colon == 0 || parsed.ec != std::errc() || parsed.ptr != end) {
+  // A second "://" is no host: the host returned could not be written back as an endpoint.
+  if (colon == 0 || parsed.ec != std::errc() || parsed.ptr != end || rest.find("://") != std::string::npos) {
     return absl::InvalidArgumentError(fmt::format("cannot parse endpoint '{}' (expected NAME://host:port)", text));
   }
   out.host = rest.substr(0, colon);

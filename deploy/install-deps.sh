@@ -9,6 +9,7 @@ packages=(
   libfmt-dev catch2 zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev
   librdkafka-dev kcat python3 python3-confluent-kafka python3-kafka
   nodejs npm valgrind
+  clang-14 libfuzzer-14-dev libclang-rt-14-dev
 )
 
 missing=()

@@ -63,19 +63,35 @@ absl::Status MetadataImage::Apply(const Record& record, int64_t offset) {
     }
     case Record::kTopic: {
       const auto& r = record.topic();
+      const TopicId id = ToTopicId(r.topic_id());
+      // Names and ids stay one to one (the controller creates a topic only under a free name and
+      // id): a second name for an id would outlive the topic that RemoveTopic deletes.
+      if (topics_.count(r.name()) > 0 || topic_names_.count(id) > 0) {
+        return absl::FailedPreconditionError(
+            fmt::format("topic record for '{}' at offset {}: the name or the id is in use", r.name(), offset));
+      }
       auto topic = std::make_shared<TopicInfo>();
       topic->name = r.name();
-      topic->id = ToTopicId(r.topic_id());
+      topic->id = id;
       topics_[r.name()] = topic;
       topic_names_[topic->id] = r.name();
       break;
     }
     case Record::kPartition: {
       const auto& r = record.partition();
-      auto topic = MutableTopic(ToTopicId(r.topic_id()));
-      if (!topic) return absl::FailedPreconditionError(fmt::format("partition record for unknown topic at offset {}", offset));
+      const TopicId id = ToTopicId(r.topic_id());
+      auto existing = FindTopicById(id);
+      if (!existing) return absl::FailedPreconditionError(fmt::format("partition record for unknown topic at offset {}", offset));
       if (r.partition() < 0) return absl::InvalidArgumentError("negative partition number");
-      if (static_cast<size_t>(r.partition()) >= topic->partitions.size()) topic->partitions.resize(r.partition() + 1);
+      // Partitions are created in order (CreateTopics, CreatePartitions, snapshots), so a record
+      // names an existing partition or the next one. A gap would leave placeholders that no
+      // snapshot can describe, and a hostile number would allocate without bound.
+      if (static_cast<size_t>(r.partition()) > existing->partitions.size()) {
+        return absl::InvalidArgumentError(fmt::format("partition {} of topic '{}' would skip partition {}", r.partition(),
+                                                      existing->name, existing->partitions.size()));
+      }
+      auto topic = MutableTopic(id);
+      if (static_cast<size_t>(r.partition()) == topic->partitions.size()) topic->partitions.emplace_back();
       topic->partitions[r.partition()] = PartitionInfo{
           .partition = r.partition(),
           .replicas = {r.replicas().begin(), r.replicas().end()},

@@ -68,7 +68,8 @@ absl::StatusOr<std::optional<std::string>> CompactBatch(const kafka::RecordBatch
                                                         int64_t delete_retention_ms, int64_t& records_removed) {
   std::vector<KeptRecord> kept;
   int32_t total = 0;
-  const bool tombstones_expired = now_ms - header.max_timestamp > delete_retention_ms;
+  // The producer chose max_timestamp: compare without subtracting it, which could overflow.
+  const bool tombstones_expired = header.max_timestamp < now_ms - delete_retention_ms;
   SLUICE_RETURN_IF_ERROR(kafka::ForEachRecord(bytes, [&](const kafka::RecordView& record) {
     ++total;
     if (record.key) {

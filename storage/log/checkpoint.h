@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 
@@ -13,5 +15,11 @@ absl::Status WriteOffsetCheckpoint(const std::filesystem::path& path, int64_t of
 
 // kNotFound when absent; kDataLoss when the contents are not a valid checkpoint.
 absl::StatusOr<int64_t> ReadOffsetCheckpoint(const std::filesystem::path& path);
+
+// The file's contents for `offset`, and their parser (kDataLoss naming `source` when they are
+// not a valid checkpoint). The file functions above are these plus the I/O; the parser takes a
+// buffer so that it can be fuzzed without a file.
+std::string FormatOffsetCheckpoint(int64_t offset);
+absl::StatusOr<int64_t> ParseOffsetCheckpoint(std::string_view contents, std::string_view source);
 
 }  // namespace sluice::storage

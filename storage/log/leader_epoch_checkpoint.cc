@@ -33,19 +33,16 @@ bool NextLine(std::string_view& text, std::string_view& line) {
 
 }  // namespace
 
-absl::Status WriteLeaderEpochCheckpoint(const std::filesystem::path& path, std::span<const EpochEntry> entries) {
+std::string FormatLeaderEpochCheckpoint(std::span<const EpochEntry> entries) {
   std::string contents = absl::StrCat(ToAbsl(kVersion), "\n", entries.size(), "\n");
   for (const EpochEntry& entry : entries) absl::StrAppend(&contents, entry.epoch, " ", entry.start_offset, "\n");
-  return WriteFileAtomically(path, contents);
+  return contents;
 }
 
-absl::StatusOr<LeaderEpochCache> ReadLeaderEpochCheckpoint(const std::filesystem::path& path) {
-  auto contents = ReadWholeFile(path, kMaxCheckpointBytes);
-  if (!contents.ok()) return contents.status();
+absl::StatusOr<LeaderEpochCache> ParseLeaderEpochCheckpoint(std::string_view text, std::string_view source) {
   auto damaged = [&](absl::string_view why) {
-    return absl::DataLossError(absl::StrCat("bad leader epoch checkpoint ", path.string(), ": ", why));
+    return absl::DataLossError(absl::StrCat("bad leader epoch checkpoint ", ToAbsl(source), ": ", why));
   };
-  std::string_view text = *contents;
   std::string_view line;
   if (!NextLine(text, line) || line != kVersion) return damaged("unknown version");
   size_t count = 0;
@@ -65,6 +62,16 @@ absl::StatusOr<LeaderEpochCache> ReadLeaderEpochCheckpoint(const std::filesystem
   auto cache = LeaderEpochCache::FromEntries(std::move(entries));
   if (!cache.ok()) return damaged(cache.status().message());
   return cache;
+}
+
+absl::Status WriteLeaderEpochCheckpoint(const std::filesystem::path& path, std::span<const EpochEntry> entries) {
+  return WriteFileAtomically(path, FormatLeaderEpochCheckpoint(entries));
+}
+
+absl::StatusOr<LeaderEpochCache> ReadLeaderEpochCheckpoint(const std::filesystem::path& path) {
+  auto contents = ReadWholeFile(path, kMaxCheckpointBytes);
+  if (!contents.ok()) return contents.status();
+  return ParseLeaderEpochCheckpoint(*contents, path.string());
 }
 
 }  // namespace sluice::storage

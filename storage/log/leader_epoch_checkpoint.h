@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <span>
+#include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "storage/log/leader_epoch_cache.h"
@@ -17,5 +19,11 @@ absl::Status WriteLeaderEpochCheckpoint(const std::filesystem::path& path, std::
 // kNotFound when absent; kDataLoss when the contents are not a valid checkpoint, including
 // entries that break the cache's ordering.
 absl::StatusOr<LeaderEpochCache> ReadLeaderEpochCheckpoint(const std::filesystem::path& path);
+
+// The file's contents for `entries`, and their parser (kDataLoss naming `source`). The file
+// functions above are these plus the I/O; the parser takes a buffer so that it can be fuzzed
+// without a file.
+std::string FormatLeaderEpochCheckpoint(std::span<const EpochEntry> entries);
+absl::StatusOr<LeaderEpochCache> ParseLeaderEpochCheckpoint(std::string_view contents, std::string_view source);
 
 }  // namespace sluice::storage

@@ -318,6 +318,14 @@ absl::StatusOr<AppendResult> PartitionLog::AppendAsFollower(std::string_view bat
   if (headers.front().base_offset < 0) {
     return absl::InvalidArgumentError(absl::StrCat("negative base offset ", headers.front().base_offset));
   }
+  // The leader's offsets are outside input: every batch must end below the largest offset, so
+  // that its last offset and the log end after it are representable.
+  for (const auto& header : headers) {
+    if (header.base_offset >= INT64_MAX - header.last_offset_delta) {
+      return absl::InvalidArgumentError(absl::StrCat("batch at offset ", header.base_offset, " with last offset delta ",
+                                                     header.last_offset_delta, " ends past the largest offset"));
+    }
+  }
   for (size_t i = 1; i < headers.size(); ++i) {
     if (headers[i].base_offset <= headers[i - 1].last_offset()) {
       return absl::InvalidArgumentError(absl::StrCat("batch at offset ", headers[i].base_offset,

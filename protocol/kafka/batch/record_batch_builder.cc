@@ -38,7 +38,8 @@ void RecordBatchBuilder::AddWithOffsetDelta(int32_t offset_delta, std::optional<
 
   std::string body;
   body.push_back(0);  // record attributes
-  AppendVarlong(body, timestamp_ms - base_timestamp_);
+  // Wrapping, as the reader adds it back: records read from a damaged batch are rewritten as read.
+  AppendVarlong(body, WrappingSubtract(timestamp_ms, base_timestamp_));
   AppendVarint(body, offset_delta);
   AppendNullable(body, key);
   AppendNullable(body, value);

@@ -43,6 +43,15 @@ inline constexpr int16_t kTransactionalBit = 0x10;
 inline constexpr int16_t kControlBit = 0x20;
 }  // namespace batch_layout
 
+// A base plus a delta read from a batch, in the two's-complement wrapping arithmetic of Kafka's
+// Java longs: hostile values must not overflow (undefined behaviour for C++ signed integers).
+constexpr int64_t WrappingAdd(int64_t base, int64_t delta) {
+  return static_cast<int64_t>(static_cast<uint64_t>(base) + static_cast<uint64_t>(delta));
+}
+constexpr int64_t WrappingSubtract(int64_t value, int64_t base) {
+  return static_cast<int64_t>(static_cast<uint64_t>(value) - static_cast<uint64_t>(base));
+}
+
 struct RecordBatchHeader {
   int64_t base_offset = 0;
   int32_t batch_length = 0;

@@ -67,9 +67,10 @@ absl::Status ForEachRecord(std::string_view batch, const RecordCallback& callbac
     if (!timestamp_delta || !offset_delta) return Malformed(i, "bad timestamp or offset delta");
     record.timestamp_delta = *timestamp_delta;
     record.offset_delta = *offset_delta;
-    record.offset = h.base_offset + *offset_delta;
-    record.timestamp = h.timestamp_type() == TimestampType::kLogAppendTime ? h.max_timestamp
-                                                                            : h.base_timestamp + *timestamp_delta;
+    record.offset = WrappingAdd(h.base_offset, *offset_delta);
+    record.timestamp = h.timestamp_type() == TimestampType::kLogAppendTime
+                           ? h.max_timestamp
+                           : WrappingAdd(h.base_timestamp, *timestamp_delta);
     if (!ReadNullableBytes(p, record_end, record.key)) return Malformed(i, "bad key");
     if (!ReadNullableBytes(p, record_end, record.value)) return Malformed(i, "bad value");
     auto header_count = ReadVarint(p, record_end);

@@ -65,6 +65,9 @@ class MessageGen:
     def __init__(self, message):
         self.m = message
         self.structs = []  # (name, fields, versions present) in dependency order
+        # Structs holding record bytes, directly or through a nested struct: Records (borrowed
+        # bytes or file slices) has no equality, so these declare no operator==.
+        self.holds_records = set()
         self.common = {s.name: s for s in message.common}
         for struct in message.common:
             self._collect(struct.fields)
@@ -169,6 +172,9 @@ class MessageGen:
         for f in fields:
             out(f"{self.cpp_type(f)} {snake(f.name)}{self.initializer(f)};")
         out("TaggedFields unknown_tagged_fields;")
+        if any(f.type == "records" or f.element_type in self.holds_records for f in fields):
+            self.holds_records.add(name)
+            return
         out()
         out(f"bool operator==(const {name}&) const = default;")
 

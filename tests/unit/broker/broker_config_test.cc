@@ -37,4 +37,6 @@ TEST_CASE("endpoints parse with and without a listener name") {
   CHECK(ParseEndpoint("localhost:1,other:2")->host == "localhost");
   CHECK(!ParseEndpoint("nohost").ok());
   CHECK(!ParseEndpoint("PLAINTEXT://h:99999").ok());
+  // Found by tests/fuzz/quorum_voters_fuzzer: the host was "b://c", which parses back as "c".
+  CHECK(!ParseEndpoint("a://b://c:1").ok());
 }

@@ -154,6 +154,24 @@ TEST_CASE("tombstones are removed once older than delete.retention.ms", "[compac
   CheckReadsAtEveryOffset(**log);
 }
 
+TEST_CASE("a tombstone with a timestamp at the end of int64 expires without overflow", "[compaction]") {
+  // The producer sets a CreateTime batch's max timestamp: now - INT64_MIN overflowed (undefined
+  // behaviour) when the cleaner asked whether the batch's tombstones had expired.
+  TempDir dir;
+  ManualClock clock;
+  LogConfig config = SmallSegments();
+  config.delete_retention_ms = 1000;
+  auto log = PartitionLog::Open(dir.path() / "t-0", config, clock);
+  REQUIRE(log.ok());
+  Produce(**log, {{"a", "1"}}, clock.NowMs());
+  const int64_t ancient_tombstone = Produce(**log, {{"a", std::nullopt}}, INT64_MIN);
+  for (int i = 0; i < 12; ++i) Produce(**log, {{fmt::format("filler{}", i), "x"}}, clock.NowMs());
+  REQUIRE((*log)->ClosedSegments().back().next_offset > ancient_tombstone);
+  REQUIRE(CleanLog(**log, clock.NowMs(), INT64_MAX).ok());
+  for (const auto& r : ReadAll(**log)) CHECK(r.key != std::optional<std::string>("a"));
+  CheckReadsAtEveryOffset(**log);
+}
+
 TEST_CASE("compressed batches keep their codec, producer fields and offsets", "[compaction]") {
   for (kafka::Compression codec : {kafka::Compression::kGzip, kafka::Compression::kSnappy, kafka::Compression::kLz4,
                                    kafka::Compression::kZstd}) {

@@ -26,6 +26,14 @@ TEST_CASE("offset checkpoints round trip and reject damage") {
   }
 }
 
+TEST_CASE("offset checkpoint contents parse from a buffer, errors naming their source") {
+  CHECK(FormatOffsetCheckpoint(42) == "sluice-offset-checkpoint 1\n42\n");
+  CHECK(ParseOffsetCheckpoint(FormatOffsetCheckpoint(42), "x").value() == 42);
+  const auto damaged = ParseOffsetCheckpoint("sluice-offset-checkpoint 1\n-1\n", "some/dir/recovery-point.checkpoint");
+  CHECK(damaged.status().code() == absl::StatusCode::kDataLoss);
+  CHECK(damaged.status().message().find("some/dir/recovery-point.checkpoint") != absl::string_view::npos);
+}
+
 TEST_CASE("segment file names") {
   CHECK(LogSegment::ParseLogFileName("00000000000000000042.log") == 42);
   CHECK(LogSegment::LogPath("/d", 42) == "/d/00000000000000000042.log");

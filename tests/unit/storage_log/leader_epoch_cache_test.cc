@@ -130,3 +130,12 @@ TEST_CASE("leader epoch checkpoint round trip in Kafka's format and damage detec
     CHECK(ReadLeaderEpochCheckpoint(path).status().code() == absl::StatusCode::kDataLoss);
   }
 }
+
+TEST_CASE("leader epoch checkpoint contents parse from a buffer, errors naming their source") {
+  const Entries entries{{0, 0}, {3, 150}};
+  CHECK(FormatLeaderEpochCheckpoint(entries) == "0\n2\n0 0\n3 150\n");
+  CHECK(ParseLeaderEpochCheckpoint(FormatLeaderEpochCheckpoint(entries), "x").value().entries() == entries);
+  const auto damaged = ParseLeaderEpochCheckpoint("0\n1\n", "some/dir/leader-epoch-checkpoint");
+  CHECK(damaged.status().code() == absl::StatusCode::kDataLoss);
+  CHECK(damaged.status().message().find("some/dir/leader-epoch-checkpoint") != absl::string_view::npos);
+}

@@ -157,6 +157,13 @@ TEST_CASE("a follower append refuses offsets that overlap the log or go backward
     refused("", absl::StatusCode::kInvalidArgument);
     refused("definitely not a record batch, not at all, no", absl::StatusCode::kInvalidArgument);
   }
+  SECTION("a batch whose last offset would pass the largest offset") {
+    // Found by tests/fuzz/follower_append_fuzzer: base offset + last offset delta overflowed
+    // (undefined behaviour) on the leader's base offset near INT64_MAX.
+    refused(MakeLeaderBatch(INT64_MAX - 1, 2, 2), absl::StatusCode::kInvalidArgument);
+    refused(MakeLeaderBatch(3, 2, 1) + MakeLeaderBatch(INT64_MAX, 2, 3), absl::StatusCode::kInvalidArgument);
+    refused(MakeLeaderBatch(INT64_MAX, 2, 1), absl::StatusCode::kInvalidArgument);  // no next offset
+  }
   SECTION("a gap the leader's compaction left is accepted") {
     auto appended = AppendFollower(*log, MakeLeaderBatch(7, 2, 2) + MakeLeaderBatch(12, 2, 1));
     CHECK(appended.base_offset == 7);
