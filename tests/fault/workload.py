@@ -50,6 +50,7 @@ class ProducerWorker(threading.Thread):
         super().__init__(name=f"producer-{producer_id}", daemon=True)
         self.producer_id, self.bootstrap, self.topic, self.logger = producer_id, bootstrap, topic, logger
         self.keys, self.rate, self.stop = keys, rate, stop
+        self.abandon = threading.Event()                # the run is aborted: drop what is queued
         self.produced = {k: 0 for k in range(keys)}   # key -> sequences handed to the client
         self.acked = {}                                 # (key, sequence) -> (partition, offset)
         self.delivery_errors = []                       # (key, sequence, error text)
@@ -98,7 +99,15 @@ class ProducerWorker(threading.Thread):
             i += 1
             producer.poll(0)
             self.stop.wait(1.0 / self.rate)  # pacing of the offered load, not synchronisation
-        self.undelivered = producer.flush(MESSAGE_TIMEOUT_MS / 1000)
+        # Flush in short steps, so an aborted run can make the thread drop its queue and end
+        # before the next schedule's cluster takes the same addresses.
+        deadline = time.monotonic() + MESSAGE_TIMEOUT_MS / 1000
+        while len(producer) and not self.abandon.is_set() and time.monotonic() < deadline:
+            producer.flush(0.5)
+        self.undelivered = len(producer)
+        if self.abandon.is_set():
+            producer.purge()
+            producer.flush(1)
 
     def acked_count(self):
         return len(self.acked)
