@@ -140,6 +140,7 @@ def main():
     topology = netns_topology.Topology(node_hosts())
     work = tempfile.mkdtemp(prefix="sluice-fault-")
     results = []
+    interrupted_by = None
     try:
         topology.create()
         print(f"network: bridge {topology.bridge} {topology.bridge_address}/24, nodes "
@@ -157,6 +158,8 @@ def main():
                     shutil.rmtree(result["data_dir"], ignore_errors=True)
             if report:
                 write_report(report, results)
+    except KeyboardInterrupt as e:  # report what finished; the schedule in progress is dropped
+        interrupted_by = str(e) or "SIGINT"
     finally:
         topology.destroy()
         if not any(not r["passed"] for r in results) and not args.keep:
@@ -166,6 +169,9 @@ def main():
     if report:
         write_report(report, results)
         print(f"report: {os.path.abspath(report)}")
+    if interrupted_by:
+        print(f"interrupted ({interrupted_by}) after {len(results)} of {len(seeds)} schedules")
+        return 130
     return 0 if summary["passed"] == len(results) else 1
 
 
