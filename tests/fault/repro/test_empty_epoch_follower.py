@@ -48,6 +48,13 @@ def state(cluster):
     return (p.leader, sorted(p.isrs)) if p else None
 
 
+def produce(cluster, values):
+    producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all"})
+    for value in values:
+        producer.produce(TOPIC, value, partition=0)
+    assert producer.flush(30) == 0, "records to idle-0 undelivered"
+
+
 def replica_bytes(cluster, broker):
     paths = sorted(glob.glob(os.path.join(cluster.dir, f"broker-{broker}", f"{TOPIC}-0", "*.log")))
     data = b""
@@ -59,12 +66,21 @@ def replica_bytes(cluster, broker):
 
 class EmptyEpochFollowerTest(unittest.TestCase):
     def test_a_replica_that_led_an_empty_epoch_follows_the_next_leader(self):
+        self.check(records_before=0)
+
+    def test_the_same_when_the_partition_already_holds_data(self):
+        # Seed 1065: fault-4 held 255 records, broker 2 led epoch 1 without an append, and then
+        # logged 'truncating to 255 to follow broker 3 (epoch 3)' a million times in 90 s.
+        self.check(records_before=100)
+
+    def check(self, records_before):
         with Cluster(brokers=3, controllers=1,
                      controller_overrides={"broker.session.timeout.ms": "3000", "auto.leader.rebalance.enable": "false"},
                      broker_overrides={"broker.heartbeat.interval.ms": "500", "replica.lag.time.max.ms": "3000"}) as cluster:
             admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
             admin.create_topics([NewTopic(TOPIC, 1, replica_assignment=[[1, 2, 3]])])[TOPIC].result(30)
             wait_until(lambda: state(cluster) == (1, [1, 2, 3]), 30, "idle-0 led by 1 with ISR 1,2,3")
+            produce(cluster, [b"before-%d" % i for i in range(records_before)])
 
             cluster.brokers[0].pause()  # fenced once its lease lapses: broker 2 leads epoch 1, nothing is written
             wait_until(lambda: (state(cluster) or (0,))[0] == 2, 30, "idle-0 led by broker 2")
@@ -74,17 +90,16 @@ class EmptyEpochFollowerTest(unittest.TestCase):
             self.assertEqual(results[(TOPIC, 0)], 0, "preferred election of idle-0")
             wait_until(lambda: (state(cluster) or (0,))[0] == 1, 30, "idle-0 led by broker 1 again (epoch 2)")
 
-            producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "1"})
-            for i in range(10):
-                producer.produce(TOPIC, b"after-%d" % i, partition=0)
-            self.assertEqual(producer.flush(30), 0)
+            produce(cluster, [b"after-%d" % i for i in range(10)])
             try:
-                wait_until(lambda: replica_bytes(cluster, 1) == replica_bytes(cluster, 2) == replica_bytes(cluster, 3)
-                           and replica_bytes(cluster, 1), 20, "all three replicas of idle-0 to hold the 10 records")
+                wait_until(lambda: replica_bytes(cluster, 1) == replica_bytes(cluster, 2) == replica_bytes(cluster, 3),
+                           20, f"all three replicas of idle-0 to hold the {records_before + 10} records")
             except AssertionError:
-                loops = cluster.brokers[1].log().count(f"partition {TOPIC}-0: truncating to 0 to follow broker 1")
+                loops = cluster.brokers[1].log().count(
+                    f"partition {TOPIC}-0: truncating to {records_before} to follow broker 1")
                 self.fail(f"broker 2 never copied idle-0 (sizes {[len(replica_bytes(cluster, b)) for b in (1, 2, 3)]},"
-                          f" ISR {state(cluster)}); its log says 'truncating to 0 to follow broker 1' {loops} times")
+                          f" ISR {state(cluster)}); its log says 'truncating to {records_before} to follow broker 1'"
+                          f" {loops} times")
 
 
 if __name__ == "__main__":
