@@ -16,7 +16,9 @@ namespace {
 constexpr int kFetchMaxWaitMs = 5000;
 // A long-poll answers within max_wait; beyond this margin the controller is presumed gone.
 constexpr int kFetchMarginMs = 2000;
-constexpr int kAttemptTimeoutMs = 3000;
+// A heartbeat or registration unanswered for this long (at least) goes to another voter: a
+// leader that stopped without closing its connections (paused, cut off) is left within a second.
+constexpr int64_t kMinAttemptTimeoutMs = 1000;
 constexpr int kRetryDelayMs = 200;
 }  // namespace
 
@@ -77,10 +79,11 @@ bool ControllerLink::Retryable(const absl::Status& status, bool idempotent) {
          (idempotent && status.code() == absl::StatusCode::kDeadlineExceeded);
 }
 
-int ControllerLink::AttemptTimeoutMs(Deadline deadline, bool idempotent) {
+int ControllerLink::AttemptTimeoutMs(Deadline deadline, bool idempotent) const {
   const auto left =
       std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
-  return static_cast<int>(std::max<int64_t>(1, idempotent ? std::min<int64_t>(left, kAttemptTimeoutMs) : left));
+  const int64_t attempt = std::max(kMinAttemptTimeoutMs, 2 * options_.heartbeat_interval_ms);
+  return static_cast<int>(std::max<int64_t>(1, idempotent ? std::min<int64_t>(left, attempt) : left));
 }
 
 bool ControllerLink::FollowLeader(size_t target, const absl::Status& status) {
@@ -102,6 +105,10 @@ bool ControllerLink::FollowLeader(size_t target, const absl::Status& status) {
     const ControllerAddress& a = endpoints_[next].address;
     log::Info("broker {}: controller {}:{} answered '{}'; trying {}:{}", options_.broker_id,
               endpoints_[target].address.host, endpoints_[target].address.port, status.message(), a.host, a.port);
+    // The metadata long poll may still wait on the voter just left: ask the new one now.
+    asio::post(io_, [this] {
+      if (!stopping_ && fetch_in_flight_ && fetch_target_ != leader_.load()) FetchMetadata();
+    });
   }
   return learned || expected != target;
 }
@@ -179,10 +186,15 @@ void ControllerLink::FetchMetadata() {
   request.set_max_wait_ms(ready_ ? kFetchMaxWaitMs : 0);
   request.set_broker_id(options_.broker_id);
   const size_t target = leader_.load();
+  // A fetch started anew (the leader moved) supersedes the one in flight: its answer is dropped.
+  const uint64_t generation = ++fetch_generation_;
+  fetch_target_ = target;
+  fetch_in_flight_ = true;
   rpc::CallProto<metadata::FetchMetadataRequest, metadata::FetchMetadataResponse>(
       *endpoints_[target].client, metadata::FETCH_METADATA, request, request.max_wait_ms() + kFetchMarginMs,
-      [this, target](absl::StatusOr<metadata::FetchMetadataResponse> response) {
-        if (stopping_) return;
+      [this, target, generation](absl::StatusOr<metadata::FetchMetadataResponse> response) {
+        if (stopping_ || generation != fetch_generation_) return;
+        fetch_in_flight_ = false;
         if (!response.ok()) {
           log::Warn("broker {}: metadata fetch failed: {}", options_.broker_id, response.status());
           return Retry(Retryable(response.status(), /*idempotent=*/true) && FollowLeader(target, response.status()),

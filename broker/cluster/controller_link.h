@@ -109,7 +109,7 @@ class ControllerLink {
   }
 
   static bool Retryable(const absl::Status& status, bool idempotent);
-  static int AttemptTimeoutMs(Deadline deadline, bool idempotent);
+  int AttemptTimeoutMs(Deadline deadline, bool idempotent) const;
   // After `target` failed with `status`: moves to the hinted leader or the next controller.
   // Returns whether the next attempt goes to a newly learned leader (worth trying at once).
   bool FollowLeader(size_t target, const absl::Status& status);
@@ -132,6 +132,10 @@ class ControllerLink {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> shutting_down_{false};
   bool fetching_ = false;
+  // The metadata long poll (event loop only): which call is current, and to which voter.
+  uint64_t fetch_generation_ = 0;
+  size_t fetch_target_ = 0;
+  bool fetch_in_flight_ = false;
   std::shared_ptr<metadata::MetadataImage> image_;  // the link's working copy
 };
 

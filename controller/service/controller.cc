@@ -379,7 +379,7 @@ void Controller::Tick() {
           if (lease != lease_deadline_ms_.end() && lease->second <= at) lapsed.insert(live);
         }
         for (int32_t broker : lapsed) {
-          log::Warn("controller {}: broker {} missed its heartbeat lease; fencing it", options_.node_id, broker);
+          log::Warn("controller {}: broker {} missed its heartbeat lease; proposing to fence it", options_.node_id, broker);
           lease_deadline_ms_.erase(broker);
         }
         PlanFenceBrokers(lapsed, ctx);
