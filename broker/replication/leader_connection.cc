@@ -86,15 +86,17 @@ void LeaderConnection::ReadSize() {
 }
 
 void LeaderConnection::ReadBody(uint32_t size) {
-  response_ = std::make_shared<std::string>(size, '\0');
-  asio::async_read(socket_, asio::buffer(*response_), [self = shared_from_this(), call = call_](const asio::error_code& ec, size_t) {
+  if (response_.size() < size) response_.resize(size);
+  response_size_ = size;
+  asio::async_read(socket_, asio::buffer(response_.data(), size), [self = shared_from_this(), call = call_](
+                                                                     const asio::error_code& ec, size_t) {
     if (self->call_ != call || !self->done_) return;
     if (ec) return self->Fail("read", ec);
-    self->Finish(std::move(self->response_));
+    self->Finish(std::string_view(self->response_.data(), self->response_size_));
   });
 }
 
-void LeaderConnection::Finish(absl::StatusOr<std::shared_ptr<std::string>> result) {
+void LeaderConnection::Finish(absl::StatusOr<std::string_view> result) {
   timer_.cancel();
   ++call_;  // completions of this call that are still queued are now stale
   std::exchange(done_, nullptr)(std::move(result));

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
@@ -18,8 +19,10 @@ namespace sluice::broker {
 
 class LeaderConnection : public std::enable_shared_from_this<LeaderConnection> {
  public:
-  // The response frame without its size prefix (header included), or why there is none.
-  using Done = std::function<void(absl::StatusOr<std::shared_ptr<std::string>>)>;
+  // The response frame without its size prefix (header included), or why there is none. The
+  // bytes are valid during the call only: the buffer is reused for the next response, so that
+  // megabytes of fetched records do not cost a fresh allocation (and fresh pages) each time.
+  using Done = std::function<void(absl::StatusOr<std::string_view>)>;
 
   explicit LeaderConnection(asio::io_context& io) : io_(io), socket_(io), timer_(io) {}
 
@@ -37,7 +40,7 @@ class LeaderConnection : public std::enable_shared_from_this<LeaderConnection> {
   void Send();
   void ReadSize();
   void ReadBody(uint32_t size);
-  void Finish(absl::StatusOr<std::shared_ptr<std::string>> result);
+  void Finish(absl::StatusOr<std::string_view> result);
   void Fail(const std::string& what, const asio::error_code& ec);
 
   asio::io_context& io_;
@@ -49,7 +52,8 @@ class LeaderConnection : public std::enable_shared_from_this<LeaderConnection> {
   uint64_t call_ = 0;  // generation of the call in progress, so late completions are ignored
   std::string request_;
   unsigned char size_bytes_[4];
-  std::shared_ptr<std::string> response_;
+  std::string response_;  // grows to the largest response seen, never shrinks
+  size_t response_size_ = 0;
   Done done_;
 };
 

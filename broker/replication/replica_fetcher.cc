@@ -127,19 +127,19 @@ void ReplicaFetcher::MaybeFetch() {
   in_flight_ = true;
   connection_->Call(leader->host, static_cast<uint16_t>(leader->port), std::move(encoded.bytes),
                     kRequestTimeoutMs + context_.options.fetch_wait_max_ms,
-                    [weak = weak_from_this(), correlation_id, sent](absl::StatusOr<std::shared_ptr<std::string>> frame) {
+                    [weak = weak_from_this(), correlation_id, sent](absl::StatusOr<std::string_view> frame) {
                       if (auto self = weak.lock()) self->OnResponse(std::move(frame), correlation_id, kFetchVersion, sent);
                     });
 }
 
-void ReplicaFetcher::OnResponse(absl::StatusOr<std::shared_ptr<std::string>> frame, int32_t correlation_id,
+void ReplicaFetcher::OnResponse(absl::StatusOr<std::string_view> frame, int32_t correlation_id,
                                 int16_t version, std::shared_ptr<std::map<Key, Partition::FetchPosition>> sent) {
   in_flight_ = false;
   if (stopped_) return;
   absl::Status status = frame.status();
   FetchResponse response;
   if (status.ok()) {
-    kafka::Reader reader(**frame);
+    kafka::Reader reader(*frame);
     kafka::ResponseHeader header;
     status = header.Decode(reader, kafka::ResponseHeaderVersion<FetchResponse>(version));
     if (status.ok() && header.correlation_id != correlation_id) {
@@ -173,7 +173,7 @@ void ReplicaFetcher::OnResponse(absl::StatusOr<std::shared_ptr<std::string>> fra
         result.diverging_epoch =
             storage::EpochEndOffset{.epoch = data.diverging_epoch.epoch, .end_offset = data.diverging_epoch.end_offset};
       }
-      result.records = data.records.contiguous();  // borrows the response frame
+      result.records = data.records.contiguous();  // borrows the response frame, valid during this call
       auto partition = member->second.partition;  // the call may remove the member
       const bool accepted = partition->OnFetchedFromLeader(position->second, result);
       if (auto again = members_.find(key); again != members_.end()) {

@@ -43,7 +43,7 @@ class ReplicaFetcher : public std::enable_shared_from_this<ReplicaFetcher> {
   // replica.fetch.wait.max.ms: abandon that fetch and send one that includes it. Posted, so
   // that the replicas one metadata change adds all make the same new fetch.
   void RestartFetch();
-  void OnResponse(absl::StatusOr<std::shared_ptr<std::string>> frame, int32_t correlation_id, int16_t version,
+  void OnResponse(absl::StatusOr<std::string_view> frame, int32_t correlation_id, int16_t version,
                   std::shared_ptr<std::map<Key, Partition::FetchPosition>> sent);
   void BackOffAll();
   void ArmRetry(int64_t at_ms);
