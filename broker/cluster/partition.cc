@@ -64,13 +64,15 @@ void Partition::TakeRole() {
     if (role_ != Role::kLeader || role_epoch_ != assignment_.leader_epoch) {
       BecomeLeader();
     } else {
-      // Same leadership, new ISR or replica set.
+      // Same leadership, new ISR or replica set (a reassignment adds or removes followers).
+      const bool had_followers = !followers_.empty();
       for (int32_t replica : assignment_.replicas) {
         if (replica != self && !followers_.count(replica)) followers_[replica] = FollowerProgress();
       }
       std::erase_if(followers_, [&](const auto& f) {
         return std::find(assignment_.replicas.begin(), assignment_.replicas.end(), f.first) == assignment_.replicas.end();
       });
+      if (!had_followers) ScheduleIsrCheck();  // e.g. a single replica that got followers
       MaybeAdvanceHighWatermark();
     }
   } else if (assignment_.leader >= 0) {
