@@ -122,6 +122,8 @@ void ReplicaFetcher::MaybeFetch() {
     if (next_retry != INT64_MAX) ArmRetry(next_retry);
     return;
   }
+  // A partition waiting out a retry must not wait for the others' long poll as well.
+  if (next_retry != INT64_MAX) request.max_wait_ms = std::clamp<int64_t>(next_retry - now, 0, request.max_wait_ms);
   const int32_t correlation_id = next_correlation_id_++;
   kafka::OutboundMessage encoded = kafka::EncodeRequest(correlation_id, "sluice-replica-fetcher", kFetchVersion, request);
   in_flight_ = true;
