@@ -16,8 +16,10 @@ TEST_CASE("crc32c known answers") {
 
 TEST_CASE("crc32c hardware and portable agree, and extend composes") {
   std::string data;
-  for (int i = 0; i < 1000; ++i) data.push_back(static_cast<char>(i * 31 + 7));
-  for (size_t len : {0u, 1u, 7u, 8u, 9u, 63u, 64u, 999u, 1000u}) {
+  for (int i = 0; i < 40000; ++i) data.push_back(static_cast<char>(i * 31 + 7 + (i >> 9)));
+  // Lengths around the hardware path's three-stripe blocks (3 x 256 and 3 x 4096 bytes).
+  for (size_t len : {0u, 1u, 7u, 8u, 9u, 63u, 64u, 767u, 768u, 769u, 999u, 1000u, 12287u, 12288u, 12289u, 13063u,
+                     36871u, 40000u}) {
     uint32_t portable = crc32c_internal::ExtendPortable(0, data.data(), len);
     if (crc32c_internal::HardwareAvailable()) {
       CHECK(crc32c_internal::ExtendHardware(0, data.data(), len) == portable);
