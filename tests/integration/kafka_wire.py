@@ -181,20 +181,26 @@ class Reader:
             self.pos += self.uvarint()
 
 
+def exchange(port, frame, correlation_id, what, timeout=10):
+    """Sends one request frame on a new connection; returns a Reader after the correlation id."""
+    conn = Connection(port, timeout=timeout)
+    try:
+        conn.send(frame)
+        answer = conn.receive()
+    finally:
+        conn.close()
+    if answer is None:
+        raise AssertionError(f"the broker closed the connection instead of answering {what}")
+    r = Reader(answer)
+    assert r.take(">i") == correlation_id
+    return r
+
+
 def describe_quorum_v2(port, correlation_id=1, topic="__cluster_metadata", partition=0):
     """DescribeQuorum v2 through a broker, parsed into dicts."""
     body = (uvarint(2) + compact_string(topic) + uvarint(2) + struct.pack(">i", partition) + b"\x00" + b"\x00" +
             b"\x00")
-    conn = Connection(port)
-    try:
-        conn.send(flexible_request(55, 2, correlation_id, body))
-        frame = conn.receive()
-    finally:
-        conn.close()
-    if frame is None:
-        raise AssertionError("the broker closed the connection instead of answering DescribeQuorum")
-    r = Reader(frame)
-    assert r.take(">i") == correlation_id
+    r = exchange(port, flexible_request(55, 2, correlation_id, body), correlation_id, "DescribeQuorum")
     r.skip_tags()
 
     def replica():
@@ -243,16 +249,7 @@ def elect_leaders_v1(port, election_type, partitions, correlation_id=1):
         for topic, ids in partitions.items():
             body += string(topic) + struct.pack(">i", len(ids)) + b"".join(struct.pack(">i", i) for i in ids)
     body += struct.pack(">i", 30000)
-    conn = Connection(port, timeout=40)
-    try:
-        conn.send(request(43, 1, correlation_id, body))
-        frame = conn.receive()
-    finally:
-        conn.close()
-    if frame is None:
-        raise AssertionError("the broker closed the connection instead of answering ElectLeaders")
-    r = Reader(frame)
-    assert r.take(">i") == correlation_id
+    r = exchange(port, request(43, 1, correlation_id, body), correlation_id, "ElectLeaders", timeout=40)
     r.take(">i")  # throttle
     error = r.take(">h")
     results = {}
@@ -275,16 +272,8 @@ def alter_partition_reassignments_v0(port, topic, targets, correlation_id=1):
             struct.pack(">i", r) for r in replicas)
         body += b"\x00"
     body += b"\x00" + b"\x00"
-    conn = Connection(port, timeout=40)
-    try:
-        conn.send(flexible_request(45, 0, correlation_id, body))
-        frame = conn.receive()
-    finally:
-        conn.close()
-    if frame is None:
-        raise AssertionError("the broker closed the connection instead of answering AlterPartitionReassignments")
-    r = Reader(frame)
-    assert r.take(">i") == correlation_id
+    r = exchange(port, flexible_request(45, 0, correlation_id, body), correlation_id, "AlterPartitionReassignments",
+                 timeout=40)
     r.skip_tags()
     r.take(">i")  # throttle
     error = r.take(">h")
