@@ -17,7 +17,8 @@ std::string RenderCompatibilityDoc() {
       "APIs the broker advertises in ApiVersions, with their version ranges. Versions below\n"
       "\"Served from\" are advertised for client feature detection but answered with\n"
       "UNSUPPORTED_VERSION. \"Flexible from\" is the first version with compact encoding and\n"
-      "tagged fields.\n"
+      "tagged fields. As in Kafka, bytes after a request's body inside its frame are ignored\n"
+      "(librdkafka 2.15 sends some); a body that ends early closes the connection.\n"
       "\n"
       "| Key | API | Advertised versions | Served from | Flexible from |\n"
       "|----:|-----|---------------------|-------------|---------------|\n";

@@ -23,7 +23,14 @@ std::string Encode(const Message& message, int16_t version) {
   return out.bytes;
 }
 
-// Decodes as RequestContext::Decode does: the whole body, no trailing bytes.
+// Decodes as RequestContext::Decode does: the body, ignoring bytes after it.
+template <class Message>
+bool DecodeBody(std::string_view bytes, int16_t version, Message& message) {
+  Reader reader(bytes);
+  return message.Decode(reader, version).ok();
+}
+
+// Our own encoding decodes to its last byte.
 template <class Message>
 bool DecodeAll(std::string_view bytes, int16_t version, Message& message) {
   Reader reader(bytes);
@@ -41,7 +48,7 @@ void CheckSymmetric(const Message& decoded, int16_t version) {
 template <class Request>
 void FuzzBody(std::string_view body, int16_t version) {
   Request request;
-  if (DecodeAll(body, version, request)) CheckSymmetric(request, version);
+  if (DecodeBody(body, version, request)) CheckSymmetric(request, version);
 }
 
 constexpr bool IsRequest(std::string_view type_name) { return type_name.ends_with("Request"); }
