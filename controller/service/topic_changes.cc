@@ -10,6 +10,7 @@
 #include "controller/service/partition_rules.h"
 #include "protocol/kafka/error_codes.h"
 #include "protocol/metadata/topic_config.h"
+#include "protocol/metadata/topic_names.h"
 
 namespace sluice::controller {
 namespace {
@@ -17,25 +18,12 @@ namespace {
 using kafka::ErrorCode;
 using metadata::Record;
 
-constexpr int kMaxTopicNameLength = 249;
 // Kafka's controller refuses a request that would create more partitions than this, before
 // allocating anything (POLICY_VIOLATION for every topic of the request).
 constexpr int64_t kMaxPartitionsPerRequest = 10'000;
 constexpr char kTooManyPartitions[] = "Excessively large number of partitions per request.";
 
 int32_t Code(ErrorCode code) { return static_cast<int32_t>(code); }
-
-std::string TopicNameProblem(const std::string& name) {
-  if (name.empty()) return "topic name is empty";
-  if (name == "." || name == "..") return fmt::format("topic name '{}' is not allowed", name);
-  if (name.size() > kMaxTopicNameLength) return fmt::format("topic name is longer than {} characters", kMaxTopicNameLength);
-  for (char c : name) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) {
-      return fmt::format("topic name '{}' contains '{}': only ASCII letters, digits, '.', '_' and '-' are allowed", name, c);
-    }
-  }
-  return "";
-}
 
 metadata::TopicResult ValidateNewTopic(const metadata::CreatableTopic& topic, int32_t default_partitions,
                                        int32_t default_replication, PlanContext& ctx,
@@ -48,7 +36,7 @@ metadata::TopicResult ValidateNewTopic(const metadata::CreatableTopic& topic, in
     result.set_error_message(std::move(message));
     return result;
   };
-  if (std::string problem = TopicNameProblem(topic.name()); !problem.empty()) {
+  if (std::string problem = metadata::TopicNameProblem(topic.name()); !problem.empty()) {
     return fail(ErrorCode::kInvalidTopicException, problem);
   }
   if (image.FindTopic(topic.name())) {

@@ -181,6 +181,47 @@ TEST_CASE("replication factors and replica lists are checked against the brokers
   CHECK(f.image().FindTopic("t")->partitions.size() == 1);
 }
 
+TEST_CASE("names and config bytes that are not UTF-8 parse and are refused with Kafka's codes") {
+  // Found by a wire fuzzer: a topic name that is not UTF-8 made the controller's request fail
+  // to parse (protobuf strings must be UTF-8), so the client waited for REQUEST_TIMED_OUT.
+  Fixture f;
+  f.Register(1);
+  REQUIRE(f.Create("t", 1, 1).error_code() == 0);
+  const std::string bad = "bad\xff\xfe";
+  const std::string not_utf8 = bad.substr(3, 1);
+  auto reparsed = [](const auto& message) {
+    std::decay_t<decltype(message)> copy;
+    REQUIRE(copy.ParseFromString(message.SerializeAsString()));
+    return copy;
+  };
+  metadata::CreateTopicsRequest create;
+  auto* topic = create.add_topics();
+  topic->set_name(bad);
+  topic->set_num_partitions(1);
+  topic->set_replication_factor(1);
+  (*topic->mutable_configs())["retention.ms"] = not_utf8;
+  auto created = f.Run<metadata::CreateTopicsResponse>([&](auto r) { f.c().CreateTopics(reparsed(create), r); });
+  CHECK(reparsed(*created).results(0).error_code() == Code(ErrorCode::kInvalidTopicException));
+
+  metadata::DeleteTopicsRequest remove;
+  remove.add_names(bad);
+  auto deleted = f.Run<metadata::DeleteTopicsResponse>([&](auto r) { f.c().DeleteTopics(reparsed(remove), r); });
+  CHECK(reparsed(*deleted).results(0).error_code() == Code(ErrorCode::kUnknownTopicOrPartition));
+
+  metadata::AlterConfigsRequest alter;
+  auto* resource = alter.add_resources();
+  resource->set_resource_type(metadata::kTopicResource);
+  resource->set_resource_name("t");
+  auto* op = resource->add_ops();
+  op->set_key("retention.ms");
+  op->set_value(not_utf8);
+  auto altered = f.Run<metadata::AlterConfigsResponse>([&](auto r) { f.c().AlterConfigs(reparsed(alter), r); });
+  CHECK(reparsed(*altered).results(0).error_code() == Code(ErrorCode::kInvalidConfig));
+  resource->set_resource_name(bad);
+  altered = f.Run<metadata::AlterConfigsResponse>([&](auto r) { f.c().AlterConfigs(reparsed(alter), r); });
+  CHECK(reparsed(*altered).results(0).error_code() == Code(ErrorCode::kUnknownTopicOrPartition));
+}
+
 TEST_CASE("rack-aware placement spreads replicas over racks") {
   Fixture f;
   f.Register(1, "a");
