@@ -4,6 +4,7 @@ import struct
 import unittest
 import uuid
 
+from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from harness import Cluster
@@ -174,6 +175,26 @@ class BadInputTest(unittest.TestCase):
         name, error, _ = kw.incremental_alter_topic_configs_v1(self.port, bad, {"retention.ms": "1000"})
         self.assertEqual((name, error), (bad, 3), "UNKNOWN_TOPIC_OR_PARTITION expected from IncrementalAlterConfigs")
         self.assertNotIn("parse", self.cluster.controller.log().lower())
+        self.assert_cluster_serves()
+
+    def test_clients_cannot_produce_to_internal_topics(self):
+        group = f"internal-{uuid.uuid4().hex[:8]}"
+        consumer = Consumer({"bootstrap.servers": self.cluster.bootstrap, "group.id": group,
+                             "enable.auto.commit": False})
+        try:
+            # The group coordinator's own appends still work: a commit is stored and read back.
+            consumer.commit(offsets=[TopicPartition("corrupt", 0, 1)], asynchronous=False)
+            [committed] = consumer.committed([TopicPartition("corrupt", 0)], timeout=30)
+            self.assertEqual(committed.offset, 1)
+        finally:
+            consumer.close()
+        for topic in ("__consumer_offsets", "__transaction_state"):
+            conn = kw.Connection(self.port)
+            conn.send(kw.request(0, 3, 11, kw.produce_v3(topic, 0, kw.record_batch([b"forged"]))))
+            response = conn.receive()
+            conn.close()
+            error, _ = kw.parse_produce_v3_response(response[4:])
+            self.assertEqual(error, 17, f"INVALID_TOPIC_EXCEPTION expected for a produce to {topic}")
         self.assert_cluster_serves()
 
 
