@@ -1,4 +1,5 @@
-// CreateTopics, DeleteTopics and CreatePartitions: validated and decided by the controller.
+// CreateTopics, DeleteTopics and CreatePartitions: decided by the controller, after the broker
+// has answered what needs no controller (names no topic can have, unknown config names).
 
 #include <optional>
 #include <string>
@@ -29,9 +30,8 @@ struct Refusal {
   std::string message;
 };
 
-// What the broker refuses before forwarding a new topic: a name Kafka does not allow (which
-// could also break the controller request's protobuf, whose map keys must be UTF-8) and
-// config names that are not topic configs.
+// What the broker refuses before forwarding a new topic: a name Kafka does not allow, and
+// config names that are not topic configs (they become protobuf map keys, which must be UTF-8).
 template <class Configs>
 std::optional<Refusal> RefuseNewTopic(const std::string& name, const Configs& configs) {
   if (std::string problem = metadata::TopicNameProblem(name); !problem.empty()) {
