@@ -295,6 +295,16 @@ void Group::CompleteJoin(int64_t now_ms) {
       ++it;
     }
   }
+  const bool any_rejoined = std::any_of(members_.begin(), members_.end(),
+                                        [](const auto& entry) { return entry.second.awaiting_join != nullptr; });
+  if (!members_.empty() && !any_rejoined) {
+    // Only static members that did not rejoin are left: a generation without them would have
+    // no leader to sync it, and would be followed by another one every rebalance timeout
+    // until their sessions expire. As Kafka does, keep preparing for another rebalance
+    // timeout; an expiring session (Tick) removes them and ends the rebalance.
+    rebalance_deadline_ms_ = now_ms + MaxRebalanceTimeoutMs();
+    return;
+  }
   ++generation_;
   if (members_.empty()) {
     protocol_.reset();

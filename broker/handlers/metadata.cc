@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include <asio/post.hpp>
@@ -6,6 +7,7 @@
 #include "broker/handlers/handlers.h"
 #include "broker/handlers/partition_lookup.h"
 #include "protocol/kafka/messages/metadata.h"
+#include "protocol/metadata/topic_names.h"
 
 namespace sluice::broker {
 namespace {
@@ -17,14 +19,12 @@ using kafka::MetadataResponse;
 // DESCRIBE_CONFIGS, ALTER_CONFIGS (Kafka's AclOperation codes 3..8, 10, 11).
 constexpr int32_t kAllTopicOperations = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
 
-bool IsInternalTopic(const std::string& name) { return name == "__consumer_offsets" || name == "__transaction_state"; }
-
 MetadataResponse::MetadataResponseTopic DescribeTopic(const metadata::MetadataImage& image,
                                                      const metadata::TopicInfo& topic, bool include_operations) {
   MetadataResponse::MetadataResponseTopic out;
   out.name = topic.name;
   out.topic_id = ToUuid(topic.id);
-  out.is_internal = IsInternalTopic(topic.name);
+  out.is_internal = metadata::IsInternalTopic(topic.name);
   if (include_operations) out.topic_authorized_operations = kAllTopicOperations;
   for (const auto& p : topic.partitions) {
     MetadataResponse::MetadataResponsePartition partition;
@@ -98,13 +98,20 @@ void HandleMetadata(BrokerContext& broker, RequestPtr request) {
   const bool may_create = broker.config.GetBool("auto.create.topics.enable") &&
                           (request->version() < 4 || body->allow_auto_topic_creation);
   std::vector<std::string> to_create;
+  // Names Kafka would not create are answered INVALID_TOPIC_EXCEPTION, not forwarded.
+  std::map<std::string, kafka::ErrorCode> refused;
   if (may_create && body->topics) {
     auto image = broker.metadata.Current();
     for (const auto& wanted : *body->topics) {
-      if (wanted.name && !image->FindTopic(*wanted.name)) to_create.push_back(*wanted.name);
+      if (!wanted.name || image->FindTopic(*wanted.name)) continue;
+      if (metadata::TopicNameProblem(*wanted.name).empty()) {
+        to_create.push_back(*wanted.name);
+      } else {
+        refused[*wanted.name] = kafka::ErrorCode::kInvalidTopicException;
+      }
     }
   }
-  if (to_create.empty()) return Answer(broker, request, *body, {});
+  if (to_create.empty()) return Answer(broker, request, *body, refused);
 
   metadata::CreateTopicsRequest create;
   create.set_default_num_partitions(broker.config.GetInt("num.partitions"));
@@ -118,12 +125,12 @@ void HandleMetadata(BrokerContext& broker, RequestPtr request) {
   // Answer once this broker has applied the creation, so the client sees the new topic at once.
   broker.controller.Forward<metadata::CreateTopicsRequest, metadata::CreateTopicsResponse>(
       metadata::CREATE_TOPICS, create,
-      [&broker, request, body](absl::StatusOr<metadata::CreateTopicsResponse> created) {
-        std::map<std::string, kafka::ErrorCode> errors;
+      [&broker, request, body, refused](absl::StatusOr<metadata::CreateTopicsResponse> created) {
+        std::map<std::string, kafka::ErrorCode> errors = refused;
         int64_t offset = -1;
         if (!created.ok()) {
           for (const auto& topic : *body->topics) {
-            if (topic.name) errors[*topic.name] = kafka::ErrorCode::kLeaderNotAvailable;
+            if (topic.name) errors.emplace(*topic.name, kafka::ErrorCode::kLeaderNotAvailable);
           }
         } else {
           offset = created->metadata_offset();

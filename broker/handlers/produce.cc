@@ -5,12 +5,15 @@
 
 #include <memory>
 
+#include <fmt/format.h>
+
 #include "broker/handlers/handlers.h"
 #include "broker/handlers/on_owner.h"
 #include "broker/handlers/partition_lookup.h"
 #include "broker/handlers/produce_validation.h"
 #include "protocol/kafka/api_registry.h"
 #include "protocol/kafka/messages/produce.h"
+#include "protocol/metadata/topic_names.h"
 
 namespace sluice::broker {
 namespace {
@@ -60,6 +63,13 @@ class ProduceOperation : public std::enable_shared_from_this<ProduceOperation> {
         out.index = data.index;
         if (request_error != ErrorCode::kNone) {
           Refuse(out, request_error, request_message);
+          continue;
+        }
+        if (metadata::IsInternalTopic(topic.name)) {
+          // Only the broker writes these (the group coordinator appends to its partitions
+          // directly); a client's records there would be read back as group state.
+          Refuse(out, ErrorCode::kInvalidTopicException,
+                 fmt::format("clients may not produce to the internal topic {}", topic.name));
           continue;
         }
         LeaderLookup lookup = FindLeaderPartition(broker_, *image, topic.name, data.index);

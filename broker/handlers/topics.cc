@@ -1,4 +1,11 @@
-// CreateTopics, DeleteTopics and CreatePartitions: validated and decided by the controller.
+// CreateTopics, DeleteTopics and CreatePartitions: decided by the controller, after the broker
+// has answered what needs no controller (names no topic can have, unknown config names).
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
 
 #include "broker/handlers/controller_forward.h"
 #include "broker/handlers/handlers.h"
@@ -7,6 +14,8 @@
 #include "protocol/kafka/messages/create_partitions.h"
 #include "protocol/kafka/messages/create_topics.h"
 #include "protocol/kafka/messages/delete_topics.h"
+#include "protocol/metadata/topic_config.h"
+#include "protocol/metadata/topic_names.h"
 
 namespace sluice::broker {
 namespace {
@@ -14,6 +23,27 @@ namespace {
 using kafka::ErrorCode;
 
 constexpr char kControllerUnavailable[] = "the controller could not be reached";
+constexpr char kNoSuchTopic[] = "This server does not host this topic-partition.";
+
+struct Refusal {
+  ErrorCode error;
+  std::string message;
+};
+
+// What the broker refuses before forwarding a new topic: a name Kafka does not allow, and
+// config names that are not topic configs (they become protobuf map keys, which must be UTF-8).
+template <class Configs>
+std::optional<Refusal> RefuseNewTopic(const std::string& name, const Configs& configs) {
+  if (std::string problem = metadata::TopicNameProblem(name); !problem.empty()) {
+    return Refusal{ErrorCode::kInvalidTopicException, std::move(problem)};
+  }
+  for (const auto& c : configs) {
+    if (!metadata::TopicConfigSchema().Find(c.name)) {
+      return Refusal{ErrorCode::kInvalidConfig, fmt::format("unknown topic configuration '{}'", c.name)};
+    }
+  }
+  return std::nullopt;
+}
 
 }  // namespace
 
@@ -24,7 +54,12 @@ void HandleCreateTopics(BrokerContext& broker, RequestPtr request) {
   create.set_validate_only(body.validate_only);
   create.set_default_num_partitions(broker.config.GetInt("num.partitions"));
   create.set_default_replication_factor(broker.config.GetInt("default.replication.factor"));
-  for (const auto& topic : body.topics) {
+  // A topic refused here keeps its place in the answer; the others go to the controller.
+  std::vector<std::optional<Refusal>> refused(body.topics.size());
+  for (size_t i = 0; i < body.topics.size(); ++i) {
+    const auto& topic = body.topics[i];
+    refused[i] = RefuseNewTopic(topic.name, topic.configs);
+    if (refused[i]) continue;
     auto* t = create.add_topics();
     t->set_name(topic.name);
     t->set_num_partitions(topic.num_partitions);
@@ -39,84 +74,106 @@ void HandleCreateTopics(BrokerContext& broker, RequestPtr request) {
       if (c.value) (*t->mutable_configs())[c.name] = *c.value;
     }
   }
-  ForwardToController<metadata::CreateTopicsRequest, metadata::CreateTopicsResponse>(
-      broker, request, metadata::CREATE_TOPICS, create,
-      [&broker, request, body = std::move(body)](const absl::StatusOr<metadata::CreateTopicsResponse>& created) {
-        kafka::CreateTopicsResponse response;
-        for (size_t i = 0; i < body.topics.size(); ++i) {
-          kafka::CreateTopicsResponse::CreatableTopicResult out;
-          out.name = body.topics[i].name;
-          if (!created.ok()) {
-            out.error_code = static_cast<int16_t>(ErrorCode::kRequestTimedOut);
-            out.error_message = kControllerUnavailable;
-          } else {
-            const auto& result = created->results(static_cast<int>(i));
-            out.error_code = static_cast<int16_t>(result.error_code());
-            if (!result.error_message().empty()) out.error_message = result.error_message();
-            if (result.error_code() == 0) {
-              out.topic_id = ToUuid(metadata::ToTopicId(result.topic_id()));
-              out.num_partitions = result.num_partitions();
-              out.replication_factor = static_cast<int16_t>(result.replication_factor());
-              std::map<std::string, std::string> overrides;
-              for (const auto& c : body.topics[i].configs) {
-                if (c.value) overrides[c.name] = *c.value;
-              }
-              std::vector<kafka::CreateTopicsResponse::CreatableTopicConfigs> configs;
-              for (const auto& described : DescribeTopicConfigs(broker.config, overrides)) {
-                kafka::CreateTopicsResponse::CreatableTopicConfigs c;
-                c.name = described.name;
-                c.value = described.value;
-                c.config_source = static_cast<int8_t>(described.source);
-                configs.push_back(std::move(c));
-              }
-              out.configs = std::move(configs);
-            }
+  auto answer = [&broker, request, body = std::move(body),
+                 refused = std::move(refused)](const absl::StatusOr<metadata::CreateTopicsResponse>& created) {
+    kafka::CreateTopicsResponse response;
+    int forwarded = 0;
+    for (size_t i = 0; i < body.topics.size(); ++i) {
+      kafka::CreateTopicsResponse::CreatableTopicResult out;
+      out.name = body.topics[i].name;
+      if (refused[i]) {
+        out.error_code = static_cast<int16_t>(refused[i]->error);
+        out.error_message = refused[i]->message;
+      } else if (!created.ok()) {
+        out.error_code = static_cast<int16_t>(ErrorCode::kRequestTimedOut);
+        out.error_message = kControllerUnavailable;
+      } else {
+        const auto& result = created->results(forwarded++);
+        out.error_code = static_cast<int16_t>(result.error_code());
+        if (!result.error_message().empty()) out.error_message = result.error_message();
+        if (result.error_code() == 0) {
+          out.topic_id = ToUuid(metadata::ToTopicId(result.topic_id()));
+          out.num_partitions = result.num_partitions();
+          out.replication_factor = static_cast<int16_t>(result.replication_factor());
+          std::map<std::string, std::string> overrides;
+          for (const auto& c : body.topics[i].configs) {
+            if (c.value) overrides[c.name] = *c.value;
           }
-          response.topics.push_back(std::move(out));
+          std::vector<kafka::CreateTopicsResponse::CreatableTopicConfigs> configs;
+          for (const auto& described : DescribeTopicConfigs(broker.config, overrides)) {
+            kafka::CreateTopicsResponse::CreatableTopicConfigs c;
+            c.name = described.name;
+            c.value = described.value;
+            c.config_source = static_cast<int8_t>(described.source);
+            configs.push_back(std::move(c));
+          }
+          out.configs = std::move(configs);
         }
-        request->Respond(response);
-      });
+      }
+      response.topics.push_back(std::move(out));
+    }
+    request->Respond(response);
+  };
+  if (create.topics_size() == 0) return answer(metadata::CreateTopicsResponse());
+  ForwardToController<metadata::CreateTopicsRequest, metadata::CreateTopicsResponse>(
+      broker, request, metadata::CREATE_TOPICS, create, std::move(answer));
 }
 
 void HandleDeleteTopics(BrokerContext& broker, RequestPtr request) {
   kafka::DeleteTopicsRequest body;
   if (!request->Decode(body)) return;
   metadata::DeleteTopicsRequest remove;
+  // A name no topic can have is answered here (clients match results by name or id).
+  std::vector<std::string> unknown;
+  auto add_name = [&](const std::string& name) {
+    if (metadata::TopicNameProblem(name).empty()) {
+      remove.add_names(name);
+    } else {
+      unknown.push_back(name);
+    }
+  };
   // Results come back in request order: names first (v0-5 list, or v6 entries with a name), then ids.
-  std::vector<bool> by_name;
   if (request->version() < 6) {
-    for (const auto& name : body.topic_names) remove.add_names(name), by_name.push_back(true);
+    for (const auto& name : body.topic_names) add_name(name);
   } else {
     for (const auto& topic : body.topics) {
-      if (topic.name) remove.add_names(*topic.name), by_name.push_back(true);
+      if (topic.name) add_name(*topic.name);
     }
     for (const auto& topic : body.topics) {
-      if (!topic.name) remove.add_topic_ids(metadata::FromTopicId(ToTopicId(topic.topic_id))), by_name.push_back(false);
+      if (!topic.name) remove.add_topic_ids(metadata::FromTopicId(ToTopicId(topic.topic_id)));
     }
   }
+  auto answer = [request, remove, unknown = std::move(unknown)](const absl::StatusOr<metadata::DeleteTopicsResponse>& deleted) {
+    kafka::DeleteTopicsResponse response;
+    for (const auto& name : unknown) {
+      kafka::DeleteTopicsResponse::DeletableTopicResult out;
+      out.name = name;
+      out.error_code = static_cast<int16_t>(ErrorCode::kUnknownTopicOrPartition);
+      out.error_message = kNoSuchTopic;
+      response.responses.push_back(std::move(out));
+    }
+    const int count = remove.names_size() + remove.topic_ids_size();
+    for (int i = 0; i < count; ++i) {
+      kafka::DeleteTopicsResponse::DeletableTopicResult out;
+      if (!deleted.ok()) {
+        if (i < remove.names_size()) out.name = remove.names(i);
+        else out.topic_id = ToUuid(metadata::ToTopicId(remove.topic_ids(i - remove.names_size())));
+        out.error_code = static_cast<int16_t>(ErrorCode::kRequestTimedOut);
+        out.error_message = kControllerUnavailable;
+      } else {
+        const auto& result = deleted->results(i);
+        if (!result.name().empty()) out.name = result.name();
+        if (!result.topic_id().empty()) out.topic_id = ToUuid(metadata::ToTopicId(result.topic_id()));
+        out.error_code = static_cast<int16_t>(result.error_code());
+        if (!result.error_message().empty()) out.error_message = result.error_message();
+      }
+      response.responses.push_back(std::move(out));
+    }
+    request->Respond(response);
+  };
+  if (remove.names_size() + remove.topic_ids_size() == 0) return answer(metadata::DeleteTopicsResponse());
   ForwardToController<metadata::DeleteTopicsRequest, metadata::DeleteTopicsResponse>(
-      broker, request, metadata::DELETE_TOPICS, remove,
-      [request, remove](const absl::StatusOr<metadata::DeleteTopicsResponse>& deleted) {
-        kafka::DeleteTopicsResponse response;
-        const int count = remove.names_size() + remove.topic_ids_size();
-        for (int i = 0; i < count; ++i) {
-          kafka::DeleteTopicsResponse::DeletableTopicResult out;
-          if (!deleted.ok()) {
-            if (i < remove.names_size()) out.name = remove.names(i);
-            else out.topic_id = ToUuid(metadata::ToTopicId(remove.topic_ids(i - remove.names_size())));
-            out.error_code = static_cast<int16_t>(ErrorCode::kRequestTimedOut);
-            out.error_message = kControllerUnavailable;
-          } else {
-            const auto& result = deleted->results(i);
-            if (!result.name().empty()) out.name = result.name();
-            if (!result.topic_id().empty()) out.topic_id = ToUuid(metadata::ToTopicId(result.topic_id()));
-            out.error_code = static_cast<int16_t>(result.error_code());
-            if (!result.error_message().empty()) out.error_message = result.error_message();
-          }
-          response.responses.push_back(std::move(out));
-        }
-        request->Respond(response);
-      });
+      broker, request, metadata::DELETE_TOPICS, remove, std::move(answer));
 }
 
 void HandleCreatePartitions(BrokerContext& broker, RequestPtr request) {
@@ -124,7 +181,13 @@ void HandleCreatePartitions(BrokerContext& broker, RequestPtr request) {
   if (!request->Decode(body)) return;
   metadata::CreatePartitionsRequest create;
   create.set_validate_only(body.validate_only);
+  // A name no topic can have is answered here (clients match results by name).
+  std::vector<std::string> unknown;
   for (const auto& topic : body.topics) {
+    if (!metadata::TopicNameProblem(topic.name).empty()) {
+      unknown.push_back(topic.name);
+      continue;
+    }
     auto* t = create.add_topics();
     t->set_name(topic.name);
     t->set_count(topic.count);
@@ -135,24 +198,32 @@ void HandleCreatePartitions(BrokerContext& broker, RequestPtr request) {
       }
     }
   }
+  auto answer = [request, create, unknown = std::move(unknown)](const absl::StatusOr<metadata::CreatePartitionsResponse>& created) {
+    kafka::CreatePartitionsResponse response;
+    for (const auto& name : unknown) {
+      kafka::CreatePartitionsResponse::CreatePartitionsTopicResult out;
+      out.name = name;
+      out.error_code = static_cast<int16_t>(ErrorCode::kUnknownTopicOrPartition);
+      out.error_message = kNoSuchTopic;
+      response.results.push_back(std::move(out));
+    }
+    for (int i = 0; i < create.topics_size(); ++i) {
+      kafka::CreatePartitionsResponse::CreatePartitionsTopicResult out;
+      out.name = create.topics(i).name();
+      if (!created.ok()) {
+        out.error_code = static_cast<int16_t>(ErrorCode::kRequestTimedOut);
+        out.error_message = kControllerUnavailable;
+      } else {
+        out.error_code = static_cast<int16_t>(created->results(i).error_code());
+        if (!created->results(i).error_message().empty()) out.error_message = created->results(i).error_message();
+      }
+      response.results.push_back(std::move(out));
+    }
+    request->Respond(response);
+  };
+  if (create.topics_size() == 0) return answer(metadata::CreatePartitionsResponse());
   ForwardToController<metadata::CreatePartitionsRequest, metadata::CreatePartitionsResponse>(
-      broker, request, metadata::CREATE_PARTITIONS, create,
-      [request, create](const absl::StatusOr<metadata::CreatePartitionsResponse>& created) {
-        kafka::CreatePartitionsResponse response;
-        for (int i = 0; i < create.topics_size(); ++i) {
-          kafka::CreatePartitionsResponse::CreatePartitionsTopicResult out;
-          out.name = create.topics(i).name();
-          if (!created.ok()) {
-            out.error_code = static_cast<int16_t>(ErrorCode::kRequestTimedOut);
-            out.error_message = kControllerUnavailable;
-          } else {
-            out.error_code = static_cast<int16_t>(created->results(i).error_code());
-            if (!created->results(i).error_message().empty()) out.error_message = created->results(i).error_message();
-          }
-          response.results.push_back(std::move(out));
-        }
-        request->Respond(response);
-      });
+      broker, request, metadata::CREATE_PARTITIONS, create, std::move(answer));
 }
 
 }  // namespace sluice::broker

@@ -10,6 +10,7 @@
 #include "controller/service/partition_rules.h"
 #include "protocol/kafka/error_codes.h"
 #include "protocol/metadata/topic_config.h"
+#include "protocol/metadata/topic_names.h"
 
 namespace sluice::controller {
 namespace {
@@ -17,21 +18,12 @@ namespace {
 using kafka::ErrorCode;
 using metadata::Record;
 
-constexpr int kMaxTopicNameLength = 249;
+// Kafka's controller refuses a request that would create more partitions than this, before
+// allocating anything (POLICY_VIOLATION for every topic of the request).
+constexpr int64_t kMaxPartitionsPerRequest = 10'000;
+constexpr char kTooManyPartitions[] = "Excessively large number of partitions per request.";
 
 int32_t Code(ErrorCode code) { return static_cast<int32_t>(code); }
-
-std::string TopicNameProblem(const std::string& name) {
-  if (name.empty()) return "topic name is empty";
-  if (name == "." || name == "..") return fmt::format("topic name '{}' is not allowed", name);
-  if (name.size() > kMaxTopicNameLength) return fmt::format("topic name is longer than {} characters", kMaxTopicNameLength);
-  for (char c : name) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) {
-      return fmt::format("topic name '{}' contains '{}': only ASCII letters, digits, '.', '_' and '-' are allowed", name, c);
-    }
-  }
-  return "";
-}
 
 metadata::TopicResult ValidateNewTopic(const metadata::CreatableTopic& topic, int32_t default_partitions,
                                        int32_t default_replication, PlanContext& ctx,
@@ -44,7 +36,7 @@ metadata::TopicResult ValidateNewTopic(const metadata::CreatableTopic& topic, in
     result.set_error_message(std::move(message));
     return result;
   };
-  if (std::string problem = TopicNameProblem(topic.name()); !problem.empty()) {
+  if (std::string problem = metadata::TopicNameProblem(topic.name()); !problem.empty()) {
     return fail(ErrorCode::kInvalidTopicException, problem);
   }
   if (image.FindTopic(topic.name())) {
@@ -64,6 +56,12 @@ metadata::TopicResult ValidateNewTopic(const metadata::CreatableTopic& topic, in
     for (const auto& a : topic.assignments()) {
       if (a.partition() < 0 || a.partition() >= topic.assignments_size() || !(*assignment)[a.partition()].empty()) {
         return fail(ErrorCode::kInvalidReplicaAssignment, "partitions in the assignment must be 0..N-1, each once");
+      }
+      // Bounded before anything is built from it: distinct registered brokers are at most all.
+      if (static_cast<size_t>(a.broker_ids_size()) > image.brokers().size()) {
+        return fail(ErrorCode::kInvalidReplicaAssignment,
+                    fmt::format("partition {}: {} replicas but only {} brokers are registered", a.partition(),
+                                a.broker_ids_size(), image.brokers().size()));
       }
       std::set<int32_t> distinct(a.broker_ids().begin(), a.broker_ids().end());
       if (distinct.empty() || distinct.size() != static_cast<size_t>(a.broker_ids_size())) {
@@ -102,12 +100,46 @@ metadata::TopicResult ValidateNewTopic(const metadata::CreatableTopic& topic, in
   return result;
 }
 
+// The partitions a CreateTopics request asks for at most (invalid counts count as none).
+int64_t RequestedPartitions(const metadata::CreateTopicsRequest& request) {
+  int64_t total = 0;
+  for (const auto& topic : request.topics()) {
+    if (topic.assignments_size() > 0) {
+      total += topic.assignments_size();
+    } else if (topic.num_partitions() == -1) {
+      total += std::max<int32_t>(0, request.default_num_partitions());
+    } else if (topic.num_partitions() > 0) {
+      total += topic.num_partitions();
+    }
+  }
+  return total;
+}
+
+// The partitions a CreatePartitions request would add to existing topics.
+int64_t RequestedPartitions(const metadata::CreatePartitionsRequest& request, const metadata::MetadataImage& image) {
+  int64_t total = 0;
+  for (const auto& topic : request.topics()) {
+    auto existing = image.FindTopic(topic.name());
+    if (existing) total += std::max<int64_t>(0, int64_t{topic.count()} - static_cast<int64_t>(existing->partitions.size()));
+  }
+  return total;
+}
+
 }  // namespace
 
 metadata::CreateTopicsResponse PlanCreateTopics(const metadata::CreateTopicsRequest& request, PlanContext& ctx) {
   const metadata::MetadataImage& image = ctx.image;
   std::vector<Record>& records = ctx.records;
   metadata::CreateTopicsResponse response;
+  if (RequestedPartitions(request) > kMaxPartitionsPerRequest) {
+    for (const auto& topic : request.topics()) {
+      auto* result = response.add_results();
+      result->set_name(topic.name());
+      result->set_error_code(Code(ErrorCode::kPolicyViolation));
+      result->set_error_message(kTooManyPartitions);
+    }
+    return response;
+  }
   std::set<std::string> seen;
   for (const auto& topic : request.topics()) {
     std::vector<std::vector<int32_t>> assignment;
@@ -192,6 +224,15 @@ metadata::CreatePartitionsResponse PlanCreatePartitions(const metadata::CreatePa
   const metadata::MetadataImage& image = ctx.image;
   std::vector<Record>& records = ctx.records;
   metadata::CreatePartitionsResponse response;
+  if (RequestedPartitions(request, image) > kMaxPartitionsPerRequest) {
+    for (const auto& topic : request.topics()) {
+      auto* result = response.add_results();
+      result->set_name(topic.name());
+      result->set_error_code(Code(ErrorCode::kPolicyViolation));
+      result->set_error_message(kTooManyPartitions);
+    }
+    return response;
+  }
   const std::vector<int32_t> live = image.LiveBrokerIds();
   std::vector<PlacementBroker> brokers;
   for (int32_t id : live) brokers.push_back({id, image.FindBroker(id)->rack});
@@ -226,8 +267,13 @@ metadata::CreatePartitionsResponse PlanCreatePartitions(const metadata::CreatePa
                          request_topic.assignments_size()));
         continue;
       }
-      for (const auto& a : request_topic.assignments()) assignment.emplace_back(a.broker_ids().begin(), a.broker_ids().end());
-      bool bad = std::any_of(assignment.begin(), assignment.end(), [&](const auto& replicas) {
+      // Sizes first, so that no oversized list is copied.
+      bool bad = std::any_of(request_topic.assignments().begin(), request_topic.assignments().end(),
+                             [&](const auto& a) { return a.broker_ids_size() != replication; });
+      for (const auto& a : request_topic.assignments()) {
+        if (!bad) assignment.emplace_back(a.broker_ids().begin(), a.broker_ids().end());
+      }
+      bad = bad || std::any_of(assignment.begin(), assignment.end(), [&](const auto& replicas) {
         std::set<int32_t> distinct(replicas.begin(), replicas.end());
         return static_cast<int32_t>(replicas.size()) != replication || distinct.size() != replicas.size() ||
                std::any_of(replicas.begin(), replicas.end(), [&](int32_t id) { return !image.FindBroker(id); });

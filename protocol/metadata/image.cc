@@ -38,16 +38,24 @@ std::shared_ptr<const TopicInfo> MetadataImage::FindTopicById(const TopicId& id)
   return it == topic_names_.end() ? nullptr : FindTopic(it->second);
 }
 
-// Copy-on-write: a published image may share this topic with readers, so replace, never mutate.
-std::shared_ptr<TopicInfo> MetadataImage::MutableTopic(const TopicId& id) {
+// Copy-on-write: a published image may share this topic with readers, so replace, never mutate,
+// except a copy made earlier in the same entry, which only this image holds.
+std::shared_ptr<TopicInfo> MetadataImage::MutableTopic(const TopicId& id, CopiedTopics& copied) {
+  if (auto it = copied.find(id); it != copied.end()) return it->second;
   auto names = topic_names_.find(id);
   if (names == topic_names_.end()) return nullptr;
   auto copy = std::make_shared<TopicInfo>(*topics_.at(names->second));
   topics_[names->second] = copy;
+  copied.emplace(id, copy);
   return copy;
 }
 
 absl::Status MetadataImage::Apply(const Record& record, int64_t offset) {
+  CopiedTopics copied;
+  return ApplyRecord(record, offset, copied);
+}
+
+absl::Status MetadataImage::ApplyRecord(const Record& record, int64_t offset, CopiedTopics& copied) {
   switch (record.kind_case()) {
     case Record::kBrokerRegistration: {
       const auto& r = record.broker_registration();
@@ -75,6 +83,7 @@ absl::Status MetadataImage::Apply(const Record& record, int64_t offset) {
       topic->id = id;
       topics_[r.name()] = topic;
       topic_names_[topic->id] = r.name();
+      copied[id] = topic;  // new, so nobody else holds it
       break;
     }
     case Record::kPartition: {
@@ -90,7 +99,7 @@ absl::Status MetadataImage::Apply(const Record& record, int64_t offset) {
         return absl::InvalidArgumentError(fmt::format("partition {} of topic '{}' would skip partition {}", r.partition(),
                                                       existing->name, existing->partitions.size()));
       }
-      auto topic = MutableTopic(id);
+      auto topic = MutableTopic(id, copied);
       if (static_cast<size_t>(r.partition()) == topic->partitions.size()) topic->partitions.emplace_back();
       topic->partitions[r.partition()] = PartitionInfo{
           .partition = r.partition(),
@@ -109,6 +118,7 @@ absl::Status MetadataImage::Apply(const Record& record, int64_t offset) {
       if (it != topic_names_.end()) {
         topics_.erase(it->second);
         topic_names_.erase(it);
+        copied.erase(id);  // a topic created again under this id later in the entry is new
       }
       break;
     }
@@ -119,7 +129,7 @@ absl::Status MetadataImage::Apply(const Record& record, int64_t offset) {
       if (r.resource_type() == kTopicResource) {
         auto existing = FindTopic(r.resource_name());
         if (!existing) return absl::FailedPreconditionError(fmt::format("config for unknown topic '{}'", r.resource_name()));
-        topic = MutableTopic(existing->id);
+        topic = MutableTopic(existing->id, copied);
         configs = &topic->configs;
       } else {
         configs = &broker_configs_[r.resource_name()];
@@ -148,8 +158,9 @@ absl::Status MetadataImage::Apply(const Record& record, int64_t offset) {
 
 absl::Status MetadataImage::ApplyEntry(const google::protobuf::RepeatedPtrField<Record>& records, int64_t offset) {
   absl::Status first_failure;
+  CopiedTopics copied;
   for (const Record& record : records) {
-    absl::Status status = Apply(record, offset);
+    absl::Status status = ApplyRecord(record, offset, copied);
     if (!status.ok() && first_failure.ok()) first_failure = status;
   }
   offset_ = offset;
@@ -222,14 +233,12 @@ MetadataSnapshot ToSnapshot(const MetadataImage& image) {
 
 absl::StatusOr<MetadataImage> FromSnapshot(const MetadataSnapshot& snapshot) {
   MetadataImage image;
-  for (const Record& record : snapshot.records()) {
-    absl::Status status = image.Apply(record, snapshot.offset());
-    if (!status.ok()) {
-      return absl::DataLossError(fmt::format("metadata snapshot at {}: {}", snapshot.offset(), status.ToString()));
-    }
+  // One entry, so that loading is linear in the snapshot's records; it also sets the offset of
+  // an image without records.
+  absl::Status status = image.ApplyEntry(snapshot.records(), snapshot.offset());
+  if (!status.ok()) {
+    return absl::DataLossError(fmt::format("metadata snapshot at {}: {}", snapshot.offset(), status.ToString()));
   }
-  // An empty image at offset -1 has no records to carry its offset.
-  image.ApplyEntry({}, snapshot.offset()).IgnoreError();
   return image;
 }
 

@@ -6,6 +6,7 @@ from kafka_wire import Connection, request, string
 
 INVALID_GROUP_ID = 24
 ILLEGAL_GENERATION = 22
+REBALANCE_IN_PROGRESS = 27
 UNKNOWN_MEMBER_ID = 25
 INVALID_SESSION_TIMEOUT = 26
 UNKNOWN_TOPIC_OR_PARTITION = 3
@@ -147,8 +148,9 @@ def find_coordinators_v4(conn, keys, key_type=0):
     return out
 
 
-def join_group(conn, group, member_id, instance=None, session_timeout=10000, version=5, metadata=b"sub"):
-    body = (string(group) + struct.pack(">ii", session_timeout, 30000) + string(member_id) + string(instance) +
+def join_group(conn, group, member_id, instance=None, session_timeout=10000, version=5, metadata=b"sub",
+               rebalance_timeout=30000):
+    body = (string(group) + struct.pack(">ii", session_timeout, rebalance_timeout) + string(member_id) + string(instance) +
             string("consumer") + _array([string("range") + _bytes(metadata)]))
     r = call(conn, 11, version, body)
     r.take(">i")

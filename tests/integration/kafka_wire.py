@@ -123,7 +123,8 @@ def uvarint(value):
 
 
 def compact_string(s):
-    data = s.encode()
+    """A compact string of str (UTF-8) or of raw bytes (which need not be UTF-8)."""
+    data = s if isinstance(s, bytes) else s.encode()
     return uvarint(len(data) + 1) + data
 
 
@@ -162,10 +163,15 @@ class Reader:
         return out
 
     def compact_string(self):
+        out = self.compact_bytes()
+        return None if out is None else out.decode()
+
+    def compact_bytes(self):
+        """A compact string as raw bytes, for names that need not be UTF-8."""
         n = self.uvarint() - 1
         if n < 0:
             return None
-        out = self.data[self.pos:self.pos + n].decode()
+        out = self.data[self.pos:self.pos + n]
         self.pos += n
         return out
 
@@ -292,3 +298,111 @@ def alter_partition_reassignments_v0(port, topic, targets, correlation_id=1):
         r.skip_tags()
     r.compact_array(topic_result)
     return error, results
+
+
+# Admin requests with raw (bytes) topic names, answered as lists of (name, error code, message).
+
+def create_topics_v7(port, topics, validate_only=False, correlation_id=1):
+    """topics: (name, num_partitions, replication_factor[, configs dict]) with bytes or str names."""
+    body = uvarint(len(topics) + 1)
+    for topic in topics:
+        name, partitions, replication = topic[:3]
+        configs = topic[3] if len(topic) > 3 else {}
+        body += compact_string(name) + struct.pack(">ih", partitions, replication) + uvarint(1)
+        body += uvarint(len(configs) + 1)
+        for key, value in configs.items():
+            body += compact_string(key) + compact_string(value) + b"\x00"
+        body += b"\x00"
+    body += struct.pack(">ib", 30000, 1 if validate_only else 0) + b"\x00"
+    r = exchange(port, flexible_request(19, 7, correlation_id, body), correlation_id, "CreateTopics v7", timeout=40)
+    r.skip_tags()
+    r.take(">i")  # throttle
+
+    def result():
+        name = r.compact_bytes()
+        r.pos += 16  # topic id
+        error = r.take(">h")
+        message = r.compact_bytes()
+        r.take(">ih")  # partitions, replication factor
+        configs = r.uvarint() - 1
+        for _ in range(max(configs, 0)):
+            r.compact_bytes(), r.compact_bytes(), r.take(">bbb"), r.skip_tags()
+        r.skip_tags()
+        return name, error, message
+    return r.compact_array(result)
+
+
+def delete_topics_v6(port, names, correlation_id=1):
+    body = uvarint(len(names) + 1)
+    for name in names:
+        body += compact_string(name) + b"\x00" * 16 + b"\x00"
+    body += struct.pack(">i", 30000) + b"\x00"
+    r = exchange(port, flexible_request(20, 6, correlation_id, body), correlation_id, "DeleteTopics v6", timeout=40)
+    r.skip_tags()
+    r.take(">i")
+
+    def result():
+        name = r.compact_bytes()
+        r.pos += 16
+        error = r.take(">h")
+        message = r.compact_bytes()
+        r.skip_tags()
+        return name, error, message
+    return r.compact_array(result)
+
+
+def create_partitions_v3(port, topics, validate_only=False, correlation_id=1):
+    """topics: (name, new total count)."""
+    body = uvarint(len(topics) + 1)
+    for name, count in topics:
+        body += compact_string(name) + struct.pack(">i", count) + uvarint(0) + b"\x00"
+    body += struct.pack(">ib", 30000, 1 if validate_only else 0) + b"\x00"
+    r = exchange(port, flexible_request(37, 3, correlation_id, body), correlation_id, "CreatePartitions v3", timeout=40)
+    r.skip_tags()
+    r.take(">i")
+
+    def result():
+        name = r.compact_bytes()
+        error = r.take(">h")
+        message = r.compact_bytes()
+        r.skip_tags()
+        return name, error, message
+    return r.compact_array(result)
+
+
+def incremental_alter_topic_configs_v1(port, topic, configs, correlation_id=1):
+    """Sets configs (dict, bytes or str keys and values) of one topic; returns (name, error, message)."""
+    body = uvarint(2) + struct.pack(">b", 2) + compact_string(topic) + uvarint(len(configs) + 1)
+    for key, value in configs.items():
+        body += compact_string(key) + struct.pack(">b", 0) + compact_string(value) + b"\x00"
+    body += b"\x00" + struct.pack(">b", 0) + b"\x00"
+    r = exchange(port, flexible_request(44, 1, correlation_id, body), correlation_id, "IncrementalAlterConfigs v1",
+                 timeout=40)
+    r.skip_tags()
+    r.take(">i")
+
+    def result():
+        error = r.take(">h")
+        message = r.compact_bytes()
+        r.take(">b")
+        name = r.compact_bytes()
+        r.skip_tags()
+        return name, error, message
+    return r.compact_array(result)[0]
+
+
+def metadata_v4_topic_error(port, name, allow_auto_topic_creation=True, correlation_id=1):
+    """Metadata v4 for one topic (bytes or str name); returns its (name, error code)."""
+    data = name if isinstance(name, bytes) else name.encode()
+    body = struct.pack(">ih", 1, len(data)) + data + struct.pack(">b", 1 if allow_auto_topic_creation else 0)
+    r = exchange(port, request(3, 4, correlation_id, body), correlation_id, "Metadata v4", timeout=40)
+    r.take(">i")  # throttle
+    for _ in range(r.take(">i")):
+        r.take(">i"), r.string(), r.take(">i"), r.string()
+    r.string()  # cluster id
+    r.take(">i")  # controller id
+    assert r.take(">i") == 1
+    error = r.take(">h")
+    n = r.take(">h")
+    topic = r.data[r.pos:r.pos + n]
+    return topic, error

@@ -185,6 +185,29 @@ class GroupsTest(unittest.TestCase):
         self.assertEqual(gw.heartbeat(conn, group, generation, rejoined["member_id"], "instance-a"), 0)
         conn.close()
 
+    def test_silent_static_member_does_not_start_generation_after_generation(self):
+        # Found by a wire fuzzer: a static member that joined with a 100 ms rebalance timeout and
+        # never synced made the group start a new generation every 200 ms until its session
+        # expired. As in Kafka, the group now waits for a member to rejoin.
+        conn = gw.connect(self.port)
+        group = "static-silent"
+        wait_until(lambda: gw.coordinator_ready(conn, group), 30, f"coordinator of {group} loaded")
+        joined = gw.join_group(conn, group, "", instance="instance-s", session_timeout=6000, rebalance_timeout=100)
+        self.assertEqual(joined["error"], 0)
+        generation, member = joined["generation"], joined["member_id"]
+        # Ten rebalance timeouts and more: the generation it joined stays the group's (a heartbeat
+        # of another generation would be ILLEGAL_GENERATION); it never syncs or rejoins.
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            error = gw.heartbeat(conn, group, generation, member, "instance-s")
+            self.assertIn(error, (0, gw.REBALANCE_IN_PROGRESS), f"generation {generation} was replaced (error {error})")
+            time.sleep(0.1)
+        self.assertEqual(gw.heartbeat(conn, group, generation, member, "instance-s"), gw.REBALANCE_IN_PROGRESS)
+        # Rejoining ends the wait with the next generation.
+        rejoined = gw.join_group(conn, group, member, instance="instance-s", session_timeout=6000, rebalance_timeout=100)
+        self.assertEqual((rejoined["error"], rejoined["generation"]), (0, generation + 1))
+        conn.close()
+
     def test_static_librdkafka_member_restart_does_not_rebalance(self):
         topic, group = "static-4", "static-group"
         create_topic(self.bootstrap, topic, 4)

@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include "protocol/metadata/leader_hint.h"
 #include "test_quorum.h"
@@ -107,6 +108,118 @@ TEST_CASE("topic creation validates names, counts, replication and configs") {
   REQUIRE(topic->partitions.size() == 3);
   for (const auto& p : topic->partitions) CHECK(p.leader == 1);
   CHECK(f.image().FindTopic("compacted")->configs.at("cleanup.policy") == "compact,delete");
+}
+
+TEST_CASE("a request for more than 10,000 partitions is refused before anything is allocated") {
+  // Found by a wire fuzzer: 100,000 partitions hung the controller, and validate_only with
+  // 2,147,483,647 partitions grew it to 2.4 GB. Kafka refuses more than 10,000 partitions per
+  // request with POLICY_VIOLATION for every topic of it.
+  Fixture f;
+  f.Register(1);
+  auto create = [&](std::vector<int32_t> counts, bool validate_only) {
+    metadata::CreateTopicsRequest request;
+    request.set_validate_only(validate_only);
+    request.set_default_num_partitions(1);
+    request.set_default_replication_factor(1);
+    for (size_t i = 0; i < counts.size(); ++i) {
+      auto* topic = request.add_topics();
+      topic->set_name(fmt::format("t{}", i));
+      topic->set_num_partitions(counts[i]);
+      topic->set_replication_factor(1);
+    }
+    auto response = f.Run<metadata::CreateTopicsResponse>([&](auto r) { f.c().CreateTopics(request, r); });
+    REQUIRE(response.ok());
+    return *response;
+  };
+  for (bool validate_only : {false, true}) {
+    for (const auto& counts : std::vector<std::vector<int32_t>>{{100'000}, {INT32_MAX}, {5'000, 5'001}, {INT32_MAX, INT32_MAX}}) {
+      const auto response = create(counts, validate_only);
+      REQUIRE(response.results_size() == static_cast<int>(counts.size()));
+      for (const auto& result : response.results()) {
+        CHECK(result.error_code() == Code(ErrorCode::kPolicyViolation));
+        CHECK(result.error_message() == "Excessively large number of partitions per request.");
+      }
+    }
+  }
+  CHECK(f.image().topics().empty());
+  CHECK(create({10'000}, /*validate_only=*/true).results(0).error_code() == 0);
+  CHECK(f.image().topics().empty());
+  REQUIRE(create({10'000}, /*validate_only=*/false).results(0).error_code() == 0);
+  CHECK(f.image().FindTopic("t0")->partitions.size() == 10'000);
+
+  metadata::CreatePartitionsRequest more;
+  more.set_validate_only(true);
+  more.add_topics()->set_name("t0");
+  more.mutable_topics(0)->set_count(INT32_MAX);
+  auto added = f.Run<metadata::CreatePartitionsResponse>([&](auto r) { f.c().CreatePartitions(more, r); });
+  CHECK(added->results(0).error_code() == Code(ErrorCode::kPolicyViolation));
+  more.set_validate_only(false);
+  more.mutable_topics(0)->set_count(20'001);
+  added = f.Run<metadata::CreatePartitionsResponse>([&](auto r) { f.c().CreatePartitions(more, r); });
+  CHECK(added->results(0).error_code() == Code(ErrorCode::kPolicyViolation));
+  more.mutable_topics(0)->set_count(20'000);
+  added = f.Run<metadata::CreatePartitionsResponse>([&](auto r) { f.c().CreatePartitions(more, r); });
+  CHECK(added->results(0).error_code() == 0);
+  CHECK(f.image().FindTopic("t0")->partitions.size() == 20'000);
+}
+
+TEST_CASE("replication factors and replica lists are checked against the brokers before placement") {
+  Fixture f;
+  f.Register(1);
+  CHECK(f.Create("rf", 1, 32'767).error_code() == Code(ErrorCode::kInvalidReplicationFactor));
+  // A replica list longer than the brokers there are is refused without building it.
+  std::vector<int32_t> huge(1'000'000, 1);
+  CHECK(f.Create("list", -1, -1, {}, {huge}).error_code() == Code(ErrorCode::kInvalidReplicaAssignment));
+  REQUIRE(f.Create("t", 1, 1).error_code() == 0);
+  metadata::CreatePartitionsRequest more;
+  more.add_topics()->set_name("t");
+  more.mutable_topics(0)->set_count(2);
+  auto* assignment = more.mutable_topics(0)->add_assignments();
+  for (int32_t id : huge) assignment->add_broker_ids(id);
+  auto added = f.Run<metadata::CreatePartitionsResponse>([&](auto r) { f.c().CreatePartitions(more, r); });
+  CHECK(added->results(0).error_code() == Code(ErrorCode::kInvalidReplicaAssignment));
+  CHECK(f.image().FindTopic("t")->partitions.size() == 1);
+}
+
+TEST_CASE("names and config bytes that are not UTF-8 parse and are refused with Kafka's codes") {
+  // Found by a wire fuzzer: a topic name that is not UTF-8 made the controller's request fail
+  // to parse (protobuf strings must be UTF-8), so the client waited for REQUEST_TIMED_OUT.
+  Fixture f;
+  f.Register(1);
+  REQUIRE(f.Create("t", 1, 1).error_code() == 0);
+  const std::string bad = "bad\xff\xfe";
+  const std::string not_utf8 = bad.substr(3, 1);
+  auto reparsed = [](const auto& message) {
+    std::decay_t<decltype(message)> copy;
+    REQUIRE(copy.ParseFromString(message.SerializeAsString()));
+    return copy;
+  };
+  metadata::CreateTopicsRequest create;
+  auto* topic = create.add_topics();
+  topic->set_name(bad);
+  topic->set_num_partitions(1);
+  topic->set_replication_factor(1);
+  (*topic->mutable_configs())["retention.ms"] = not_utf8;
+  auto created = f.Run<metadata::CreateTopicsResponse>([&](auto r) { f.c().CreateTopics(reparsed(create), r); });
+  CHECK(reparsed(*created).results(0).error_code() == Code(ErrorCode::kInvalidTopicException));
+
+  metadata::DeleteTopicsRequest remove;
+  remove.add_names(bad);
+  auto deleted = f.Run<metadata::DeleteTopicsResponse>([&](auto r) { f.c().DeleteTopics(reparsed(remove), r); });
+  CHECK(reparsed(*deleted).results(0).error_code() == Code(ErrorCode::kUnknownTopicOrPartition));
+
+  metadata::AlterConfigsRequest alter;
+  auto* resource = alter.add_resources();
+  resource->set_resource_type(metadata::kTopicResource);
+  resource->set_resource_name("t");
+  auto* op = resource->add_ops();
+  op->set_key("retention.ms");
+  op->set_value(not_utf8);
+  auto altered = f.Run<metadata::AlterConfigsResponse>([&](auto r) { f.c().AlterConfigs(reparsed(alter), r); });
+  CHECK(reparsed(*altered).results(0).error_code() == Code(ErrorCode::kInvalidConfig));
+  resource->set_resource_name(bad);
+  altered = f.Run<metadata::AlterConfigsResponse>([&](auto r) { f.c().AlterConfigs(reparsed(alter), r); });
+  CHECK(reparsed(*altered).results(0).error_code() == Code(ErrorCode::kUnknownTopicOrPartition));
 }
 
 TEST_CASE("rack-aware placement spreads replicas over racks") {

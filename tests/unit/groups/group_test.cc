@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 
@@ -213,6 +214,55 @@ TEST_CASE("a static member restarting with the same subscription keeps generatio
   f.Advance(1);
   REQUIRE(changed.ready());
   CHECK(changed.get().generation == 2);
+}
+
+TEST_CASE("a silent static member does not start a generation every rebalance timeout") {
+  // Found by a wire fuzzer: a static member that joined with a 100 ms rebalance timeout and
+  // then went silent made the group start a new generation every 200 ms until its session
+  // expired. Kafka waits for rejoins instead while no member has rejoined; the session expiry
+  // removes the member.
+  Fixture f;
+  auto params = f.Params("", "m", "instance-1");
+  params.rebalance_timeout_ms = 100;
+  auto a = f.Join(params);
+  f.Advance(100);  // the initial delay is capped by the rebalance timeout
+  REQUIRE(a.ready());
+  REQUIRE(a.get().generation == 1);
+  // The member never syncs, heartbeats or rejoins.
+  int32_t highest = f.group.generation();
+  for (int64_t waited = 100; waited + 100 < kSession; waited += 100) {
+    f.Advance(100);
+    highest = std::max(highest, f.group.generation());
+  }
+  CHECK(highest == 1);
+  CHECK(f.group.state() == GroupState::kPreparingRebalance);
+  f.Advance(200);  // past the session: the member is removed and the group is empty
+  CHECK(f.group.state() == GroupState::kEmpty);
+  CHECK(f.group.generation() == 2);
+}
+
+TEST_CASE("a silent static member keeps its place while the members that rejoin move on") {
+  Fixture f;
+  auto params = f.Params("", "m", "instance-1");
+  params.rebalance_timeout_ms = 100;
+  auto a = f.Join(params);
+  f.Advance(100);
+  REQUIRE(a.get().generation == 1);
+  f.Sync(a.get().member_id, 1, {});
+  REQUIRE(f.group.state() == GroupState::kStable);
+  // A rebalance the static member does not take part in.
+  auto first = f.Join(f.Params(""));
+  REQUIRE(first.get().error == ErrorCode::kMemberIdRequired);
+  auto b_params = f.Params(first.get().member_id);
+  b_params.rebalance_timeout_ms = 100;
+  auto b = f.Join(b_params);
+  f.Advance(100);
+  REQUIRE(b.ready());
+  CHECK(b.get().generation == 2);
+  CHECK(b.get().leader == b.get().member_id);
+  f.Sync(b.get().member_id, 2, {});
+  CHECK(f.group.state() == GroupState::kStable);
+  CHECK(f.group.Heartbeat(a.get().member_id, std::string("instance-1"), 2, f.now) == ErrorCode::kNone);
 }
 
 TEST_CASE("joins with unknown ids or incompatible protocols are refused") {
