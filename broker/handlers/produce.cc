@@ -81,6 +81,10 @@ class ProduceOperation : public std::enable_shared_from_this<ProduceOperation> {
         ValidatedBatches validated = ValidateProduceBatches(bytes, *lookup.partition);
         if (validated.error != ErrorCode::kNone) {
           Refuse(out, validated.error, std::move(validated.message));
+          for (RecordError& record : validated.record_errors) {
+            out.record_errors.push_back({.batch_index = record.batch_index,
+                                         .batch_index_error_message = std::move(record.message)});
+          }
           continue;
         }
         ++pending_;

@@ -18,15 +18,21 @@ ErrorCode BatchErrorCode(const absl::Status& status) {
   }
 }
 
+constexpr std::string_view kKeylessRecord = "compacted topics accept only records with a key";
+
 // Compaction keeps the latest record per key, so a keyless record has no place in a compacted
-// topic (Kafka refuses it the same way).
-absl::Status CheckAllRecordsKeyed(std::string_view batches, const std::vector<kafka::RecordBatchHeader>& headers) {
+// topic (Kafka refuses it the same way). Names every keyless record, by its index in its batch,
+// so the producer can tell them from the records that only shared their batch.
+absl::Status FindKeylessRecords(std::string_view batches, const std::vector<kafka::RecordBatchHeader>& headers,
+                                std::vector<RecordError>& keyless) {
   size_t position = 0;
   for (const auto& header : headers) {
     std::string_view batch = batches.substr(position, static_cast<size_t>(header.total_size()));
     position += batch.size();
-    absl::Status status = kafka::ForEachRecord(batch, [](const kafka::RecordView& record) {
-      if (!record.key) return absl::InvalidArgumentError("compacted topics accept only records with a key");
+    int32_t index = 0;
+    absl::Status status = kafka::ForEachRecord(batch, [&](const kafka::RecordView& record) {
+      if (!record.key) keyless.push_back({.batch_index = index, .message = std::string(kKeylessRecord)});
+      ++index;
       return absl::OkStatus();
     });
     if (!status.ok()) return status;
@@ -46,8 +52,12 @@ ValidatedBatches ValidateProduceBatches(std::string_view batches, const Partitio
     if (header.is_control()) return {.error = ErrorCode::kInvalidRecord, .message = "producers may not send control batches"};
   }
   if (partition.compacted()) {
-    absl::Status keyed = CheckAllRecordsKeyed(batches, *headers);
-    if (!keyed.ok()) return {.error = ErrorCode::kInvalidRecord, .message = std::string(ToStd(keyed.message()))};
+    std::vector<RecordError> keyless;
+    absl::Status read = FindKeylessRecords(batches, *headers, keyless);
+    if (!read.ok()) return {.error = BatchErrorCode(read), .message = std::string(ToStd(read.message()))};
+    if (!keyless.empty()) {
+      return {.error = ErrorCode::kInvalidRecord, .message = std::string(kKeylessRecord), .record_errors = std::move(keyless)};
+    }
   }
   if (headers->front().producer_id >= 0 && headers->size() != 1) {
     return {.error = ErrorCode::kInvalidRecord, .message = "an idempotent produce must carry exactly one batch per partition"};

@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "broker/cluster/partition.h"
 #include "protocol/kafka/batch/record_batch_header.h"
@@ -12,10 +13,17 @@
 
 namespace sluice::broker {
 
+// A record that made its batch fail (KIP-467): its index within the batch, and why.
+struct RecordError {
+  int32_t batch_index = 0;
+  std::string message;
+};
+
 struct ValidatedBatches {
   kafka::ErrorCode error = kafka::ErrorCode::kNone;
   std::string message;
-  kafka::RecordBatchHeader first;  // set when error is kNone
+  std::vector<RecordError> record_errors;  // the records to blame, when the error is theirs
+  kafka::RecordBatchHeader first;          // set when error is kNone
 };
 
 ValidatedBatches ValidateProduceBatches(std::string_view batches, const Partition& partition);

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/absl_compat.h"
 #include "controller/placement/replica_placement.h"
 #include "controller/service/partition_rules.h"
@@ -123,6 +125,19 @@ int64_t RequestedPartitions(const metadata::CreatePartitionsRequest& request, co
     if (existing) total += std::max<int64_t>(0, int64_t{topic.count()} - static_cast<int64_t>(existing->partitions.size()));
   }
   return total;
+}
+
+// APPEND adds the elements of `values` that `list` lacks; SUBTRACT removes them. Both keep the
+// list's order and drop empty elements.
+std::string EditListConfig(std::string_view list, std::string_view values, bool append) {
+  std::vector<std::string> elements = absl::StrSplit(ToAbsl(list), ',', absl::SkipEmpty());
+  const std::vector<std::string> edits = absl::StrSplit(ToAbsl(values), ',', absl::SkipEmpty());
+  for (const std::string& edit : edits) {
+    auto found = std::find(elements.begin(), elements.end(), edit);
+    if (append && found == elements.end()) elements.push_back(edit);
+    if (!append && found != elements.end()) elements.erase(found);
+  }
+  return absl::StrJoin(elements, ",");
 }
 
 }  // namespace
@@ -348,10 +363,22 @@ metadata::AlterConfigsResponse PlanAlterConfigs(const metadata::AlterConfigsRequ
           }
           break;
         case kAppend:
-        case kSubtract:
-          problem = fmt::format("'{}': APPEND and SUBTRACT apply to list configs, and Sluice's topic configs are not lists",
-                                op.key());
+        case kSubtract: {
+          if (!metadata::IsListTopicConfig(op.key())) {
+            problem = fmt::format("'{}': APPEND and SUBTRACT apply only to list configs", op.key());
+            break;
+          }
+          // As Kafka: edit the value set earlier in this request, else the topic's, else the default.
+          if (auto pending = changes.find(op.key()); pending != changes.end()) current = pending->second;
+          const std::string base = current ? *current : metadata::TopicConfigSchema().Find(op.key())->default_value;
+          std::string edited = EditListConfig(base, op.has_value() ? op.value() : "", op.op() == kAppend);
+          if (absl::Status s = metadata::ValidateTopicConfig(op.key(), edited); !s.ok()) {
+            problem = std::string(ToStd(s.message()));
+          } else {
+            changes[op.key()] = std::move(edited);
+          }
           break;
+        }
         default:
           problem = fmt::format("'{}': unknown operation {}", op.key(), op.op());
       }

@@ -92,4 +92,6 @@ absl::Status ValidateTopicConfig(std::string_view key, std::string_view value) {
   return absl::OkStatus();
 }
 
+bool IsListTopicConfig(std::string_view key) { return key == "cleanup.policy"; }
+
 }  // namespace sluice::metadata

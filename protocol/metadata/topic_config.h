@@ -21,5 +21,8 @@ const std::vector<TopicConfigKey>& TopicConfigKeys();
 const config::Schema& TopicConfigSchema();
 // Checks a proposed topic config value: known key, valid value, and supported by Sluice.
 absl::Status ValidateTopicConfig(std::string_view key, std::string_view value);
+// Comma-separated lists in Kafka (cleanup.policy), which IncrementalAlterConfigs' APPEND and
+// SUBTRACT edit element by element.
+bool IsListTopicConfig(std::string_view key);
 
 }  // namespace sluice::metadata

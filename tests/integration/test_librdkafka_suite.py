@@ -17,6 +17,7 @@ CURATED = [
     ("0005", "per-partition order"),
     ("0007", "topic auto-creation"),
     ("0008", "acks 0, 1, all"),
+    ("0011", "produce_batch, per-record errors in a compacted topic (KIP-467)"),
     ("0012", "produce and consume, two partitions, queues"),
     ("0013", "null and empty messages"),
     ("0014", "re-consuming"),

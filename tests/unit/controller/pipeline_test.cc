@@ -287,6 +287,34 @@ TEST_CASE("partitions are added, configs altered and producer id blocks never ov
   CHECK(!f.image().FindTopic("t"));
 }
 
+TEST_CASE("APPEND and SUBTRACT edit list configs element by element and refuse other configs") {
+  Fixture f;
+  f.Register(1);
+  REQUIRE(f.Create("t", 1, 1).error_code() == 0);
+  auto alter = [&](const std::string& key, int32_t op, const std::string& value) {
+    metadata::AlterConfigsRequest request;
+    auto* resource = request.add_resources();
+    resource->set_resource_type(metadata::kTopicResource);
+    resource->set_resource_name("t");
+    auto* change = resource->add_ops();
+    change->set_key(key);
+    change->set_op(op);
+    change->set_value(value);
+    return f.Run<metadata::AlterConfigsResponse>([&](auto r) { f.c().AlterConfigs(request, r); })->results(0).error_code();
+  };
+  constexpr int32_t kAppend = 2, kSubtract = 3;
+  // Unset, so the default (delete) is the list appended to.
+  REQUIRE(alter("cleanup.policy", kAppend, "compact") == 0);
+  CHECK(f.image().FindTopic("t")->configs.at("cleanup.policy") == "delete,compact");
+  REQUIRE(alter("cleanup.policy", kAppend, "compact") == 0);  // already there
+  CHECK(f.image().FindTopic("t")->configs.at("cleanup.policy") == "delete,compact");
+  REQUIRE(alter("cleanup.policy", kSubtract, "delete") == 0);
+  CHECK(f.image().FindTopic("t")->configs.at("cleanup.policy") == "compact");
+  CHECK(alter("cleanup.policy", kAppend, "shred") == Code(ErrorCode::kInvalidConfig));
+  CHECK(alter("retention.ms", kAppend, "1000") == Code(ErrorCode::kInvalidConfig));
+  CHECK(f.image().FindTopic("t")->configs.count("retention.ms") == 0);
+}
+
 TEST_CASE("registration epochs are entry offsets and fetches return entries after an offset") {
   Fixture f;
   const int64_t epoch = f.Register(1);
