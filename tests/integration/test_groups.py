@@ -185,6 +185,7 @@ class GroupsTest(unittest.TestCase):
         self.assertEqual(gw.heartbeat(conn, group, generation, rejoined["member_id"], "instance-a"), 0)
         conn.close()
 
+    @one_broker_only
     def test_silent_static_member_does_not_start_generation_after_generation(self):
         # Found by a wire fuzzer: a static member that joined with a 100 ms rebalance timeout and
         # never synced made the group start a new generation every 200 ms until its session
