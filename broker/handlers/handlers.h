@@ -25,5 +25,6 @@ void HandleElectLeaders(BrokerContext& broker, RequestPtr request);
 void HandleAlterPartitionReassignments(BrokerContext& broker, RequestPtr request);
 void HandleListPartitionReassignments(BrokerContext& broker, RequestPtr request);
 void HandleDescribeQuorum(BrokerContext& broker, RequestPtr request);
+void HandleDeleteRecords(BrokerContext& broker, RequestPtr request);
 
 }  // namespace sluice::broker

@@ -37,6 +37,7 @@ constexpr Route kRoutes[] = {
     {18, HandleApiVersions},
     {19, HandleCreateTopics},
     {20, HandleDeleteTopics},
+    {21, HandleDeleteRecords},
     {22, HandleInitProducerId},
     {23, HandleOffsetForLeaderEpoch},
     {32, HandleDescribeConfigs},

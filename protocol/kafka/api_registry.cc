@@ -27,6 +27,7 @@ constexpr AdvertisedApi kAdvertised[] = {
     {ApiVersionsRequest::kApiKey, "ApiVersions", 0, ApiVersionsRequest::kMaxVersion, 0},
     {CreateTopicsRequest::kApiKey, "CreateTopics", 2, CreateTopicsRequest::kMaxVersion, 2},
     {DeleteTopicsRequest::kApiKey, "DeleteTopics", 1, DeleteTopicsRequest::kMaxVersion, 1},
+    {DeleteRecordsRequest::kApiKey, "DeleteRecords", 0, DeleteRecordsRequest::kMaxVersion, 0},
     {InitProducerIdRequest::kApiKey, "InitProducerId", 0, InitProducerIdRequest::kMaxVersion, 0},
     {OffsetForLeaderEpochRequest::kApiKey, "OffsetForLeaderEpoch", 2, OffsetForLeaderEpochRequest::kMaxVersion, 2},
     {DescribeConfigsRequest::kApiKey, "DescribeConfigs", 1, DescribeConfigsRequest::kMaxVersion, 1},
