@@ -26,5 +26,6 @@ void HandleAlterPartitionReassignments(BrokerContext& broker, RequestPtr request
 void HandleListPartitionReassignments(BrokerContext& broker, RequestPtr request);
 void HandleDescribeQuorum(BrokerContext& broker, RequestPtr request);
 void HandleDeleteRecords(BrokerContext& broker, RequestPtr request);
+void HandleDescribeLogDirs(BrokerContext& broker, RequestPtr request);
 
 }  // namespace sluice::broker

@@ -42,6 +42,7 @@ constexpr Route kRoutes[] = {
     {23, HandleOffsetForLeaderEpoch},
     {32, HandleDescribeConfigs},
     {33, HandleAlterConfigs},
+    {35, HandleDescribeLogDirs},
     {37, HandleCreatePartitions},
     {42, HandleDeleteGroups},
     {43, HandleElectLeaders},

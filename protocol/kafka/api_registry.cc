@@ -32,6 +32,8 @@ constexpr AdvertisedApi kAdvertised[] = {
     {OffsetForLeaderEpochRequest::kApiKey, "OffsetForLeaderEpoch", 2, OffsetForLeaderEpochRequest::kMaxVersion, 2},
     {DescribeConfigsRequest::kApiKey, "DescribeConfigs", 1, DescribeConfigsRequest::kMaxVersion, 1},
     {AlterConfigsRequest::kApiKey, "AlterConfigs", 0, AlterConfigsRequest::kMaxVersion, 0},
+    // v0 left out as Kafka 4.0 does (KIP-896).
+    {DescribeLogDirsRequest::kApiKey, "DescribeLogDirs", 1, DescribeLogDirsRequest::kMaxVersion, 1},
     {CreatePartitionsRequest::kApiKey, "CreatePartitions", 0, CreatePartitionsRequest::kMaxVersion, 0},
     {DeleteGroupsRequest::kApiKey, "DeleteGroups", 1, DeleteGroupsRequest::kMaxVersion, 1},
     {ElectLeadersRequest::kApiKey, "ElectLeaders", 0, ElectLeadersRequest::kMaxVersion, 0},

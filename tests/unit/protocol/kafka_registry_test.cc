@@ -48,6 +48,7 @@ TEST_CASE("minimum versions follow the Kafka 4.0 baseline", "[kafka][registry]")
     REQUIRE(AcceptedMinVersion(key) == -1);
   }
   REQUIRE(AcceptedMinVersion(21) == 0);
+  REQUIRE(AcceptedMinVersion(35) == 1);  // DescribeLogDirs v0 went in Kafka 4.0
 }
 
 TEST_CASE("flexible versions come from the definitions", "[kafka][registry]") {
