@@ -27,5 +27,6 @@ void HandleListPartitionReassignments(BrokerContext& broker, RequestPtr request)
 void HandleDescribeQuorum(BrokerContext& broker, RequestPtr request);
 void HandleDeleteRecords(BrokerContext& broker, RequestPtr request);
 void HandleDescribeLogDirs(BrokerContext& broker, RequestPtr request);
+void HandleListClientMetricsResources(BrokerContext& broker, RequestPtr request);
 
 }  // namespace sluice::broker

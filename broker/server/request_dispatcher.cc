@@ -52,6 +52,7 @@ constexpr Route kRoutes[] = {
     {47, HandleOffsetDelete},
     {55, HandleDescribeQuorum},
     {60, HandleDescribeCluster},
+    {74, HandleListClientMetricsResources},
 };
 
 const Route* FindRoute(int16_t key) {

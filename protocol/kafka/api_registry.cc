@@ -46,6 +46,10 @@ constexpr AdvertisedApi kAdvertised[] = {
     {OffsetDeleteRequest::kApiKey, "OffsetDelete", 0, OffsetDeleteRequest::kMaxVersion, 0},
     {DescribeQuorumRequest::kApiKey, "DescribeQuorum", 0, DescribeQuorumRequest::kMaxVersion, 0},
     {DescribeClusterRequest::kApiKey, "DescribeCluster", 0, DescribeClusterRequest::kMaxVersion, 0},
+    // GetTelemetrySubscriptions (71) and PushTelemetry (72) stay unadvertised, as in a Kafka broker
+    // without a client telemetry receiver (KIP-714): clients then never push metrics.
+    {ListClientMetricsResourcesRequest::kApiKey, "ListClientMetricsResources", 0,
+     ListClientMetricsResourcesRequest::kMaxVersion, 0},
 };
 
 }  // namespace

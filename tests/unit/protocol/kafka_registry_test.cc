@@ -49,6 +49,9 @@ TEST_CASE("minimum versions follow the Kafka 4.0 baseline", "[kafka][registry]")
   }
   REQUIRE(AcceptedMinVersion(21) == 0);
   REQUIRE(AcceptedMinVersion(35) == 1);  // DescribeLogDirs v0 went in Kafka 4.0
+  REQUIRE(AcceptedMinVersion(74) == 0);
+  // As Kafka without a client telemetry receiver (KIP-714): clients must not push metrics.
+  for (int16_t key : {71, 72}) REQUIRE(FindAdvertisedApi(key) == nullptr);
 }
 
 TEST_CASE("flexible versions come from the definitions", "[kafka][registry]") {
