@@ -24,14 +24,14 @@ void Partition::DeleteRecords(int64_t offset, int64_t timeout_ms, DeleteRecordsD
   asio::post(context_.background, [self = shared_from_this(), target, deadline, epoch, done = std::move(done)]() mutable {
     absl::Status status = self->log_->AdvanceLogStartOffset(target);
     asio::post(self->owner_, [self, status = std::move(status), target, deadline, epoch, done = std::move(done)] {
-      if (!status.ok()) {
-        log::Error("partition {}-{}: DeleteRecords to {} failed: {}", self->topic_, self->index_, target, status);
-        // Past the log end only when a truncation got there first: leadership has moved.
-        return done({.error = status.code() == absl::StatusCode::kOutOfRange ? ErrorCode::kNotLeaderOrFollower
-                                                                              : ErrorCode::kKafkaStorageError});
-      }
+      // Leadership may have moved meanwhile (a truncation may even have made `target` lie past
+      // the log end), or the replica gone (its log closed): the client asks the new leader.
       if (self->stopped_ || self->role_ != Role::kLeader || self->assignment_.leader_epoch != epoch) {
         return done({.error = ErrorCode::kNotLeaderOrFollower});
+      }
+      if (!status.ok()) {
+        log::Error("partition {}-{}: DeleteRecords to {} failed: {}", self->topic_, self->index_, target, status);
+        return done({.error = ErrorCode::kKafkaStorageError});
       }
       const int64_t low_watermark = self->LowWatermark();
       if (low_watermark >= target) return done({.low_watermark = low_watermark});
