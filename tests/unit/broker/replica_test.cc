@@ -248,6 +248,27 @@ TEST_CASE("DeleteRecords raises the leader's log start and answers once the live
   CHECK((*not_leader)->error == ErrorCode::kNotLeaderOrFollower);
 }
 
+TEST_CASE("DeleteRecords does not wait for a follower on a fenced broker") {
+  Harness h;
+  h.Assign(kSelf, 1, 1, {1, 2, 3});
+  h.Produce(6, 1);
+  h.FollowerRead(2, 6);
+  h.FollowerRead(3, 6);
+  auto image = std::make_shared<metadata::MetadataImage>(*h.metadata.Current());
+  metadata::Record fenced;
+  fenced.mutable_broker_fenced()->set_broker_id(3);
+  fenced.mutable_broker_fenced()->set_broker_epoch(103);
+  REQUIRE(image->Apply(fenced, 10).ok());
+  h.metadata.Publish(image);
+
+  auto deleted = h.DeleteRecords(5);
+  h.WaitFor([&] { return h.partition->log().log_start_offset() == 5; }, "the leader's log start to reach 5");
+  h.FollowerRead(2, 6, -1, 5);  // broker 3 never reports 5
+  h.WaitFor([&] { return deleted->has_value(); }, "the DeleteRecords answer");
+  CHECK((*deleted)->error == ErrorCode::kNone);
+  CHECK((*deleted)->low_watermark == 5);
+}
+
 TEST_CASE("DeleteRecords is refused on a topic whose cleanup.policy lacks delete") {
   Harness h;
   storage::LogConfig compacted;
