@@ -88,6 +88,7 @@ absl::Status Broker::Start() {
                                                            .metadata = metadata_,
                                                            .shards = shards_,
                                                            .partitions = partitions_,
+                                                           .background = background_,
                                                            .controller = *controller_,
                                                            .producer_ids = *producer_ids_,
                                                            .groups = *groups_,

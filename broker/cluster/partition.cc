@@ -33,6 +33,7 @@ Partition::Partition(metadata::TopicId topic_id, std::string topic, int32_t inde
       context_(context),
       producers_(std::move(producers)),
       ack_timer_(owner_),
+      log_start_timer_(owner_),
       isr_timer_(owner_) {
   high_watermark_ = log_->initial_high_watermark();
   high_watermark_mirror_.store(high_watermark_, std::memory_order_release);
@@ -74,6 +75,7 @@ void Partition::TakeRole() {
       });
       if (!had_followers) ScheduleIsrCheck();  // e.g. a single replica that got followers
       MaybeAdvanceHighWatermark();
+      CompleteLogStartWaiters();  // a follower that left no longer holds DeleteRecords up
     }
   } else if (assignment_.leader >= 0) {
     if (role_ != Role::kFollower || role_epoch_ != assignment_.leader_epoch || role_leader_ != assignment_.leader) {
@@ -91,6 +93,9 @@ void Partition::LeaveLeadership(kafka::ErrorCode why) {
   acks_.FailAll(why);
   ack_timer_.cancel();
   ack_timer_deadline_.reset();
+  log_start_waiters_.FailAll(why);
+  log_start_timer_.cancel();
+  log_start_timer_deadline_.reset();
   isr_timer_.cancel();
   followers_.clear();
   proposed_isr_.reset();

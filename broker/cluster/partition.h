@@ -27,6 +27,7 @@
 #include "broker/replication/ack_waiters.h"
 #include "broker/replication/fetch_waiter.h"
 #include "broker/replication/follower_progress.h"
+#include "broker/replication/log_start_waiters.h"
 #include "broker/replication/replica_context.h"
 #include "broker/txn/producer_state.h"
 #include "protocol/kafka/batch/record_batch_header.h"
@@ -56,6 +57,14 @@ struct ProduceOutcome {
 };
 using ProduceDone = std::function<void(ProduceOutcome)>;
 
+struct DeleteRecordsOutcome {
+  kafka::ErrorCode error = kafka::ErrorCode::kNone;
+  int64_t low_watermark = -1;
+};
+using DeleteRecordsDone = std::function<void(DeleteRecordsOutcome)>;
+// DeleteRecords' offset -1: up to the high watermark.
+inline constexpr int64_t kDeleteToHighWatermark = -1;
+
 // One partition of a Fetch, from a consumer (replica_id -1) or a follower.
 struct PartitionRead {
   int64_t fetch_offset = 0;
@@ -64,6 +73,7 @@ struct PartitionRead {
   int64_t max_bytes = 0;
   bool min_one_batch = false;  // KIP-74: the first partition with data returns a whole batch
   int32_t replica_id = -1;
+  int64_t log_start_offset = -1;  // a follower's own, as its fetch reports it
   // A parked fetch reads again when woken; the follower's position counts once per request.
   bool update_follower_state = true;
 };
@@ -122,6 +132,12 @@ class Partition : public std::enable_shared_from_this<Partition> {
   // call.
   void Produce(std::span<char> batches, const kafka::RecordBatchHeader& first, int16_t acks, int64_t timeout_ms,
                ProduceDone done);
+  // Leader: DeleteRecords. Raises the log start to `offset` (kDeleteToHighWatermark: the high
+  // watermark) on the background pool, durably, then answers once the low watermark (the
+  // lowest log start over this replica and its followers on live brokers) reaches it, or with
+  // REQUEST_TIMED_OUT after `timeout_ms`. OFFSET_OUT_OF_RANGE past the high watermark,
+  // POLICY_VIOLATION when cleanup.policy lacks delete (Kafka's rules).
+  void DeleteRecords(int64_t offset, int64_t timeout_ms, DeleteRecordsDone done);
   // Reads for a consumer (up to the high watermark) or a follower (up to the log end, updating
   // its progress). With `waiter`, the fetch is parked here in the same step, so nothing
   // appended after the read can be missed.
@@ -166,6 +182,9 @@ class Partition : public std::enable_shared_from_this<Partition> {
   void MaybeAdvanceHighWatermark();
   void SetHighWatermark(int64_t high_watermark);
   void ArmAckTimer();
+  int64_t LowWatermark() const;
+  void CompleteLogStartWaiters();
+  void ArmLogStartTimer();
   void UpdateFollower(int32_t replica_id, int64_t fetch_offset);
   void MaybeExpandIsr(int32_t replica_id);
   void ScheduleIsrCheck();
@@ -214,6 +233,9 @@ class Partition : public std::enable_shared_from_this<Partition> {
   AckWaiters acks_;
   asio::steady_timer ack_timer_;
   std::optional<int64_t> ack_timer_deadline_;
+  LogStartWaiters log_start_waiters_;  // DeleteRecords waiting for the followers
+  asio::steady_timer log_start_timer_;
+  std::optional<int64_t> log_start_timer_deadline_;
   asio::steady_timer isr_timer_;
 };
 

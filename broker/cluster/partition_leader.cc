@@ -173,7 +173,12 @@ PartitionReadResult Partition::Read(const PartitionRead& read, const std::shared
     return result;
   }
   if (from_follower && read.update_follower_state) {
-    followers_[read.replica_id].OnFetch(read.fetch_offset, log_end, context_.clock.MonotonicMs());
+    FollowerProgress& progress = followers_[read.replica_id];
+    progress.OnFetch(read.fetch_offset, log_end, context_.clock.MonotonicMs());
+    if (read.log_start_offset != progress.log_start_offset()) {
+      progress.set_log_start_offset(read.log_start_offset);
+      CompleteLogStartWaiters();
+    }
     MaybeAdvanceHighWatermark();
     MaybeExpandIsr(read.replica_id);
     result.high_watermark = high_watermark_;

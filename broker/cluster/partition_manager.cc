@@ -55,6 +55,14 @@ size_t PartitionManager::hosted_count() const {
   return partitions_.size();
 }
 
+std::vector<std::shared_ptr<Partition>> PartitionManager::Hosted() const {
+  std::shared_lock lock(mutex_);
+  std::vector<std::shared_ptr<Partition>> hosted;
+  hosted.reserve(partitions_.size());
+  for (const auto& [key, partition] : partitions_) hosted.push_back(partition);
+  return hosted;
+}
+
 size_t PartitionManager::ShardFor(const metadata::TopicId& topic_id, int32_t partition) const {
   // FNV-1a over the topic id, then consecutive partitions of a topic on consecutive shards.
   uint64_t hash = 1469598103934665603ull;

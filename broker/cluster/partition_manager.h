@@ -18,6 +18,7 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "broker/cluster/partition.h"
 #include "broker/replication/replica_context.h"
@@ -43,6 +44,9 @@ class PartitionManager {
   // The shard that owns (or will own) a replica of this partition.
   size_t ShardFor(const metadata::TopicId& topic_id, int32_t partition) const;
   size_t hosted_count() const;
+  // Every hosted replica (DescribeLogDirs), and the directory holding their logs (log.dirs).
+  std::vector<std::shared_ptr<Partition>> Hosted() const;
+  const std::filesystem::path& data_dir() const { return data_dir_; }
 
   void StartMaintenance();
   // Stops maintenance and closes every log cleanly (flushed, marked clean). Call after the

@@ -136,7 +136,8 @@ storage::LogConfig ToLogConfig(const std::map<std::string, TopicConfigValue>& ef
   const std::string& policy = effective.at("cleanup.policy").value;
   config.compact = policy.find("compact") != std::string::npos;
   // A compact-only topic keeps its data until the cleaner supersedes it: no retention.
-  if (policy.find("delete") == std::string::npos) {
+  config.delete_policy = policy.find("delete") != std::string::npos;
+  if (!config.delete_policy) {
     config.retention_ms = -1;
     config.retention_bytes = -1;
   }

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include <asio/thread_pool.hpp>
+
 #include "broker/cluster/controller_link.h"
 #include "broker/cluster/metadata_cache.h"
 #include "broker/cluster/partition_manager.h"
@@ -22,6 +24,7 @@ struct BrokerContext {
   MetadataCache& metadata;
   net::IoContextPool& shards;  // partition owners (and connection threads)
   PartitionManager& partitions;
+  asio::thread_pool& background;  // blocking file work, never on a shard
   ControllerLink& controller;
   ProducerIdManager& producer_ids;
   groups::GroupCoordinator& groups;

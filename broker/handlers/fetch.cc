@@ -145,6 +145,7 @@ class FetchOperation : public FetchWaiter, public std::enable_shared_from_this<F
                            .max_bytes = std::min<int64_t>(request.partition_max_bytes, std::max<int64_t>(self->budget_, 0)),
                            .min_one_batch = self->total_bytes_ == 0,
                            .replica_id = self->replica_id_,
+                           .log_start_offset = request.log_start_offset,
                            .update_follower_state = self->attempts_ == 0};
         PartitionReadResult result = item.replica->Read(read, park ? self : nullptr);
         self->Fill(out, std::move(result));

@@ -25,5 +25,8 @@ void HandleElectLeaders(BrokerContext& broker, RequestPtr request);
 void HandleAlterPartitionReassignments(BrokerContext& broker, RequestPtr request);
 void HandleListPartitionReassignments(BrokerContext& broker, RequestPtr request);
 void HandleDescribeQuorum(BrokerContext& broker, RequestPtr request);
+void HandleDeleteRecords(BrokerContext& broker, RequestPtr request);
+void HandleDescribeLogDirs(BrokerContext& broker, RequestPtr request);
+void HandleListClientMetricsResources(BrokerContext& broker, RequestPtr request);
 
 }  // namespace sluice::broker

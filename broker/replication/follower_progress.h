@@ -27,9 +27,13 @@ class FollowerProgress {
 
   bool CaughtUp(int64_t now_ms, int64_t lag_time_max_ms) const { return now_ms - last_caught_up_ms_ <= lag_time_max_ms; }
   int64_t log_end_offset() const { return log_end_offset_; }  // -1 until the first fetch
+  // The follower's log start as its fetches report it (DeleteRecords waits for it); -1 until known.
+  void set_log_start_offset(int64_t offset) { log_start_offset_ = offset; }
+  int64_t log_start_offset() const { return log_start_offset_; }
 
  private:
   int64_t log_end_offset_ = -1;
+  int64_t log_start_offset_ = -1;
   int64_t last_fetch_leader_log_end_ = -1;
   int64_t last_fetch_ms_ = 0;
   int64_t last_caught_up_ms_ = INT64_MIN / 2;

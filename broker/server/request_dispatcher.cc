@@ -37,10 +37,12 @@ constexpr Route kRoutes[] = {
     {18, HandleApiVersions},
     {19, HandleCreateTopics},
     {20, HandleDeleteTopics},
+    {21, HandleDeleteRecords},
     {22, HandleInitProducerId},
     {23, HandleOffsetForLeaderEpoch},
     {32, HandleDescribeConfigs},
     {33, HandleAlterConfigs},
+    {35, HandleDescribeLogDirs},
     {37, HandleCreatePartitions},
     {42, HandleDeleteGroups},
     {43, HandleElectLeaders},
@@ -50,6 +52,7 @@ constexpr Route kRoutes[] = {
     {47, HandleOffsetDelete},
     {55, HandleDescribeQuorum},
     {60, HandleDescribeCluster},
+    {74, HandleListClientMetricsResources},
 };
 
 const Route* FindRoute(int16_t key) {

@@ -27,10 +27,13 @@ constexpr AdvertisedApi kAdvertised[] = {
     {ApiVersionsRequest::kApiKey, "ApiVersions", 0, ApiVersionsRequest::kMaxVersion, 0},
     {CreateTopicsRequest::kApiKey, "CreateTopics", 2, CreateTopicsRequest::kMaxVersion, 2},
     {DeleteTopicsRequest::kApiKey, "DeleteTopics", 1, DeleteTopicsRequest::kMaxVersion, 1},
+    {DeleteRecordsRequest::kApiKey, "DeleteRecords", 0, DeleteRecordsRequest::kMaxVersion, 0},
     {InitProducerIdRequest::kApiKey, "InitProducerId", 0, InitProducerIdRequest::kMaxVersion, 0},
     {OffsetForLeaderEpochRequest::kApiKey, "OffsetForLeaderEpoch", 2, OffsetForLeaderEpochRequest::kMaxVersion, 2},
     {DescribeConfigsRequest::kApiKey, "DescribeConfigs", 1, DescribeConfigsRequest::kMaxVersion, 1},
     {AlterConfigsRequest::kApiKey, "AlterConfigs", 0, AlterConfigsRequest::kMaxVersion, 0},
+    // v0 left out as Kafka 4.0 does (KIP-896).
+    {DescribeLogDirsRequest::kApiKey, "DescribeLogDirs", 1, DescribeLogDirsRequest::kMaxVersion, 1},
     {CreatePartitionsRequest::kApiKey, "CreatePartitions", 0, CreatePartitionsRequest::kMaxVersion, 0},
     {DeleteGroupsRequest::kApiKey, "DeleteGroups", 1, DeleteGroupsRequest::kMaxVersion, 1},
     {ElectLeadersRequest::kApiKey, "ElectLeaders", 0, ElectLeadersRequest::kMaxVersion, 0},
@@ -43,6 +46,10 @@ constexpr AdvertisedApi kAdvertised[] = {
     {OffsetDeleteRequest::kApiKey, "OffsetDelete", 0, OffsetDeleteRequest::kMaxVersion, 0},
     {DescribeQuorumRequest::kApiKey, "DescribeQuorum", 0, DescribeQuorumRequest::kMaxVersion, 0},
     {DescribeClusterRequest::kApiKey, "DescribeCluster", 0, DescribeClusterRequest::kMaxVersion, 0},
+    // GetTelemetrySubscriptions (71) and PushTelemetry (72) stay unadvertised, as in a Kafka broker
+    // without a client telemetry receiver (KIP-714): clients then never push metrics.
+    {ListClientMetricsResourcesRequest::kApiKey, "ListClientMetricsResources", 0,
+     ListClientMetricsResourcesRequest::kMaxVersion, 0},
 };
 
 }  // namespace

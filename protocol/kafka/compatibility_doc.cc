@@ -19,6 +19,9 @@ std::string RenderCompatibilityDoc() {
       "UNSUPPORTED_VERSION. \"Flexible from\" is the first version with compact encoding and\n"
       "tagged fields. As in Kafka, bytes after a request's body inside its frame are ignored\n"
       "(librdkafka 2.15 sends some); a body that ends early closes the connection.\n"
+      "GetTelemetrySubscriptions (71) and PushTelemetry (72) are not advertised, as a Kafka\n"
+      "broker without a client telemetry receiver does not advertise them (KIP-714): clients\n"
+      "then send no metrics.\n"
       "\n"
       "| Key | API | Advertised versions | Served from | Flexible from |\n"
       "|----:|-----|---------------------|-------------|---------------|\n";

@@ -62,6 +62,7 @@ struct LogConfig {
   int32_t segment_index_bytes = 10485760;
   bool log_append_time = false;
   bool compact = false;                       // cleanup.policy includes compact
+  bool delete_policy = true;                  // cleanup.policy includes delete (DeleteRecords may)
   int64_t delete_retention_ms = 86400000;     // how long the cleaner keeps tombstones
   double min_cleanable_dirty_ratio = 0.5;     // the cleaner runs when dirty bytes exceed this share
 };

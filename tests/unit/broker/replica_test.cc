@@ -113,12 +113,22 @@ struct Harness {
     return outcome;
   }
 
-  PartitionReadResult FollowerRead(int32_t replica, int64_t offset, int32_t last_epoch = -1) {
+  PartitionReadResult FollowerRead(int32_t replica, int64_t offset, int32_t last_epoch = -1, int64_t log_start = 0) {
     return On([&] {
       return partition->Read({.fetch_offset = offset, .last_fetched_epoch = last_epoch, .max_bytes = 1 << 20,
-                              .min_one_batch = true, .replica_id = replica},
+                              .min_one_batch = true, .replica_id = replica, .log_start_offset = log_start},
                              nullptr);
     });
+  }
+
+  // Starts a DeleteRecords; the outcome arrives later.
+  std::shared_ptr<std::optional<DeleteRecordsOutcome>> DeleteRecords(int64_t offset, int64_t timeout_ms = 10000) {
+    auto outcome = std::make_shared<std::optional<DeleteRecordsOutcome>>();
+    On([&] {
+      partition->DeleteRecords(offset, timeout_ms, [outcome](DeleteRecordsOutcome o) { *outcome = o; });
+      return true;
+    });
+    return outcome;
   }
 };
 
@@ -192,6 +202,85 @@ TEST_CASE("acks=all completes when every ISR member fetched past the batch") {
   });
   CHECK(consumer.error == ErrorCode::kNone);
   CHECK(consumer.data.bytes == 0);
+}
+
+TEST_CASE("DeleteRecords raises the leader's log start and answers once the live followers follow") {
+  Harness h;
+  h.Assign(kSelf, 1, 1, {1, 2, 3});
+  h.Produce(10, 1);
+  h.FollowerRead(2, 10);
+  h.FollowerRead(3, 10);
+  REQUIRE(h.partition->high_watermark() == 10);
+
+  auto refused = h.DeleteRecords(11);  // past the high watermark
+  REQUIRE(h.On([&] { return refused->has_value(); }));
+  CHECK((*refused)->error == ErrorCode::kOffsetOutOfRange);
+  CHECK(h.partition->log().log_start_offset() == 0);
+
+  auto deleted = h.DeleteRecords(4);
+  h.WaitFor([&] { return h.partition->log().log_start_offset() == 4; }, "the leader's log start to reach 4");
+  h.FollowerRead(2, 10, -1, 4);
+  CHECK_FALSE(h.On([&] { return deleted->has_value(); }));  // broker 3 is still at 0
+  h.FollowerRead(3, 10, -1, 4);
+  h.WaitFor([&] { return deleted->has_value(); }, "the DeleteRecords answer");
+  CHECK((*deleted)->error == ErrorCode::kNone);
+  CHECK((*deleted)->low_watermark == 4);
+  CHECK(h.FollowerRead(2, 3).error == ErrorCode::kOffsetOutOfRange);
+
+  // -1: up to the high watermark; the followers do not follow within the timeout.
+  auto timed_out = h.DeleteRecords(kDeleteToHighWatermark, 50);
+  h.WaitFor([&] { return timed_out->has_value(); }, "the DeleteRecords timeout");
+  CHECK((*timed_out)->error == ErrorCode::kRequestTimedOut);
+  CHECK((*timed_out)->low_watermark == 4);
+  CHECK(h.partition->log().log_start_offset() == 10);
+
+  // Leadership moves while one waits.
+  h.Produce(2, 1);
+  h.FollowerRead(2, 12, -1, 10);
+  h.FollowerRead(3, 12, -1, 10);
+  auto moved = h.DeleteRecords(12);
+  h.WaitFor([&] { return h.partition->log().log_start_offset() == 12; }, "the leader's log start to reach 12");
+  h.Assign(2, 2, 2, {1, 2, 3});
+  h.WaitFor([&] { return moved->has_value(); }, "the answer after the leadership moved");
+  CHECK((*moved)->error == ErrorCode::kNotLeaderOrFollower);
+  auto not_leader = h.DeleteRecords(12);
+  REQUIRE(h.On([&] { return not_leader->has_value(); }));
+  CHECK((*not_leader)->error == ErrorCode::kNotLeaderOrFollower);
+}
+
+TEST_CASE("DeleteRecords does not wait for a follower on a fenced broker") {
+  Harness h;
+  h.Assign(kSelf, 1, 1, {1, 2, 3});
+  h.Produce(6, 1);
+  h.FollowerRead(2, 6);
+  h.FollowerRead(3, 6);
+  auto image = std::make_shared<metadata::MetadataImage>(*h.metadata.Current());
+  metadata::Record fenced;
+  fenced.mutable_broker_fenced()->set_broker_id(3);
+  fenced.mutable_broker_fenced()->set_broker_epoch(103);
+  REQUIRE(image->Apply(fenced, 10).ok());
+  h.metadata.Publish(image);
+
+  auto deleted = h.DeleteRecords(5);
+  h.WaitFor([&] { return h.partition->log().log_start_offset() == 5; }, "the leader's log start to reach 5");
+  h.FollowerRead(2, 6, -1, 5);  // broker 3 never reports 5
+  h.WaitFor([&] { return deleted->has_value(); }, "the DeleteRecords answer");
+  CHECK((*deleted)->error == ErrorCode::kNone);
+  CHECK((*deleted)->low_watermark == 5);
+}
+
+TEST_CASE("DeleteRecords is refused on a topic whose cleanup.policy lacks delete") {
+  Harness h;
+  storage::LogConfig compacted;
+  compacted.compact = true;
+  compacted.delete_policy = false;
+  h.partition->log().UpdateConfig(compacted);
+  h.Assign(kSelf, 1, 1, {1});
+  h.Produce(3, 1);
+  auto refused = h.DeleteRecords(1);
+  REQUIRE(h.On([&] { return refused->has_value(); }));
+  CHECK((*refused)->error == ErrorCode::kPolicyViolation);
+  CHECK(h.partition->log().log_start_offset() == 0);
 }
 
 TEST_CASE("acks=all is refused below min.insync.replicas and times out without followers") {

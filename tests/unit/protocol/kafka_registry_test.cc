@@ -42,11 +42,16 @@ TEST_CASE("minimum versions follow the Kafka 4.0 baseline", "[kafka][registry]")
   REQUIRE(IsVersionAccepted(18, 4));
   REQUIRE(!IsVersionAccepted(18, 5));
   // Codecs exist, but nothing handles these yet.
-  for (int16_t key : {17, 21, 36, 61}) {
+  for (int16_t key : {17, 36, 61}) {
     REQUIRE(FindAdvertisedApi(key) == nullptr);
     REQUIRE(FindDefinedApi(key) != nullptr);
     REQUIRE(AcceptedMinVersion(key) == -1);
   }
+  REQUIRE(AcceptedMinVersion(21) == 0);
+  REQUIRE(AcceptedMinVersion(35) == 1);  // DescribeLogDirs v0 went in Kafka 4.0
+  REQUIRE(AcceptedMinVersion(74) == 0);
+  // As Kafka without a client telemetry receiver (KIP-714): clients must not push metrics.
+  for (int16_t key : {71, 72}) REQUIRE(FindAdvertisedApi(key) == nullptr);
 }
 
 TEST_CASE("flexible versions come from the definitions", "[kafka][registry]") {

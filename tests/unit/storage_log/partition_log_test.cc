@@ -1,9 +1,11 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <fstream>
 #include <thread>
 
 #include "protocol/kafka/batch/record_reader.h"
+#include "storage/log/checkpoint.h"
 #include "tests/unit/storage_log/log_test_util.h"
 
 using namespace sluice;
@@ -231,6 +233,68 @@ TEST_CASE("retention by time, by size, and forever") {
     CHECK(log->segment_count() == 1);  // never the active segment
     CHECK(log->log_start_offset() == 8);
   }
+}
+
+TEST_CASE("a DeleteRecords log start: segments below it go, retention never lowers it") {
+  TempDir dir;
+  ManualClock clock(1'000'000);
+  LogConfig config;
+  std::string batch = MakeBatch(1, 0, 100);
+  const int64_t size = static_cast<int64_t>(batch.size());
+  config.segment_bytes = size * 2;
+  config.retention_ms = -1;
+  auto log = OpenLog(dir, config, clock);
+  for (int i = 0; i < 10; ++i) AppendCopy(*log, batch);  // segments at 0, 2, 4, 6, 8
+  REQUIRE(log->AdvanceLogStartOffset(5).ok());
+  CHECK(log->log_start_offset() == 5);
+  CHECK(log->segment_count() == 3);  // 4..5 still holds offset 5
+  CHECK_FALSE(std::filesystem::exists(dir.path() / "topic-0" / "00000000000000000002.log"));
+  CHECK(log->Read(4, 1000, INT64_MAX, true).status().code() == absl::StatusCode::kOutOfRange);
+  REQUIRE(log->AdvanceLogStartOffset(3).ok());  // lower: nothing changes
+  CHECK(log->log_start_offset() == 5);
+
+  config.retention_bytes = size * 4;  // 6 batches kept: the oldest segment can go
+  log->UpdateConfig(config);
+  REQUIRE(log->ApplyRetention(0, INT64_MAX).ok());
+  CHECK(log->segment_count() == 2);
+  CHECK(log->log_start_offset() == 6);
+  config.retention_bytes = -1;
+  log->UpdateConfig(config);
+  REQUIRE(log->ApplyRetention(0, INT64_MAX).ok());
+  CHECK(log->log_start_offset() == 6);
+  log.reset();  // no Close
+  log = OpenLog(dir, config, clock);
+  CHECK(log->log_start_offset() == 6);
+  CHECK(log->log_end_offset() == 10);
+}
+
+TEST_CASE("the log start checkpoint survives a crash at any point of DeleteRecords") {
+  TempDir dir;
+  ManualClock clock;
+  LogConfig config;
+  std::string batch = MakeBatch(1, 0, 100);
+  config.segment_bytes = static_cast<int64_t>(batch.size()) * 2;
+  auto log = OpenLog(dir, config, clock);
+  for (int i = 0; i < 6; ++i) AppendCopy(*log, batch);  // segments at 0, 2, 4
+  REQUIRE(log->AdvanceLogStartOffset(1).ok());
+  log.reset();
+  const auto partition = dir.path() / "topic-0";
+
+  SECTION("torn while the temp file was written: the previous checkpoint holds") {
+    std::ofstream(partition / "log-start-offset.checkpoint.tmp", std::ios::trunc) << "sluice-offset-chec";
+    log = OpenLog(dir, config, clock);
+    CHECK(log->log_start_offset() == 1);
+    CHECK_FALSE(std::filesystem::exists(partition / "log-start-offset.checkpoint.tmp"));
+  }
+  SECTION("after the rename, before the segments were removed: Open removes them") {
+    REQUIRE(WriteOffsetCheckpoint(partition / "log-start-offset.checkpoint", 5).ok());
+    log = OpenLog(dir, config, clock);
+    CHECK(log->log_start_offset() == 5);
+    CHECK(log->segment_count() == 1);
+    CHECK_FALSE(std::filesystem::exists(partition / "00000000000000000000.log"));
+    CHECK_FALSE(std::filesystem::exists(partition / "00000000000000000002.log"));
+  }
+  CHECK(log->log_end_offset() == 6);
 }
 
 TEST_CASE("a file slice outlives the deletion of its segment") {

@@ -1,0 +1,17 @@
+// Client metrics (KIP-714) as Apache Kafka answers without a client telemetry receiver: the
+// telemetry APIs (GetTelemetrySubscriptions, PushTelemetry) are not advertised, so clients do
+// not push, and ListClientMetricsResources lists no resources, since none can be configured
+// here (IncrementalAlterConfigs refuses the CLIENT_METRICS resource type).
+
+#include "broker/handlers/handlers.h"
+#include "protocol/kafka/messages/list_client_metrics_resources.h"
+
+namespace sluice::broker {
+
+void HandleListClientMetricsResources(BrokerContext&, RequestPtr request) {
+  kafka::ListClientMetricsResourcesRequest body;
+  if (!request->Decode(body)) return;
+  request->Respond(kafka::ListClientMetricsResourcesResponse{});
+}
+
+}  // namespace sluice::broker
