@@ -7,9 +7,9 @@ import signal
 import socket
 import struct
 import subprocess
-import time
 
-import cluster_wire
+import cluster_wire  # puts tests/integration on the path
+import harness
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 BUILD_DIR = os.environ.get("SLUICE_BUILD_DIR", os.path.join(REPO, "build"))
@@ -36,15 +36,9 @@ BROKER_OVERRIDES = {
 
 
 def wait_until(condition, timeout, what, interval=0.05):
-    """Polls `condition` until it returns a truthy value; raises naming `what` after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
+    """harness.wait_until, raising TimeoutError: a schedule that times out still reports what the
+    cluster kept."""
+    return harness.wait_until(condition, timeout, what, interval, error=TimeoutError)
 
 
 def port_open(host, port, timeout=0.3):

@@ -25,15 +25,16 @@ DEFAULT_BROKERS, DEFAULT_CONTROLLERS = (int(n) for n in TOPOLOGY.split("x"))
 REPLICATION = min(3, DEFAULT_BROKERS)
 
 
-def wait_until(condition, timeout, what, interval=0.05):
-    """Polls `condition` until it returns a truthy value or `timeout` seconds pass."""
+def wait_until(condition, timeout, what, interval=0.05, error=AssertionError):
+    """Polls `condition` until it returns a truthy value; raises `error` naming `what` after
+    `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
         result = condition()
         if result:
             return result
         if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            raise error(f"timed out after {timeout}s waiting for {what}")
         time.sleep(interval)
 
 
