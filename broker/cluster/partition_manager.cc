@@ -1,10 +1,13 @@
 #include "broker/cluster/partition_manager.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
 #include <set>
 
 #include <asio/post.hpp>
+#include <asio/thread_pool.hpp>
 #include <fmt/format.h>
 
 #include "broker/cluster/partition_directory.h"
@@ -13,9 +16,22 @@
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "storage/compaction/log_cleaner.h"
+#include "storage/log/file_cache.h"
 
 namespace sluice::broker {
 namespace {
+
+constexpr size_t kClosingThreads = 32;
+
+// Each hosted log pins one descriptor (its active segment); the file cache takes up to its
+// capacity; connections, sockets to other brokers and the rest get an eighth of the limit.
+int64_t MaxOpenLogs() {
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) != 0 || files.rlim_cur == RLIM_INFINITY) return INT64_MAX;
+  const auto limit = static_cast<int64_t>(files.rlim_cur);
+  const auto cache = static_cast<int64_t>(storage::FileCache::Shared().capacity());
+  return std::max<int64_t>(0, limit - cache - std::max<int64_t>(64, limit / 8));
+}
 
 bool SameAssignment(const PartitionAssignment& a, const PartitionAssignment& b) {
   return a.leader == b.leader && a.leader_epoch == b.leader_epoch && a.partition_epoch == b.partition_epoch &&
@@ -40,7 +56,16 @@ class PartitionManager::Barrier {
 
 PartitionManager::PartitionManager(std::filesystem::path data_dir, const config::Properties& broker_config,
                                    ReplicaContext& context)
-    : data_dir_(std::move(data_dir)), broker_config_(broker_config), context_(context) {}
+    : data_dir_(std::move(data_dir)), broker_config_(broker_config), context_(context), max_open_logs_(MaxOpenLogs()) {
+  log::Info("partition logs: room for {} open logs within the file limit", max_open_logs_);
+}
+
+absl::Status PartitionManager::CheckDescriptorBudget() const {
+  const int64_t open = storage::FileCache::Shared().pinned_count();
+  if (open < max_open_logs_) return absl::OkStatus();
+  return absl::ResourceExhaustedError(fmt::format(
+      "{} logs are open, as many as the file limit leaves room for (raise RLIMIT_NOFILE)", open));
+}
 
 PartitionManager::~PartitionManager() { Shutdown(); }
 
@@ -53,6 +78,18 @@ std::shared_ptr<Partition> PartitionManager::Get(const std::string& topic, int32
 size_t PartitionManager::hosted_count() const {
   std::shared_lock lock(mutex_);
   return partitions_.size();
+}
+
+bool PartitionManager::IsOffline(const std::string& topic, int32_t partition) const {
+  std::shared_lock lock(mutex_);
+  return offline_.count(Key(topic, partition)) > 0;
+}
+
+std::set<PartitionManager::Key> PartitionManager::OfflineReplicas() const {
+  std::shared_lock lock(mutex_);
+  std::set<Key> keys;
+  for (const auto& [key, reason] : offline_) keys.insert(key);
+  return keys;
 }
 
 std::vector<std::shared_ptr<Partition>> PartitionManager::Hosted() const {
@@ -85,7 +122,9 @@ absl::Status PartitionManager::Preload() {
   std::atomic<size_t> failed{0};
   for (const FoundDirectory& directory : found) {
     asio::post(context_.background, [&, directory] {
-      auto log = storage::PartitionLog::Open(directory.path, defaults, context_.clock);
+      absl::Status budget = CheckDescriptorBudget();
+      auto log = budget.ok() ? storage::PartitionLog::Open(directory.path, defaults, context_.clock)
+                             : absl::StatusOr<std::unique_ptr<storage::PartitionLog>>(budget);
       absl::StatusOr<ProducerStateTable> producers = log.ok() ? LoadProducerState(**log) : log.status();
       if (producers.ok()) {
         std::unique_lock lock(mutex_);
@@ -189,6 +228,7 @@ void PartitionManager::Apply(const metadata::MetadataImage& image, bool caught_u
     for (auto& [key, opening] : opening_) {
       if (!wanted.count(key)) opening.cancelled = true;
     }
+    std::erase_if(offline_, [&](const auto& entry) { return !wanted.count(entry.first); });
     if (caught_up && !orphans_checked_) check_orphans = orphans_checked_ = true;
   }
   for (auto& action : after) action();
@@ -234,11 +274,14 @@ void PartitionManager::OnOpened(const Key& key, const metadata::TopicId& topic_i
     opening_.erase(it);
     barriers = std::move(opening.barriers);
     if (!opened.ok()) {
-      // Not hosted; the next metadata change tries again.
-      log::Error("partition {}-{}: cannot open its log: {}", key.first, key.second, opened.status());
+      // Not hosted: reported offline until a later attempt (MaintenanceLoop) succeeds.
+      log::Error("partition {}-{}: cannot open its log, the replica is offline: {}", key.first, key.second,
+                 opened.status());
+      offline_[key] = std::string(ToStd(opened.status().message()));
       lock.unlock();
       return arrive();
     }
+    offline_.erase(key);
     if (opening.cancelled || opening.topic_id != topic_id) {
       ++deleting_[key];
     } else {
@@ -315,6 +358,7 @@ absl::StatusOr<PartitionManager::Preloaded> PartitionManager::OpenLog(const std:
     log::Info("partition {}-{}: directory belongs to an earlier topic of that name; removing it", topic, index);
     SLUICE_RETURN_IF_ERROR(preloaded->log->Delete());
   }
+  SLUICE_RETURN_IF_ERROR(CheckDescriptorBudget());
   std::error_code ec;
   if (std::filesystem::exists(dir, ec)) {
     auto existing = ReadTopicIdFile(dir);
@@ -377,6 +421,9 @@ void PartitionManager::MaintenanceLoop() {
   const int64_t checkpoint_interval_ms = context_.options.high_watermark_checkpoint_interval_ms;
   int64_t next_checkpoint_ms = context_.clock.MonotonicMs() + checkpoint_interval_ms;
   const int64_t cleaner_backoff_ms = broker_config_.GetLong("log.cleaner.backoff.ms");
+  // How often replicas whose log failed to open are tried again.
+  constexpr int64_t kOfflineRetryMs = 5000;
+  int64_t next_offline_retry_ms = context_.clock.MonotonicMs() + kOfflineRetryMs;
   std::map<Key, int64_t> last_cleaned_ms;  // monotonic
   // Flush policies are checked often; Kafka checks flush.ms on a scheduler tick as well.
   constexpr auto kTick = std::chrono::milliseconds(100);
@@ -412,6 +459,15 @@ void PartitionManager::MaintenanceLoop() {
       last_cleaned_ms[key] = context_.clock.MonotonicMs();
       Clean(*partition);
     }
+    if (monotonic >= next_offline_retry_ms) {
+      next_offline_retry_ms = monotonic + kOfflineRetryMs;
+      bool any_offline;
+      {
+        std::shared_lock map_lock(mutex_);
+        any_offline = !offline_.empty();
+      }
+      if (any_offline) Apply(*context_.metadata.Current(), false);
+    }
     if (retention_due) next_retention_ms = context_.clock.MonotonicMs() + retention_interval_ms;
     if (checkpoint_due) next_checkpoint_ms = context_.clock.MonotonicMs() + checkpoint_interval_ms;
     lock.lock();
@@ -444,19 +500,32 @@ void PartitionManager::Shutdown() {
   maintenance_wake_.notify_all();
   if (maintenance_thread_.joinable()) maintenance_thread_.join();
   std::unique_lock lock(mutex_);
-  for (auto& [key, partition] : partitions_) {
-    // The last high watermark survives the restart; the log's own state is flushed by Close.
-    if (absl::Status s = partition->log().CheckpointHighWatermark(partition->high_watermark()); !s.ok()) {
-      log::Error("partition {}-{}: high watermark checkpoint failed: {}", key.first, key.second, s);
+  const int64_t started = context_.clock.MonotonicMs();
+  {
+    // Closing is a handful of fsyncs per log: waits for the disk, not for a core, so many run
+    // at once (their journal commits are shared).
+    asio::thread_pool closers(kClosingThreads);
+    for (auto& [key, partition] : partitions_) {
+      asio::post(closers, [key, partition] {
+        // The last high watermark survives the restart; the log's own state is flushed by Close.
+        if (absl::Status s = partition->log().CheckpointHighWatermark(partition->high_watermark()); !s.ok()) {
+          log::Error("partition {}-{}: high watermark checkpoint failed: {}", key.first, key.second, s);
+        }
+        if (absl::Status s = partition->log().Close(); !s.ok()) {
+          log::Error("partition {}-{}: close failed: {}", key.first, key.second, s);
+        }
+      });
     }
-    if (absl::Status s = partition->log().Close(); !s.ok()) {
-      log::Error("partition {}-{}: close failed: {}", key.first, key.second, s);
+    for (auto& [name, preloaded] : preloaded_) {
+      asio::post(closers, [&name, log = preloaded.log.get()] {
+        if (absl::Status s = log->Close(); !s.ok()) log::Error("{}: close failed: {}", name, s);
+      });
     }
+    closers.join();
   }
+  log::Info("closed {} partition logs in {} ms", partitions_.size() + preloaded_.size(),
+            context_.clock.MonotonicMs() - started);
   partitions_.clear();
-  for (auto& [name, preloaded] : preloaded_) {
-    if (absl::Status s = preloaded.log->Close(); !s.ok()) log::Error("{}: close failed: {}", name, s);
-  }
   preloaded_.clear();
 }
 

@@ -44,6 +44,10 @@ class PartitionManager {
   // The shard that owns (or will own) a replica of this partition.
   size_t ShardFor(const metadata::TopicId& topic_id, int32_t partition) const;
   size_t hosted_count() const;
+  // Replicas the metadata gives this broker whose log could not be opened (e.g. out of
+  // descriptors or disk): reported offline, never served; retried every few seconds.
+  bool IsOffline(const std::string& topic, int32_t partition) const;
+  std::set<std::pair<std::string, int32_t>> OfflineReplicas() const;
   // Every hosted replica (DescribeLogDirs), and the directory holding their logs (log.dirs).
   std::vector<std::shared_ptr<Partition>> Hosted() const;
   const std::filesystem::path& data_dir() const { return data_dir_; }
@@ -91,9 +95,14 @@ class PartitionManager {
   static bool CleaningDue(const storage::PartitionLog& log, int64_t high_watermark);
   void Clean(Partition& partition);
 
+  // kResourceExhausted when opening one more log would eat into the descriptors kept for
+  // connections and the file cache.
+  absl::Status CheckDescriptorBudget() const;
+
   const std::filesystem::path data_dir_;
   const config::Properties& broker_config_;
   ReplicaContext& context_;
+  const int64_t max_open_logs_;  // active segments the file limit leaves room for
 
   mutable std::shared_mutex mutex_;
   std::map<Key, std::shared_ptr<Partition>> partitions_;
@@ -101,6 +110,7 @@ class PartitionManager {
   std::map<std::string, Preloaded> preloaded_;  // by directory name, until the metadata claims them
   std::map<Key, PartitionAssignment> applied_;  // last assignment handed to each replica
   std::map<Key, int> deleting_;                 // directories whose old replica is being deleted
+  std::map<Key, std::string> offline_;          // replicas whose log failed to open, and why
   bool orphans_checked_ = false;
 
   std::mutex barrier_mutex_;

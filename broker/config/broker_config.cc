@@ -39,6 +39,8 @@ const config::Schema& BrokerSchema() {
     def("log.retention.bytes", Type::kLong, "-1", "partition size beyond which old segments are deleted", -1);
     def("log.segment.bytes", Type::kInt, "1073741824", "segment size at which a new one is rolled", 14);
     def("log.roll.ms", Type::kLong, "604800000", "segment age at which a new one is rolled", 1);
+    def("log.fd.cache.size", Type::kInt, "4096",
+        "descriptors kept open for closed segments and indexes (at most a quarter of the file limit)", 16);
     def("log.index.interval.bytes", Type::kInt, "4096", "bytes between offset index entries", 0);
     def("log.index.size.max.bytes", Type::kInt, "10485760", "maximum size of a segment's offset index", 4);
     def("log.flush.interval.messages", Type::kLong, "9223372036854775807", "fsync after this many messages", 1);

@@ -19,8 +19,12 @@ using kafka::MetadataResponse;
 // DESCRIBE_CONFIGS, ALTER_CONFIGS (Kafka's AclOperation codes 3..8, 10, 11).
 constexpr int32_t kAllTopicOperations = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
 
+// Replicas of this broker whose log failed to open (PartitionManager::IsOffline).
+using OfflineReplicas = std::set<std::pair<std::string, int32_t>>;
+
 MetadataResponse::MetadataResponseTopic DescribeTopic(const metadata::MetadataImage& image,
-                                                     const metadata::TopicInfo& topic, bool include_operations) {
+                                                     const metadata::TopicInfo& topic, bool include_operations,
+                                                     int32_t self, const OfflineReplicas& offline_here) {
   MetadataResponse::MetadataResponseTopic out;
   out.name = topic.name;
   out.topic_id = ToUuid(topic.id);
@@ -39,7 +43,15 @@ MetadataResponse::MetadataResponseTopic DescribeTopic(const metadata::MetadataIm
       const metadata::BrokerInfo* broker = image.FindBroker(replica);
       if (broker == nullptr || broker->fenced) partition.offline_replicas.push_back(replica);
     }
-    if (p.leader < 0) partition.error_code = static_cast<int16_t>(kafka::ErrorCode::kLeaderNotAvailable);
+    if (offline_here.count({topic.name, p.partition})) {
+      // This broker cannot serve its replica: never name it as a leader that holds the data.
+      if (std::find(partition.offline_replicas.begin(), partition.offline_replicas.end(), self) ==
+          partition.offline_replicas.end()) {
+        partition.offline_replicas.push_back(self);
+      }
+      if (p.leader == self) partition.leader_id = -1;
+    }
+    if (partition.leader_id < 0) partition.error_code = static_cast<int16_t>(kafka::ErrorCode::kLeaderNotAvailable);
     out.partitions.push_back(std::move(partition));
   }
   return out;
@@ -63,15 +75,16 @@ void Answer(BrokerContext& broker, const RequestPtr& request, const MetadataRequ
   const auto live = image->LiveBrokerIds();
   response.controller_id = live.empty() ? -1 : live.front();
   const bool include_operations = body.include_topic_authorized_operations;
+  const OfflineReplicas offline_here = broker.partitions.OfflineReplicas();
   if (!body.topics.has_value() || (request->version() == 0 && body.topics->empty())) {
-    for (const auto& [name, topic] : image->topics()) response.topics.push_back(DescribeTopic(*image, *topic, include_operations));
+    for (const auto& [name, topic] : image->topics()) response.topics.push_back(DescribeTopic(*image, *topic, include_operations, broker.broker_id, offline_here));
   } else {
     for (const auto& wanted : *body.topics) {
       std::shared_ptr<const metadata::TopicInfo> topic;
       if (wanted.name) topic = image->FindTopic(*wanted.name);
       else if (!wanted.topic_id.IsZero()) topic = image->FindTopicById(ToTopicId(wanted.topic_id));
       if (topic) {
-        response.topics.push_back(DescribeTopic(*image, *topic, include_operations));
+        response.topics.push_back(DescribeTopic(*image, *topic, include_operations, broker.broker_id, offline_here));
         continue;
       }
       MetadataResponse::MetadataResponseTopic missing;

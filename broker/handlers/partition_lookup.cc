@@ -20,8 +20,11 @@ LeaderLookup FindLeaderPartition(const BrokerContext& broker, const metadata::Me
   if (current_leader_epoch > info->leader_epoch) return {.error = kafka::ErrorCode::kUnknownLeaderEpoch};
   auto hosted = broker.partitions.Get(topic_name, partition);
   // The image runs ahead of the replica for an instant while its log opens or its owner shard
-  // takes the new role; the owner checks again.
-  if (!hosted) return {.error = kafka::ErrorCode::kNotLeaderOrFollower};
+  // takes the new role; the owner checks again. A log that failed to open is a storage error.
+  if (!hosted) {
+    return {.error = broker.partitions.IsOffline(topic_name, partition) ? kafka::ErrorCode::kKafkaStorageError
+                                                                        : kafka::ErrorCode::kNotLeaderOrFollower};
+  }
   return {.partition = std::move(hosted), .info = info};
 }
 

@@ -181,6 +181,7 @@ absl::Status PartitionLog::Load() {
     SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<LogSegment> segment,
                             LogSegment::Open(dir_, bases[i], now, verify_all, config_.index_interval_bytes));
     bool truncated = segment->truncated_by_recovery();
+    if (!segments_.empty()) segments_.back()->Unpin();  // only the active segment keeps a descriptor
     segments_.push_back(std::move(segment));
     if (truncated) {
       // Later segments follow a torn write: they cannot be trusted to continue the log.
@@ -264,8 +265,14 @@ bool PartitionLog::ShouldRollLocked(int64_t append_bytes, int64_t last_offset, i
 
 absl::Status PartitionLog::RollLocked(int64_t now_ms) {
   SLUICE_RETURN_IF_ERROR(segments_.back()->WriteIndexes());
-  SLUICE_ASSIGN_OR_RETURN(auto segment, LogSegment::Create(dir_, LeoLocked(), now_ms));
-  segments_.push_back(std::move(segment));
+  // The old segment's descriptor goes first, so that a roll never needs a second one.
+  segments_.back()->Unpin();
+  auto segment = LogSegment::Create(dir_, LeoLocked(), now_ms);
+  if (!segment.ok()) {
+    (void)segments_.back()->Pin();  // when even this fails, it reads through the cache
+    return segment.status();
+  }
+  segments_.push_back(std::move(*segment));
   directory_dirty_ = true;
   return absl::OkStatus();
 }
@@ -387,7 +394,8 @@ absl::StatusOr<ReadResult> PartitionLog::Read(int64_t fetch_offset, int64_t max_
     const LogSegment& segment = *segments_[i];
     SLUICE_ASSIGN_OR_RETURN(auto start, segment.FindBatch(offset));
     if (!start) continue;
-    kafka::FileSlice slice{.file = segment.log_file(), .position = start->position, .size = 0};
+    SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<File> file, segment.LogFile());
+    kafka::FileSlice slice{.file = std::move(file), .position = start->position, .size = 0};
     int64_t position = start->position;
     kafka::RecordBatchHeader header = start->header;  // FindBatch already read the first one
     bool stop = false;
@@ -491,7 +499,8 @@ absl::StatusOr<std::optional<OffsetAndTimestamp>> PartitionLog::OffsetForTimesta
       SLUICE_ASSIGN_OR_RETURN(kafka::RecordBatchHeader header, segment->ReadHeaderAt(position));
       if (header.max_timestamp >= timestamp && header.last_offset() >= log_start_offset_) {
         batch.resize(static_cast<size_t>(header.total_size()));
-        SLUICE_RETURN_IF_ERROR(segment->log_file()->ReadExact(batch.data(), batch.size(), position));
+        SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<File> file, segment->LogFile());
+        SLUICE_RETURN_IF_ERROR(file->ReadExact(batch.data(), batch.size(), position));
         std::optional<OffsetAndTimestamp> found;
         absl::Status status = kafka::ForEachRecord(batch, [&](const kafka::RecordView& record) {
           if (record.offset < log_start_offset_ || record.timestamp < timestamp) return absl::OkStatus();
@@ -501,7 +510,7 @@ absl::StatusOr<std::optional<OffsetAndTimestamp>> PartitionLog::OffsetForTimesta
         if (found) return found;
         if (!status.ok()) {
           return absl::DataLossError(absl::StrCat("reading batch at ", position, " of ",
-                                                  segment->log_file()->path().string(), ": ", status.message()));
+                                                  segment->log_path().string(), ": ", status.message()));
         }
       }
       position += header.total_size();
@@ -527,7 +536,9 @@ absl::StatusOr<std::vector<PartitionLog::FileRange>> PartitionLog::RangesFrom(in
   for (size_t i = SegmentIndexLocked(from_offset); i < segments_.size(); ++i) {
     const LogSegment& segment = *segments_[i];
     SLUICE_ASSIGN_OR_RETURN(auto start, segment.FindBatch(std::max(from_offset, segment.base_offset())));
-    if (start) ranges.push_back(FileRange{segment.log_file(), start->position, segment.size()});
+    if (!start) continue;
+    SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<File> file, segment.LogFile());
+    ranges.push_back(FileRange{std::move(file), start->position, segment.size()});
   }
   return ranges;
 }
@@ -586,7 +597,7 @@ absl::Status PartitionLog::FlushHoldingMaintenance() {
     for (const auto& segment : segments_) {
       if (segment->next_offset() <= recovery_point_ && segment != segments_.back()) continue;
       SLUICE_RETURN_IF_ERROR(segment->WriteIndexes());
-      auto segment_files = segment->FilesToSync();
+      SLUICE_ASSIGN_OR_RETURN(auto segment_files, segment->TakeFilesToSync());
       files.insert(files.end(), segment_files.begin(), segment_files.end());
     }
     sync_directory = directory_dirty_;
@@ -677,6 +688,7 @@ absl::Status PartitionLog::TruncateTo(int64_t offset) {
     segments_.pop_back();
   }
   SLUICE_RETURN_IF_ERROR(RemoveSegments(doomed));
+  SLUICE_RETURN_IF_ERROR(segments_.back()->Pin());  // active again
   SLUICE_RETURN_IF_ERROR(segments_.back()->TruncateTo(offset, config_.index_interval_bytes));
   const int64_t leo = LeoLocked();  // `offset` rounded down to a batch boundary
   cleaned_through_offset_ = std::min(cleaned_through_offset_, leo);
@@ -805,7 +817,8 @@ absl::Status PartitionLog::ReplaceSegment(int64_t base_offset, int64_t next_offs
     SLUICE_ASSIGN_OR_RETURN(auto cleaned, LogSegment::Create(dir_, base_offset, now, kCleanedSuffix));
     SLUICE_RETURN_IF_ERROR(cleaned->Append(batches, headers, index_interval_bytes));
     SLUICE_RETURN_IF_ERROR(cleaned->WriteIndexes());
-    for (const auto& file : cleaned->FilesToSync()) SLUICE_RETURN_IF_ERROR(file->Sync());
+    SLUICE_ASSIGN_OR_RETURN(auto files, cleaned->TakeFilesToSync());
+    for (const auto& file : files) SLUICE_RETURN_IF_ERROR(file->Sync());
   }
   // The log's rename is the commit point: it comes last (kExtensions order).
   for (std::string_view extension : LogSegment::kExtensions) {
@@ -817,6 +830,7 @@ absl::Status PartitionLog::ReplaceSegment(int64_t base_offset, int64_t next_offs
   SLUICE_RETURN_IF_ERROR(CompleteSwap(dir_, base_offset));
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<LogSegment> replacement,
                           LogSegment::Open(dir_, base_offset, now, /*verify_all=*/false, index_interval_bytes));
+  replacement->Unpin();  // a closed segment
   std::unique_lock lock(mutex_);
   segments_[*find()] = std::move(replacement);
   return absl::OkStatus();

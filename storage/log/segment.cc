@@ -47,13 +47,24 @@ std::optional<int64_t> LogSegment::ParseLogFileName(std::string_view name) {
 LogSegment::LogSegment(const std::filesystem::path& dir, int64_t base_offset, std::shared_ptr<File> log,
                        int64_t now_ms, std::string_view suffix)
     : base_offset_(base_offset),
-      log_(std::move(log)),
+      log_file_(WithExtension(dir, base_offset, absl::StrCat(".log", ToAbsl(suffix))), O_RDWR),
+      pinned_log_(std::move(log)),
       offset_index_(SparseIndex::Kind::kOffset, WithExtension(dir, base_offset, absl::StrCat(".index", ToAbsl(suffix))),
                     base_offset),
       time_index_(SparseIndex::Kind::kTime, WithExtension(dir, base_offset, absl::StrCat(".timeindex", ToAbsl(suffix))),
                   base_offset),
       next_offset_(base_offset),
-      created_ms_(now_ms) {}
+      created_ms_(now_ms) {
+  if (pinned_log_) FileCache::Shared().AddPinned(1);
+}
+
+LogSegment::~LogSegment() { Unpin(); }
+
+void LogSegment::Unpin() {
+  if (!pinned_log_) return;
+  pinned_log_.reset();
+  FileCache::Shared().AddPinned(-1);
+}
 
 absl::StatusOr<std::unique_ptr<LogSegment>> LogSegment::Create(const std::filesystem::path& dir, int64_t base_offset,
                                                                int64_t now_ms, std::string_view suffix) {
@@ -71,8 +82,8 @@ absl::StatusOr<std::unique_ptr<LogSegment>> LogSegment::Open(const std::filesyst
                                                              int32_t index_interval_bytes) {
   auto log = File::Open(LogPath(dir, base_offset), O_RDWR);
   if (!log.ok()) return log.status();
-  std::unique_ptr<LogSegment> segment(new LogSegment(dir, base_offset, std::move(*log), now_ms));
-  auto size = segment->log_->Size();
+  std::unique_ptr<LogSegment> segment(new LogSegment(dir, base_offset, std::move(*log), now_ms, ""));
+  auto size = segment->pinned_log_->Size();
   if (!size.ok()) return size.status();
   segment->size_ = *size;
   if (verify_all) {
@@ -85,7 +96,7 @@ absl::StatusOr<std::unique_ptr<LogSegment>> LogSegment::Open(const std::filesyst
     sound = tail.ok() && *tail;
   }
   if (!sound) {
-    log::Warn("rebuilding indexes of {}", segment->log_->path().string());
+    log::Warn("rebuilding indexes of {}", segment->log_path().string());
     SLUICE_RETURN_IF_ERROR(segment->ScanAll(/*verify_crc=*/false, index_interval_bytes));
   }
   return segment;
@@ -119,10 +130,11 @@ void LogSegment::IndexBatch(const kafka::RecordBatchHeader& header, int64_t posi
 
 absl::Status LogSegment::Append(std::string_view data, std::span<const kafka::RecordBatchHeader> batches,
                                 int32_t index_interval_bytes) {
-  absl::Status status = log_->WriteAll(data.data(), data.size(), size_);
+  SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<File> log, LogFile());
+  absl::Status status = log->WriteAll(data.data(), data.size(), size_);
   if (!status.ok()) {
     // Drop a partial write so the file keeps ending on a batch boundary.
-    (void)log_->Truncate(size_);
+    (void)log->Truncate(size_);
     return status;
   }
   int64_t position = size_;
@@ -135,7 +147,7 @@ absl::Status LogSegment::Append(std::string_view data, std::span<const kafka::Re
       time_index_.entries().size() % kPendingIndexEntries == 0) {
     // The batches are appended: an index write failure must not report the append as failed
     // (the producer would retry and duplicate). Indexes are retried at flush and rebuilt on open.
-    if (auto status = WriteIndexes(); !status.ok()) log::Warn("index write for {}: {}", log_->path().string(), status);
+    if (auto status = WriteIndexes(); !status.ok()) log::Warn("index write for {}: {}", log_path().string(), status);
   }
   return absl::OkStatus();
 }
@@ -158,13 +170,26 @@ absl::StatusOr<kafka::RecordBatchHeader> ReadBatchHeader(const File& file, int64
 }
 
 absl::StatusOr<kafka::RecordBatchHeader> LogSegment::ReadHeaderAt(int64_t position) const {
-  return ReadBatchHeader(*log_, position, size_);
+  SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<File> log, LogFile());
+  return ReadBatchHeader(*log, position, size_);
+}
+
+absl::StatusOr<std::shared_ptr<File>> LogSegment::LogFile() const {
+  if (pinned_log_) return pinned_log_;
+  return log_file_.Get();
+}
+
+absl::Status LogSegment::Pin() {
+  if (pinned_log_) return absl::OkStatus();
+  SLUICE_ASSIGN_OR_RETURN(pinned_log_, log_file_.Get());
+  FileCache::Shared().AddPinned(1);
+  return absl::OkStatus();
 }
 
 int64_t LogSegment::RetentionTimestampMs() const {
   if (max_timestamp_ >= 0) return max_timestamp_;
   struct stat info {};
-  if (::fstat(log_->fd(), &info) != 0) return created_ms_;
+  if (::stat(log_path().c_str(), &info) != 0) return created_ms_;
   return static_cast<int64_t>(info.st_mtim.tv_sec) * 1000 + info.st_mtim.tv_nsec / 1000000;
 }
 
@@ -211,6 +236,7 @@ absl::Status LogSegment::ScanAll(bool verify_crc, int32_t index_interval_bytes) 
   offset_of_max_timestamp_ = -1;
   bytes_since_offset_entry_ = 0;
   bytes_since_time_entry_ = 0;
+  SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<File> log, LogFile());
   std::string buffer;
   int64_t position = 0;
   std::string problem;
@@ -229,7 +255,7 @@ absl::Status LogSegment::ScanAll(bool verify_crc, int32_t index_interval_bytes) 
     }
     if (verify_crc) {
       buffer.resize(static_cast<size_t>(header->total_size()));
-      SLUICE_RETURN_IF_ERROR(log_->ReadExact(buffer.data(), buffer.size(), position));
+      SLUICE_RETURN_IF_ERROR(log->ReadExact(buffer.data(), buffer.size(), position));
       if (kafka::ComputeBatchCrc(buffer.data(), buffer.size()) != header->crc) {
         problem = fmt::format("CRC mismatch at {}", position);
         break;
@@ -239,8 +265,8 @@ absl::Status LogSegment::ScanAll(bool verify_crc, int32_t index_interval_bytes) 
     position += header->total_size();
   }
   if (position < size_) {
-    log::Warn("truncating {} from {} to {} bytes: {}", log_->path().string(), size_, position, problem);
-    SLUICE_RETURN_IF_ERROR(log_->Truncate(position));
+    log::Warn("truncating {} from {} to {} bytes: {}", log_path().string(), size_, position, problem);
+    SLUICE_RETURN_IF_ERROR(log->Truncate(position));
     size_ = position;
     truncated_by_recovery_ = true;
   }
@@ -288,7 +314,8 @@ absl::Status LogSegment::TruncateTo(int64_t offset, int32_t index_interval_bytes
   if (!location) return absl::OkStatus();
   SLUICE_RETURN_IF_ERROR(time_index_.TruncateFrom(location->header.base_offset));
   SLUICE_RETURN_IF_ERROR(offset_index_.TruncateFrom(location->position));
-  SLUICE_RETURN_IF_ERROR(log_->Truncate(location->position));
+  SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<File> log, LogFile());
+  SLUICE_RETURN_IF_ERROR(log->Truncate(location->position));
   size_ = location->position;
   auto tail = ScanTail();
   if (!tail.ok() || !*tail) return ScanAll(/*verify_crc=*/false, index_interval_bytes);
@@ -300,15 +327,19 @@ absl::Status LogSegment::WriteIndexes() {
   return time_index_.WritePending();
 }
 
-std::vector<std::shared_ptr<File>> LogSegment::FilesToSync() const {
-  std::vector<std::shared_ptr<File>> files = {log_};
-  if (auto f = offset_index_.file()) files.push_back(std::move(f));
-  if (auto f = time_index_.file()) files.push_back(std::move(f));
+absl::StatusOr<std::vector<std::shared_ptr<File>>> LogSegment::TakeFilesToSync() {
+  std::vector<std::shared_ptr<File>> files;
+  SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<File> log, LogFile());
+  files.push_back(std::move(log));
+  for (SparseIndex* index : {&offset_index_, &time_index_}) {
+    SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<File> file, index->TakeFileToSync());
+    if (file) files.push_back(std::move(file));
+  }
   return files;
 }
 
 absl::Status LogSegment::Remove() {
-  std::filesystem::path dir = log_->path().parent_path();
+  std::filesystem::path dir = log_path().parent_path();
   return RemoveFiles(dir, base_offset_);
 }
 

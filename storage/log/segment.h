@@ -1,7 +1,8 @@
 #pragma once
 // One segment of a partition log: `<20-digit base offset>.log` holding wire-format batches
 // exactly as appended, with its sparse .index and .timeindex. Not thread-safe: PartitionLog
-// serialises access.
+// serialises access. Only a pinned segment (the active one) keeps its log's descriptor; the
+// others, and every index, open theirs through the FileCache when used.
 
 #include <cstdint>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "protocol/kafka/batch/record_batch_header.h"
 #include "storage/log/file.h"
+#include "storage/log/file_cache.h"
 #include "storage/log/sparse_index.h"
 
 namespace sluice::storage {
@@ -37,11 +39,11 @@ class LogSegment {
   // Parses "<20 digits>.log"; nullopt for any other name.
   static std::optional<int64_t> ParseLogFileName(std::string_view name);
 
-  // Creates empty files for a new segment. A `suffix` (e.g. ".cleaned") is appended to every
+  // Creates empty files for a new segment, pinned. A `suffix` (e.g. ".cleaned") is appended to every
   // file name: such a segment is a replacement being written (see PartitionLog::ReplaceSegment).
   static absl::StatusOr<std::unique_ptr<LogSegment>> Create(const std::filesystem::path& dir, int64_t base_offset,
                                                             int64_t now_ms, std::string_view suffix = "");
-  // Opens an existing segment. With `verify_all`, every batch is read and CRC-checked and the file
+  // Opens an existing segment, pinned. With `verify_all`, every batch is read and CRC-checked and the file
   // is truncated at the first torn or corrupt batch (crash recovery); otherwise indexes are
   // loaded when sound (rebuilt from batch headers when not) and only the tail is scanned.
   static absl::StatusOr<std::unique_ptr<LogSegment>> Open(const std::filesystem::path& dir, int64_t base_offset,
@@ -59,7 +61,16 @@ class LogSegment {
   // modification time when no batch carries a timestamp.
   int64_t RetentionTimestampMs() const;
   bool truncated_by_recovery() const { return truncated_by_recovery_; }
-  const std::shared_ptr<File>& log_file() const { return log_; }
+  // The log file, opened again when the segment is not pinned and the cache closed it.
+  absl::StatusOr<std::shared_ptr<File>> LogFile() const;
+  const std::filesystem::path& log_path() const { return log_file_.path(); }
+  // Keeps the log's descriptor open (the active segment, appended to and read most).
+  absl::Status Pin();
+  // Leaves the log's descriptor to the cache (a segment that is no longer active).
+  void Unpin();
+  ~LogSegment();
+  LogSegment(const LogSegment&) = delete;
+  LogSegment& operator=(const LogSegment&) = delete;
   bool IndexFull(int32_t segment_index_bytes) const;
 
   // Appends `data`, the concatenation of `batches` (offsets already assigned), at the end.
@@ -82,8 +93,9 @@ class LogSegment {
 
   // Writes index entries still in memory only (a write(2), no sync).
   absl::Status WriteIndexes();
-  // Files a flusher must fsync for this segment's data and indexes to be durable.
-  std::vector<std::shared_ptr<File>> FilesToSync() const;
+  // Files a flusher must fsync for this segment's data and indexes to be durable (indexes
+  // only when written since the last call).
+  absl::StatusOr<std::vector<std::shared_ptr<File>>> TakeFilesToSync();
   // Unlinks the files; open descriptors (held by in-flight reads) stay valid.
   absl::Status Remove();
   // Unlinks the files of a segment that is not open.
@@ -91,7 +103,7 @@ class LogSegment {
 
  private:
   LogSegment(const std::filesystem::path& dir, int64_t base_offset, std::shared_ptr<File> log, int64_t now_ms,
-             std::string_view suffix = "");
+             std::string_view suffix);
   void IndexBatch(const kafka::RecordBatchHeader& header, int64_t position, int32_t index_interval_bytes);
   // Rebuilds both indexes from the batches; truncates at the first bad batch.
   absl::Status ScanAll(bool verify_crc, int32_t index_interval_bytes);
@@ -100,7 +112,8 @@ class LogSegment {
   absl::StatusOr<bool> ScanTail();
 
   int64_t base_offset_;
-  std::shared_ptr<File> log_;
+  CachedFile log_file_;
+  std::shared_ptr<File> pinned_log_;  // set while pinned
   SparseIndex offset_index_;
   SparseIndex time_index_;
   int64_t size_ = 0;

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/absl_compat.h"
+#include "common/status_macros.h"
 #include "protocol/kafka/batch/byte_order.h"
 
 namespace sluice::storage {
@@ -35,12 +36,12 @@ absl::Status SparseIndex::Load(int64_t log_size) {
   entries_.clear();
   written_ = 0;
   rewrite_ = true;
-  auto contents = ReadWholeFile(path_, kMaxIndexFileBytes);
+  auto contents = ReadWholeFile(file_.path(), kMaxIndexFileBytes);
   if (!contents.ok()) return contents.status();
   const std::string& bytes = *contents;
   auto damaged = [&](std::string_view why) {
     entries_.clear();
-    return absl::DataLossError(absl::StrCat("index ", path_.string(), ": ", sluice::ToAbsl(why)));
+    return absl::DataLossError(absl::StrCat("index ", file_.path().string(), ": ", sluice::ToAbsl(why)));
   };
   if (bytes.size() < kHeaderSize || bytes.compare(0, kHeaderSize, Header(kind_)) != 0) return damaged("bad header");
   if ((bytes.size() - kHeaderSize) % entry_size() != 0) return damaged("partial entry");
@@ -91,28 +92,32 @@ absl::Status SparseIndex::TruncateFrom(int64_t limit) {
   entries_.erase(it, entries_.end());
   if (written_ > entries_.size()) {
     written_ = entries_.size();
-    if (file_ && !rewrite_) return file_->Truncate(static_cast<int64_t>(file_bytes()));
+    if (!rewrite_) {
+      SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<File> file, file_.Get());
+      unsynced_ = true;
+      return file->Truncate(static_cast<int64_t>(file_bytes()));
+    }
   }
   return absl::OkStatus();
 }
 
-absl::Status SparseIndex::EnsureOpen() {
-  if (file_) return absl::OkStatus();
-  auto file = File::Open(path_, O_RDWR | O_CREAT);
-  if (!file.ok()) return file.status();
-  file_ = std::move(*file);
-  return absl::OkStatus();
+absl::StatusOr<std::shared_ptr<File>> SparseIndex::TakeFileToSync() {
+  if (!unsynced_) return std::shared_ptr<File>();
+  SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<File> file, file_.Get());
+  unsynced_ = false;
+  return file;
 }
 
 absl::Status SparseIndex::WritePending() {
   if (!rewrite_ && written_ == entries_.size()) return absl::OkStatus();
-  absl::Status status = EnsureOpen();
-  if (!status.ok()) return status;
+  SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<File> file, file_.Get());
+  unsynced_ = true;
+  absl::Status status;
   if (rewrite_) {
     // The file is a cache of memory: rewrite it whole. A crash mid-way leaves a file that
     // Load rejects, and the index is rebuilt from the log.
-    status = file_->Truncate(0);
-    if (status.ok()) status = file_->WriteAll(Header(kind_).data(), kHeaderSize, 0);
+    status = file->Truncate(0);
+    if (status.ok()) status = file->WriteAll(Header(kind_).data(), kHeaderSize, 0);
     if (!status.ok()) return status;
     written_ = 0;
     rewrite_ = false;
@@ -129,7 +134,7 @@ absl::Status SparseIndex::WritePending() {
       StoreBigEndian<uint32_t>(p + 8, static_cast<uint32_t>(e.value - base_offset_));
     }
   }
-  status = file_->WriteAll(buffer.data(), buffer.size(), static_cast<int64_t>(kHeaderSize + written_ * entry_size()));
+  status = file->WriteAll(buffer.data(), buffer.size(), static_cast<int64_t>(kHeaderSize + written_ * entry_size()));
   if (!status.ok()) return status;
   written_ = entries_.size();
   return absl::OkStatus();

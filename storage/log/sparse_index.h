@@ -7,6 +7,8 @@
 // big-endian entries: .index = relative offset u32 + position u32; .timeindex = timestamp i64 +
 // relative offset u32. Entries are appended in memory and written in batches (WritePending).
 
+#include <fcntl.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -14,7 +16,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "storage/log/file.h"
+#include "storage/log/file_cache.h"
 
 namespace sluice::storage {
 
@@ -27,7 +29,7 @@ class SparseIndex {
   };
 
   SparseIndex(Kind kind, std::filesystem::path path, int64_t base_offset)
-      : kind_(kind), path_(std::move(path)), base_offset_(base_offset) {}
+      : kind_(kind), file_(std::move(path), kFileFlags), base_offset_(base_offset) {}
 
   // Loads and checks the file: header, whole entries, keys strictly increasing, values
   // non-decreasing, offsets relative to the segment, positions below `log_size`. Any defect
@@ -57,20 +59,21 @@ class SparseIndex {
 
   // Writes entries not yet in the file (rewrites the file when it no longer matches memory).
   absl::Status WritePending();
-  // The open file (null before the first write), so a flusher can fsync it outside the log lock.
-  std::shared_ptr<File> file() const { return file_; }
+  // The file when it was written since the last call (else null), so a flusher can fsync it
+  // outside the log lock.
+  absl::StatusOr<std::shared_ptr<File>> TakeFileToSync();
 
  private:
+  static constexpr int kFileFlags = O_RDWR | O_CREAT;
   size_t entry_size() const { return kind_ == Kind::kOffset ? 8 : 12; }
-  absl::Status EnsureOpen();
 
   Kind kind_;
-  std::filesystem::path path_;
+  CachedFile file_;  // opened on demand: an index is read once at Open and written rarely
   int64_t base_offset_;
   std::vector<Entry> entries_;
-  std::shared_ptr<File> file_;
   size_t written_ = 0;       // entries known to be in the file
   bool rewrite_ = true;      // the file must be rewritten from scratch before appending
+  bool unsynced_ = false;    // written since the last TakeFileToSync
 };
 
 }  // namespace sluice::storage
