@@ -69,6 +69,11 @@ absl::Status Broker::Start() {
     controller_->Forward<metadata::AlterPartitionRequest, metadata::AlterPartitionResponse>(metadata::ALTER_PARTITION,
                                                                                           request, std::move(done));
   };
+  replicas_.report_replicas = [this](const metadata::ReportReplicasRequest& request,
+                                     ReplicaContext::ReportReplicasDone done) {
+    controller_->Forward<metadata::ReportReplicasRequest, metadata::ReportReplicasResponse>(metadata::REPORT_REPLICAS,
+                                                                                          request, std::move(done));
+  };
   producer_ids_ = std::make_unique<ProducerIdManager>([this](auto done) {
     metadata::AllocateProducerIdsRequest request;
     request.set_broker_id(broker_id_);

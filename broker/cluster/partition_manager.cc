@@ -424,6 +424,9 @@ void PartitionManager::MaintenanceLoop() {
   // How often replicas whose log failed to open are tried again.
   constexpr int64_t kOfflineRetryMs = 5000;
   int64_t next_offline_retry_ms = context_.clock.MonotonicMs() + kOfflineRetryMs;
+  // How often the image is compared with what this broker hosts (ReportReplicaChanges).
+  constexpr int64_t kReportIntervalMs = 1000;
+  int64_t next_report_ms = context_.clock.MonotonicMs();
   std::map<Key, int64_t> last_cleaned_ms;  // monotonic
   // Flush policies are checked often; Kafka checks flush.ms on a scheduler tick as well.
   constexpr auto kTick = std::chrono::milliseconds(100);
@@ -459,6 +462,10 @@ void PartitionManager::MaintenanceLoop() {
       last_cleaned_ms[key] = context_.clock.MonotonicMs();
       Clean(*partition);
     }
+    if (monotonic >= next_report_ms) {
+      next_report_ms = monotonic + kReportIntervalMs;
+      ReportReplicaChanges();
+    }
     if (monotonic >= next_offline_retry_ms) {
       next_offline_retry_ms = monotonic + kOfflineRetryMs;
       bool any_offline;
@@ -472,6 +479,48 @@ void PartitionManager::MaintenanceLoop() {
     if (checkpoint_due) next_checkpoint_ms = context_.clock.MonotonicMs() + checkpoint_interval_ms;
     lock.lock();
   }
+}
+
+void PartitionManager::ReportReplicaChanges() {
+  if (report_in_flight_.load() || !context_.report_replicas) return;
+  const int32_t self = context_.broker_id;
+  const auto image = context_.metadata.Current();
+  metadata::ReportReplicasRequest request;
+  {
+    std::shared_lock lock(mutex_);
+    for (const auto& [key, reason] : offline_) {
+      auto topic = image->FindTopic(key.first);
+      if (!topic || static_cast<size_t>(key.second) >= topic->partitions.size()) continue;
+      const metadata::PartitionInfo& p = topic->partitions[key.second];
+      if (std::find(p.offline_replicas.begin(), p.offline_replicas.end(), self) != p.offline_replicas.end()) continue;
+      auto* ref = request.add_offline();
+      ref->set_topic_id(metadata::FromTopicId(topic->id));
+      ref->set_partition(key.second);
+    }
+    for (const auto& [name, topic] : image->topics()) {
+      for (const metadata::PartitionInfo& p : topic->partitions) {
+        if (p.offline_replicas.empty() ||
+            std::find(p.offline_replicas.begin(), p.offline_replicas.end(), self) == p.offline_replicas.end()) {
+          continue;
+        }
+        auto hosted = partitions_.find(Key(name, p.partition));
+        if (hosted == partitions_.end() || hosted->second->topic_id() != topic->id) continue;
+        auto* ref = request.add_online();
+        ref->set_topic_id(metadata::FromTopicId(topic->id));
+        ref->set_partition(p.partition);
+      }
+    }
+  }
+  if (request.offline_size() == 0 && request.online_size() == 0) return;
+  request.set_broker_id(self);
+  request.set_broker_epoch(context_.broker_epoch());
+  log::Info("broker {}: reporting {} replicas offline and {} online to the controller", self, request.offline_size(),
+            request.online_size());
+  report_in_flight_ = true;
+  context_.report_replicas(request, [this](absl::StatusOr<metadata::ReportReplicasResponse> response) {
+    if (!response.ok()) log::Warn("broker {}: reporting replicas failed: {}", context_.broker_id, response.status());
+    report_in_flight_ = false;
+  });
 }
 
 bool PartitionManager::CleaningDue(const storage::PartitionLog& log, int64_t high_watermark) {

@@ -8,6 +8,7 @@
 // found on disk are opened by Preload() before the broker registers, so a long recovery never
 // delays heartbeats and a replica is ready the moment the metadata names it.
 
+#include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <map>
@@ -91,6 +92,9 @@ class PartitionManager {
   absl::StatusOr<Preloaded> OpenLog(const std::string& topic, const metadata::TopicId& topic_id, int32_t index,
                                     const storage::LogConfig& config);
   void DeleteOrphans();
+  // Tells the controller about replicas that went offline here, or are hosted again, where
+  // the image does not say so yet (at most one report in flight).
+  void ReportReplicaChanges();
   void MaintenanceLoop();
   static bool CleaningDue(const storage::PartitionLog& log, int64_t high_watermark);
   void Clean(Partition& partition);
@@ -111,6 +115,7 @@ class PartitionManager {
   std::map<Key, PartitionAssignment> applied_;  // last assignment handed to each replica
   std::map<Key, int> deleting_;                 // directories whose old replica is being deleted
   std::map<Key, std::string> offline_;          // replicas whose log failed to open, and why
+  std::atomic<bool> report_in_flight_{false};
   bool orphans_checked_ = false;
 
   std::mutex barrier_mutex_;

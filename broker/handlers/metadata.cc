@@ -41,7 +41,10 @@ MetadataResponse::MetadataResponseTopic DescribeTopic(const metadata::MetadataIm
     // down from one catching up.
     for (int32_t replica : p.replicas) {
       const metadata::BrokerInfo* broker = image.FindBroker(replica);
-      if (broker == nullptr || broker->fenced) partition.offline_replicas.push_back(replica);
+      if (broker == nullptr || broker->fenced || std::find(p.offline_replicas.begin(), p.offline_replicas.end(),
+                                                           replica) != p.offline_replicas.end()) {
+        partition.offline_replicas.push_back(replica);
+      }
     }
     if (offline_here.count({topic.name, p.partition})) {
       // This broker cannot serve its replica: never name it as a leader that holds the data.

@@ -25,6 +25,9 @@ struct ReplicaContext {
   using AlterPartitionDone = std::function<void(absl::StatusOr<metadata::AlterPartitionResponse>)>;
   // Sends an ISR change to the controller; `done` may run on any thread.
   using AlterPartitionSender = std::function<void(const metadata::AlterPartitionRequest&, AlterPartitionDone)>;
+  using ReportReplicasDone = std::function<void(absl::StatusOr<metadata::ReportReplicasResponse>)>;
+  // Tells the controller which replicas' logs this broker cannot open, or opened again.
+  using ReportReplicasSender = std::function<void(const metadata::ReportReplicasRequest&, ReportReplicasDone)>;
 
   int32_t broker_id = -1;
   const Clock& clock;
@@ -34,6 +37,7 @@ struct ReplicaContext {
   asio::thread_pool& background;
   MetadataCache& metadata;
   AlterPartitionSender alter_partition;
+  ReportReplicasSender report_replicas;
   // One per shard, touched only on that shard.
   std::vector<std::unique_ptr<ReplicaFetchers>> fetchers;
   std::function<int64_t()> broker_epoch;  // this broker's registration epoch

@@ -7,6 +7,7 @@
 
 namespace sluice::controller {
 
+using metadata::PartitionInfo;
 using metadata::Record;
 
 absl::StatusOr<metadata::RegisterBrokerResponse> PlanRegisterBroker(const metadata::RegisterBrokerRequest& request,
@@ -53,6 +54,40 @@ absl::StatusOr<metadata::ControlledShutdownResponse> PlanControlledShutdown(
   }
   response.set_remaining_leaderships(offline);
   return response;
+}
+
+absl::StatusOr<metadata::ReportReplicasResponse> PlanReportReplicas(const metadata::ReportReplicasRequest& request,
+                                                                    PlanContext& ctx) {
+  const int32_t broker_id = request.broker_id();
+  const metadata::BrokerInfo* broker = ctx.image.FindBroker(broker_id);
+  if (broker == nullptr || broker->epoch != request.broker_epoch()) {
+    return absl::FailedPreconditionError(
+        fmt::format("STALE_BROKER_EPOCH: broker {} epoch {} is not registered", broker_id, request.broker_epoch()));
+  }
+  const Liveness live{.image = ctx.image};
+  std::set<std::pair<metadata::TopicId, int32_t>> planned;  // one record per partition
+  auto change = [&](const metadata::ReplicaRef& ref, bool offline) {
+    const metadata::TopicId id = metadata::ToTopicId(ref.topic_id());
+    auto topic = ctx.image.FindTopicById(id);
+    if (!topic || ref.partition() < 0 || static_cast<size_t>(ref.partition()) >= topic->partitions.size()) return;
+    if (!planned.emplace(id, ref.partition()).second) return;
+    const PartitionInfo& p = topic->partitions[ref.partition()];
+    if (!Contains(p.replicas, broker_id) || Contains(p.offline_replicas, broker_id) == offline) return;
+    PartitionInfo after = p;
+    if (offline) {
+      after.offline_replicas.push_back(broker_id);
+      // Out of the ISR, as a fenced broker is: it holds nothing it can serve.
+      if (after.isr.size() > 1) std::erase(after.isr, broker_id);
+      if (after.leader == broker_id) after.leader = -1;
+    } else {
+      std::erase(after.offline_replicas, broker_id);
+    }
+    after = ElectIfLeaderless(std::move(after), live, UncleanElectionAllowed(*topic, ctx.options.unclean_leader_election));
+    if (auto bumped = Bumped(p, std::move(after))) ctx.records.push_back(PartitionRecord(topic->id, *bumped));
+  };
+  for (const auto& ref : request.offline()) change(ref, true);
+  for (const auto& ref : request.online()) change(ref, false);
+  return metadata::ReportReplicasResponse();
 }
 
 absl::StatusOr<metadata::AllocateProducerIdsResponse> PlanAllocateProducerIds(

@@ -292,6 +292,13 @@ void Controller::ControlledShutdown(const metadata::ControlledShutdownRequest& r
       std::move(reply));
 }
 
+void Controller::ReportReplicas(const metadata::ReportReplicasRequest& request,
+                                Reply<metadata::ReportReplicasResponse> reply) {
+  Enqueue<metadata::ReportReplicasResponse>(
+      [request](PlanContext& ctx) { return PlanReportReplicas(request, ctx); },
+      SetOffset<metadata::ReportReplicasResponse>, std::move(reply));
+}
+
 void Controller::ElectLeaders(const metadata::ElectLeadersRequest& request,
                               Reply<metadata::ElectLeadersResponse> reply) {
   Enqueue<metadata::ElectLeadersResponse>(

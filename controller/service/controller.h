@@ -66,6 +66,7 @@ class Controller {
   void AlterPartition(const metadata::AlterPartitionRequest& request, Reply<metadata::AlterPartitionResponse> reply);
   void ControlledShutdown(const metadata::ControlledShutdownRequest& request,
                           Reply<metadata::ControlledShutdownResponse> reply);
+  void ReportReplicas(const metadata::ReportReplicasRequest& request, Reply<metadata::ReportReplicasResponse> reply);
   void ElectLeaders(const metadata::ElectLeadersRequest& request, Reply<metadata::ElectLeadersResponse> reply);
   void AlterReassignments(const metadata::AlterReassignmentsRequest& request,
                           Reply<metadata::AlterReassignmentsResponse> reply);

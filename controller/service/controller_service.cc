@@ -48,6 +48,7 @@ ControllerService::ControllerService(rpc::Server& server, asio::io_context& even
   Bind(server, metadata::ALLOCATE_PRODUCER_IDS, &Controller::AllocateProducerIds);
   Bind(server, metadata::ALTER_PARTITION, &Controller::AlterPartition);
   Bind(server, metadata::CONTROLLED_SHUTDOWN, &Controller::ControlledShutdown);
+  Bind(server, metadata::REPORT_REPLICAS, &Controller::ReportReplicas);
   Bind(server, metadata::ELECT_LEADERS, &Controller::ElectLeaders);
   Bind(server, metadata::ALTER_REASSIGNMENTS, &Controller::AlterReassignments);
   Bind(server, metadata::LIST_REASSIGNMENTS, &Controller::ListReassignments);

@@ -150,13 +150,13 @@ metadata::ElectLeadersResponse PlanElectLeaders(const metadata::ElectLeadersRequ
     PartitionInfo after = *p;
     ErrorCode code = ErrorCode::kNone;
     std::string message;
-    const bool has_leader = p->leader >= 0 && live(p->leader);
+    const bool has_leader = CanLead(*p, p->leader, live);
     if (request.election_type() == kPreferredElection) {
       const int32_t preferred = p->replicas.empty() ? -1 : p->replicas.front();
       if (p->leader == preferred && has_leader) {
         code = ErrorCode::kElectionNotNeeded;
         message = "The preferred replica is already the leader.";
-      } else if (preferred < 0 || !live(preferred) || !Contains(p->isr, preferred)) {
+      } else if (!CanLead(*p, preferred, live) || !Contains(p->isr, preferred)) {
         code = ErrorCode::kPreferredLeaderNotAvailable;
         message = fmt::format("The preferred replica {} is not live or not in the ISR.", preferred);
       } else {
@@ -283,7 +283,7 @@ void PlanLeaderRebalance(PlanContext& ctx) {
       if (p.leader == preferred || imbalanced * 100 <= total * ctx.options.leader_imbalance_per_broker_percentage) {
         continue;
       }
-      if (!live(preferred) || !Contains(p.isr, preferred)) continue;
+      if (!CanLead(p, preferred, live) || !Contains(p.isr, preferred)) continue;
       PartitionInfo after = p;
       after.leader = preferred;
       if (auto changed = Bumped(p, std::move(after))) ctx.records.push_back(PartitionRecord(topic->id, *changed));

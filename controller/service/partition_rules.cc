@@ -25,19 +25,23 @@ bool UncleanElectionAllowed(const metadata::TopicInfo& topic, bool cluster_defau
   return it->second == "true";
 }
 
+bool CanLead(const PartitionInfo& p, int32_t id, const Liveness& live) {
+  return id >= 0 && live(id) && !Contains(p.offline_replicas, id);
+}
+
 int32_t IsrLeader(const PartitionInfo& p, const Liveness& live) {
   for (int32_t id : p.replicas) {
-    if (Contains(p.isr, id) && live(id)) return id;
+    if (Contains(p.isr, id) && CanLead(p, id, live)) return id;
   }
   return -1;
 }
 
 PartitionInfo ElectIfLeaderless(PartitionInfo p, const Liveness& live, bool unclean) {
-  if (p.leader >= 0 && live(p.leader) && Contains(p.isr, p.leader)) return p;
+  if (CanLead(p, p.leader, live) && Contains(p.isr, p.leader)) return p;
   p.leader = IsrLeader(p, live);
   if (p.leader >= 0 || !unclean) return p;
   for (int32_t id : p.replicas) {
-    if (live(id)) {
+    if (CanLead(p, id, live)) {
       p.leader = id;
       p.isr = {id};
       break;
@@ -50,7 +54,8 @@ std::optional<PartitionInfo> Bumped(const PartitionInfo& before, PartitionInfo a
   const bool leader_changed = after.leader != before.leader;
   const bool other_changed = after.isr != before.isr || after.replicas != before.replicas ||
                              after.adding_replicas != before.adding_replicas ||
-                             after.removing_replicas != before.removing_replicas;
+                             after.removing_replicas != before.removing_replicas ||
+                             after.offline_replicas != before.offline_replicas;
   if (!leader_changed && !other_changed) return std::nullopt;
   after.leader_epoch = before.leader_epoch + (leader_changed ? 1 : 0);
   after.partition_epoch = before.partition_epoch + 1;
@@ -99,7 +104,7 @@ std::vector<Record> ElectOfflineLeaders(const metadata::MetadataImage& image, co
   for (const auto& [name, topic] : image.topics()) {
     const bool unclean = UncleanElectionAllowed(*topic, unclean_default);
     for (const PartitionInfo& p : topic->partitions) {
-      if (p.leader >= 0 && live(p.leader)) continue;
+      if (CanLead(p, p.leader, live)) continue;
       PartitionInfo after = p;
       after.leader = -1;
       after = ElectIfLeaderless(std::move(after), live, unclean);

@@ -1,6 +1,6 @@
 #pragma once
 // The rules every controller operation follows when it changes a partition's leader, ISR or
-// replicas: leaders come from the ISR (or, where the topic allows unclean election, from any
+// replicas: leaders come from the ISR and never are replicas reported offline (or, where the topic allows unclean election, from any
 // live replica, which then is the whole ISR); a fenced broker leaves every ISR, except that
 // an ISR never becomes empty; the ISR always holds the leader; a new leader bumps the leader
 // epoch and the partition epoch, any other change bumps the partition epoch.
@@ -30,7 +30,10 @@ bool Contains(const std::vector<int32_t>& ids, int32_t id);
 // The topic's unclean.leader.election.enable, else the controller's default.
 bool UncleanElectionAllowed(const metadata::TopicInfo& topic, bool cluster_default);
 
-// The first replica, in replica order, that is live and in the ISR; -1 if none.
+// `id` is live and has not reported the partition's log offline.
+bool CanLead(const metadata::PartitionInfo& p, int32_t id, const Liveness& live);
+
+// The first replica, in replica order, that is in the ISR and can lead; -1 if none.
 int32_t IsrLeader(const metadata::PartitionInfo& p, const Liveness& live);
 
 // Gives `p` a leader if it has no live one: from the ISR, else (when `unclean`) the first live

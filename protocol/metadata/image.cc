@@ -109,7 +109,8 @@ absl::Status MetadataImage::ApplyRecord(const Record& record, int64_t offset, Co
           .leader_epoch = r.leader_epoch(),
           .partition_epoch = r.partition_epoch(),
           .adding_replicas = {r.adding_replicas().begin(), r.adding_replicas().end()},
-          .removing_replicas = {r.removing_replicas().begin(), r.removing_replicas().end()}};
+          .removing_replicas = {r.removing_replicas().begin(), r.removing_replicas().end()},
+          .offline_replicas = {r.offline_replicas().begin(), r.offline_replicas().end()}};
       break;
     }
     case Record::kRemoveTopic: {
@@ -179,6 +180,7 @@ Record PartitionRecord(const TopicId& topic_id, const PartitionInfo& p) {
   r->set_partition_epoch(p.partition_epoch);
   for (int32_t id : p.adding_replicas) r->add_adding_replicas(id);
   for (int32_t id : p.removing_replicas) r->add_removing_replicas(id);
+  for (int32_t id : p.offline_replicas) r->add_offline_replicas(id);
   return record;
 }
 

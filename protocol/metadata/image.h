@@ -40,6 +40,7 @@ struct PartitionInfo {
   int32_t partition_epoch = 0;
   std::vector<int32_t> adding_replicas;    // an ongoing reassignment (see metadata.proto)
   std::vector<int32_t> removing_replicas;
+  std::vector<int32_t> offline_replicas;  // see metadata.proto
 };
 
 struct TopicInfo {

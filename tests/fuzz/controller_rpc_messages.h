@@ -51,6 +51,9 @@ inline const google::protobuf::Message* const kControllerRpcMessages[] = {
     &raft::pb::Entry::default_instance(),
     &raft::pb::HardState::default_instance(),
     &raft::pb::Snapshot::default_instance(),
+    // Added later, kept last so that existing seeds keep their selector.
+    &metadata::ReportReplicasRequest::default_instance(),
+    &metadata::ReportReplicasResponse::default_instance(),
 };
 
 }  // namespace sluice::fuzz

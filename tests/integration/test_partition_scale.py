@@ -158,6 +158,38 @@ class OfflinePartitionTest(unittest.TestCase):
                        "every partition of 'after' hosted")
             produce_one_to_each(bootstrap, "after", 50, 30)
 
+    def test_leadership_moves_off_a_replica_its_broker_cannot_host(self):
+        cluster = Cluster(brokers=3, controllers=1, broker_overrides={"log.fd.cache.size": "16"})
+        with_file_limit(cluster, 1, 256)  # broker 2
+        with cluster:
+            admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
+            admin.create_topics([NewTopic("spread", 300, 3)], operation_timeout=60)["spread"].result(60)
+            offline_on_2 = set()
+
+            def reported():
+                offline_on_2.update(int(line.split("spread-")[1].split(":")[0]) for line in
+                                    cluster.brokers[1].log().splitlines() if "the replica is offline" in line)
+                return offline_on_2
+            wait_until(reported, 30, "broker 2 to report replicas it cannot host")
+
+            def moved():
+                partitions = topic_partitions(admin, "spread")
+                return all(partitions[i].leader not in (-1, 2) and 2 not in partitions[i].isrs for i in offline_on_2)
+            wait_until(moved, 30, "leadership and ISR membership to leave broker 2's offline replicas")
+            print(f"SCALE broker 2 under a 256-descriptor limit: {len(offline_on_2)} of its replicas offline, "
+                  f"each led elsewhere")
+            # Every leader holds the data: an acks=all write to each partition is acknowledged.
+            produce_one_to_each(cluster.bootstrap, "spread", 300, 60)
+            self.assertIn("reporting", cluster.brokers[1].log())
+
+            # The offline replicas come back when descriptors are free again: the topic goes,
+            # and a new one is hosted by all three brokers.
+            admin.delete_topics(["spread"], operation_timeout=60)["spread"].result(60)
+            admin.create_topics([NewTopic("again", 30, 3)])["again"].result(30)
+            wait_until(lambda: all(sorted(p.isrs) == [1, 2, 3] for p in topic_partitions(admin, "again").values()), 60,
+                       "every replica of 'again' in sync")
+            produce_one_to_each(cluster.bootstrap, "again", 30, 30)
+
 
 if __name__ == "__main__":
     unittest.main()

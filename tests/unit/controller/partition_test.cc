@@ -304,3 +304,74 @@ TEST_CASE("the leader rebalance moves leadership back to preferred replicas") {
   CHECK(f.Partition("t", 1).leader == 1);
   CHECK(f.Partition("t", 2).leader == 2);
 }
+
+namespace {
+
+metadata::ReportReplicasRequest ReplicaReport(Cluster& f, int32_t broker, Ids offline, Ids online) {
+  metadata::ReportReplicasRequest request;
+  request.set_broker_id(broker);
+  request.set_broker_epoch(f.image().FindBroker(broker)->epoch);
+  for (int32_t partition : offline) {
+    auto* ref = request.add_offline();
+    ref->set_topic_id(f.topic_id);
+    ref->set_partition(partition);
+  }
+  for (int32_t partition : online) {
+    auto* ref = request.add_online();
+    ref->set_topic_id(f.topic_id);
+    ref->set_partition(partition);
+  }
+  return request;
+}
+
+}  // namespace
+
+TEST_CASE("a replica reported offline loses leadership and ISR membership until reported online") {
+  Cluster f({{1, 2, 3}, {2, 1, 3}, {1, 2, 3}});
+  REQUIRE(f.AlterIsr(1, 2, {1}).error_code() == 0);  // broker 1 alone in sync
+  auto report = [&](Ids offline, Ids online) {
+    auto request = ReplicaReport(f, 1, offline, online);
+    auto response = f.Run<metadata::ReportReplicasResponse>([&](auto r) { f.c().ReportReplicas(request, r); });
+    REQUIRE(response.ok());
+    CHECK(response->metadata_offset() == f.image().offset());
+  };
+  report({0, 1, 2}, {});
+  const PartitionInfo p0 = f.Partition("t", 0);
+  CHECK(p0.leader == 2);  // moved to the next in-sync replica
+  CHECK(p0.isr == Ids{2, 3});
+  CHECK(p0.offline_replicas == Ids{1});
+  CHECK(p0.leader_epoch == 1);
+  const PartitionInfo p1 = f.Partition("t", 1);
+  CHECK(p1.leader == 2);
+  CHECK(p1.isr == Ids{2, 3});
+  CHECK(p1.leader_epoch == 0);
+  // The only in-sync replica: the partition is offline, and the ISR keeps its last member.
+  const PartitionInfo p2 = f.Partition("t", 2);
+  CHECK(p2.leader == -1);
+  CHECK(p2.isr == Ids{1});
+
+  // Neither elections nor the broker's return make an offline replica a leader.
+  constexpr int32_t kPreferred = 0;
+  for (int32_t partition : {0, 2}) {
+    CHECK(f.Elect(kPreferred, {{"t", partition}}).results(0).error_code() ==
+          static_cast<int32_t>(ErrorCode::kPreferredLeaderNotAvailable));
+  }
+  f.Shutdown(2);
+  CHECK(f.Partition("t", 0).leader == 3);
+  CHECK(f.Partition("t", 2).leader == -1);
+
+  // Reported open again: the sole in-sync replica leads again; the others rejoin the ISR as
+  // followers that catch up (AlterPartition), not by this report.
+  report({}, {0, 2});
+  CHECK(f.Partition("t", 2).leader == 1);
+  CHECK(f.Partition("t", 2).offline_replicas.empty());
+  CHECK(f.Partition("t", 0).offline_replicas.empty());
+  CHECK(f.Partition("t", 0).leader == 3);
+  CHECK(f.Partition("t", 1).offline_replicas == Ids{1});
+
+  // A stale broker epoch is refused.
+  auto stale = ReplicaReport(f, 1, {1}, {});
+  stale.set_broker_epoch(stale.broker_epoch() - 1);
+  auto refused = f.Run<metadata::ReportReplicasResponse>([&](auto r) { f.c().ReportReplicas(stale, r); });
+  CHECK_FALSE(refused.ok());
+}
