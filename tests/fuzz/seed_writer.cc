@@ -217,6 +217,14 @@ void ControllerRpc() {
   (*topic->mutable_configs())["retention.ms"] = "60000";
   (*topic->mutable_configs())["cleanup.policy"] = "compact";
   seed(create);
+  metadata::ReportReplicasRequest report;
+  report.set_broker_id(2);
+  report.set_broker_epoch(7);
+  auto* offline = report.add_offline();
+  offline->set_topic_id(std::string("0123456789abcdef", 16));
+  offline->set_partition(3);
+  report.add_online()->set_partition(0);
+  seed(report);
   raft::pb::MessageBatch batch;
   auto* append = batch.add_messages();
   append->set_type(raft::pb::APPEND);
@@ -299,6 +307,7 @@ void MetadataImages() {
   partition->add_replicas(3);
   partition->set_leader(-1);
   partition->add_adding_replicas(3);
+  partition->add_offline_replicas(3);
   auto* broker_config = second->add_records()->mutable_config();
   broker_config->set_resource_type(metadata::kBrokerResource);
   broker_config->set_resource_name("");
