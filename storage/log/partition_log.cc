@@ -174,12 +174,12 @@ absl::Status PartitionLog::Load() {
   const int64_t now = clock_.NowMs();
 
   for (size_t i = 0; i < bases.size(); ++i) {
-    // After a crash, every segment that may hold offsets at or past the recovery point is
-    // re-validated batch by batch.
+    // After a crash, every segment that may hold offsets at or past the recovery point has its
+    // headers checked and the batches from the recovery point on read and CRC-checked.
     bool may_hold_unflushed = i + 1 == bases.size() || bases[i + 1] > recovery_point_;
-    bool verify_all = !clean && may_hold_unflushed;
+    bool recover = !clean && may_hold_unflushed;
     SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<LogSegment> segment,
-                            LogSegment::Open(dir_, bases[i], now, verify_all, config_.index_interval_bytes));
+                            LogSegment::Open(dir_, bases[i], now, recover, recovery_point_, config_.index_interval_bytes));
     bool truncated = segment->truncated_by_recovery();
     if (!segments_.empty()) segments_.back()->Unpin();  // only the active segment keeps a descriptor
     segments_.push_back(std::move(segment));
@@ -829,7 +829,7 @@ absl::Status PartitionLog::ReplaceSegment(int64_t base_offset, int64_t next_offs
   // Readers keep the old segment's descriptors, so the files can be replaced before the swap.
   SLUICE_RETURN_IF_ERROR(CompleteSwap(dir_, base_offset));
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<LogSegment> replacement,
-                          LogSegment::Open(dir_, base_offset, now, /*verify_all=*/false, index_interval_bytes));
+                          LogSegment::Open(dir_, base_offset, now, /*recover=*/false, /*checked_from=*/0, index_interval_bytes));
   replacement->Unpin();  // a closed segment
   std::unique_lock lock(mutex_);
   segments_[*find()] = std::move(replacement);

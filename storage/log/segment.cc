@@ -78,7 +78,7 @@ absl::StatusOr<std::unique_ptr<LogSegment>> LogSegment::Create(const std::filesy
 }
 
 absl::StatusOr<std::unique_ptr<LogSegment>> LogSegment::Open(const std::filesystem::path& dir, int64_t base_offset,
-                                                             int64_t now_ms, bool verify_all,
+                                                             int64_t now_ms, bool recover, int64_t checked_from,
                                                              int32_t index_interval_bytes) {
   auto log = File::Open(LogPath(dir, base_offset), O_RDWR);
   if (!log.ok()) return log.status();
@@ -86,8 +86,8 @@ absl::StatusOr<std::unique_ptr<LogSegment>> LogSegment::Open(const std::filesyst
   auto size = segment->pinned_log_->Size();
   if (!size.ok()) return size.status();
   segment->size_ = *size;
-  if (verify_all) {
-    SLUICE_RETURN_IF_ERROR(segment->ScanAll(/*verify_crc=*/true, index_interval_bytes));
+  if (recover) {
+    SLUICE_RETURN_IF_ERROR(segment->ScanAll(checked_from, index_interval_bytes));
     return segment;
   }
   bool sound = segment->offset_index_.Load(segment->size_).ok() && segment->time_index_.Load(segment->size_).ok();
@@ -97,7 +97,7 @@ absl::StatusOr<std::unique_ptr<LogSegment>> LogSegment::Open(const std::filesyst
   }
   if (!sound) {
     log::Warn("rebuilding indexes of {}", segment->log_path().string());
-    SLUICE_RETURN_IF_ERROR(segment->ScanAll(/*verify_crc=*/false, index_interval_bytes));
+    SLUICE_RETURN_IF_ERROR(segment->ScanAll(/*crc_from=*/INT64_MAX, index_interval_bytes));
   }
   return segment;
 }
@@ -228,7 +228,7 @@ absl::StatusOr<std::optional<BatchLocation>> LogSegment::FindTimestamp(int64_t t
   return std::optional<BatchLocation>();
 }
 
-absl::Status LogSegment::ScanAll(bool verify_crc, int32_t index_interval_bytes) {
+absl::Status LogSegment::ScanAll(int64_t crc_from, int32_t index_interval_bytes) {
   offset_index_.Reset();
   time_index_.Reset();
   next_offset_ = base_offset_;
@@ -253,7 +253,7 @@ absl::Status LogSegment::ScanAll(bool verify_crc, int32_t index_interval_bytes) 
       problem = fmt::format("offset {} out of order at {}", header->base_offset, position);
       break;
     }
-    if (verify_crc) {
+    if (header->last_offset() >= crc_from) {
       buffer.resize(static_cast<size_t>(header->total_size()));
       SLUICE_RETURN_IF_ERROR(log->ReadExact(buffer.data(), buffer.size(), position));
       if (kafka::ComputeBatchCrc(buffer.data(), buffer.size()) != header->crc) {
@@ -318,7 +318,7 @@ absl::Status LogSegment::TruncateTo(int64_t offset, int32_t index_interval_bytes
   SLUICE_RETURN_IF_ERROR(log->Truncate(location->position));
   size_ = location->position;
   auto tail = ScanTail();
-  if (!tail.ok() || !*tail) return ScanAll(/*verify_crc=*/false, index_interval_bytes);
+  if (!tail.ok() || !*tail) return ScanAll(/*crc_from=*/INT64_MAX, index_interval_bytes);
   return absl::OkStatus();
 }
 

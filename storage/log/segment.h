@@ -43,11 +43,13 @@ class LogSegment {
   // file name: such a segment is a replacement being written (see PartitionLog::ReplaceSegment).
   static absl::StatusOr<std::unique_ptr<LogSegment>> Create(const std::filesystem::path& dir, int64_t base_offset,
                                                             int64_t now_ms, std::string_view suffix = "");
-  // Opens an existing segment, pinned. With `verify_all`, every batch is read and CRC-checked and the file
-  // is truncated at the first torn or corrupt batch (crash recovery); otherwise indexes are
-  // loaded when sound (rebuilt from batch headers when not) and only the tail is scanned.
+  // Opens an existing segment, pinned. With `recover` (crash recovery), every batch header is
+  // checked, every batch whose last offset is at or past `checked_from` (the recovery point:
+  // what lies below it was fsynced before it was written) is read and CRC-checked, and the file
+  // is truncated at the first torn or corrupt batch. Otherwise indexes are loaded when sound
+  // (rebuilt from batch headers when not) and only the tail is scanned.
   static absl::StatusOr<std::unique_ptr<LogSegment>> Open(const std::filesystem::path& dir, int64_t base_offset,
-                                                          int64_t now_ms, bool verify_all,
+                                                          int64_t now_ms, bool recover, int64_t checked_from,
                                                           int32_t index_interval_bytes);
 
   int64_t base_offset() const { return base_offset_; }
@@ -105,8 +107,9 @@ class LogSegment {
   LogSegment(const std::filesystem::path& dir, int64_t base_offset, std::shared_ptr<File> log, int64_t now_ms,
              std::string_view suffix);
   void IndexBatch(const kafka::RecordBatchHeader& header, int64_t position, int32_t index_interval_bytes);
-  // Rebuilds both indexes from the batches; truncates at the first bad batch.
-  absl::Status ScanAll(bool verify_crc, int32_t index_interval_bytes);
+  // Rebuilds both indexes from the batches, CRC-checking those whose last offset is at or past
+  // `crc_from`; truncates at the first bad batch.
+  absl::Status ScanAll(int64_t crc_from, int32_t index_interval_bytes);
   // Derives next offset and max timestamp from the indexes plus a scan of the tail; false when
   // the indexes disagree with the log.
   absl::StatusOr<bool> ScanTail();

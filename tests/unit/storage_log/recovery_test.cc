@@ -32,9 +32,15 @@ void WriteFile(const std::filesystem::path& path, const std::string& contents) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << contents;
 }
 
-// Removes the clean-shutdown marker (as a crash would leave things) and any checkpoints.
+// Removes the clean-shutdown marker, as a crash would leave things.
 void SimulateCrash(const std::filesystem::path& dir) {
   std::filesystem::remove(dir / "clean-shutdown");
+}
+
+// A crash after a flush that reached `recovery_point`: what follows was never fsynced.
+void SimulateCrashFlushedTo(const std::filesystem::path& dir, int64_t recovery_point) {
+  SimulateCrash(dir);
+  WriteFile(dir / "recovery-point.checkpoint", "sluice-offset-checkpoint 1\n" + std::to_string(recovery_point) + "\n");
 }
 
 // Opens the damaged log and checks it kept exactly the earlier batches and accepts appends.
@@ -86,7 +92,7 @@ TEST_CASE("a corrupt byte anywhere in the last batch truncates that batch") {
     std::string damaged = original;
     damaged[2 * size + i] = static_cast<char>(damaged[2 * size + i] ^ 0x5a);
     WriteFile(segment, damaged);
-    SimulateCrash(f.log_dir());
+    SimulateCrashFlushedTo(f.log_dir(), 6);  // the last batch was never fsynced
     if (i >= 12 && i < 16) {
       // The partition leader epoch lies outside the CRC: the batch is kept.
       ExpectRecovered(f, 9, 3);
@@ -103,6 +109,31 @@ TEST_CASE("a corrupt byte anywhere in the last batch truncates that batch") {
     } else {
       ExpectRecovered(f, 6, 2);
     }
+  }
+}
+
+TEST_CASE("crash recovery reads and checks batches only from the recovery point on") {
+  Fixture f;
+  std::string batch = MakeBatch(3, 1000, 30);
+  const size_t size = batch.size();
+  {
+    auto log = f.Open();
+    for (int i = 0; i < 3; ++i) AppendCopy(*log, batch);
+    REQUIRE(log->Close().ok());
+  }
+  const auto segment = f.log_dir() / "00000000000000000000.log";
+  std::string damaged = ReadFile(segment);
+  damaged[size - 1] = static_cast<char>(damaged[size - 1] ^ 0x5a);  // a record byte of the first batch
+  WriteFile(segment, damaged);
+  SECTION("below the recovery point the batch was fsynced: its headers are checked, its CRC is not") {
+    SimulateCrashFlushedTo(f.log_dir(), 3);
+    auto log = f.Open();
+    CHECK(log->log_end_offset() == 9);
+    CHECK(log->Read(0, 1 << 30, INT64_MAX, false).value().bytes == static_cast<int64_t>(3 * size));
+  }
+  SECTION("at or past it, the CRC catches the damage") {
+    SimulateCrashFlushedTo(f.log_dir(), 0);
+    ExpectRecovered(f, 0, 0);
   }
 }
 
