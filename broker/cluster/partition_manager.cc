@@ -16,12 +16,18 @@
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "storage/compaction/log_cleaner.h"
+#include "storage/log/file.h"
 #include "storage/log/file_cache.h"
 
 namespace sluice::broker {
 namespace {
 
 constexpr size_t kClosingThreads = 32;
+
+// In the data directory after a shutdown that closed every log in it: vouches for all of
+// them at the next start, in place of a marker per log (as Kafka does per log directory).
+constexpr std::string_view kCleanShutdownMarker = "clean-shutdown";
+constexpr std::string_view kCleanShutdownContents = "sluice-clean-shutdown 1\n";
 
 // Each hosted log pins one descriptor (its active segment); the file cache takes up to its
 // capacity; connections, sockets to other brokers and the rest get an eighth of the limit.
@@ -112,7 +118,9 @@ absl::Status PartitionManager::Preload() {
   std::filesystem::create_directories(data_dir_, ec);
   if (ec) return absl::InternalError(fmt::format("cannot create {}: {}", data_dir_.string(), ec.message()));
   const std::vector<FoundDirectory> found = FindPartitionDirectories(data_dir_);
-  if (found.empty()) return absl::OkStatus();
+  const std::filesystem::path marker = data_dir_ / kCleanShutdownMarker;
+  const auto shutdown = std::filesystem::exists(marker) ? storage::PartitionLog::Shutdown::kVouchedClean
+                                                        : storage::PartitionLog::Shutdown::kAsMarked;
   // Broker-level defaults until the metadata gives each topic its own configs.
   const storage::LogConfig defaults = ToLogConfig(EffectiveTopicConfigs(broker_config_, {}));
   const int64_t started = context_.clock.MonotonicMs();
@@ -123,7 +131,7 @@ absl::Status PartitionManager::Preload() {
   for (const FoundDirectory& directory : found) {
     asio::post(context_.background, [&, directory] {
       absl::Status budget = CheckDescriptorBudget();
-      auto log = budget.ok() ? storage::PartitionLog::Open(directory.path, defaults, context_.clock)
+      auto log = budget.ok() ? storage::PartitionLog::Open(directory.path, defaults, context_.clock, shutdown)
                              : absl::StatusOr<std::unique_ptr<storage::PartitionLog>>(budget);
       absl::StatusOr<ProducerStateTable> producers = log.ok() ? LoadProducerState(**log) : log.status();
       if (producers.ok()) {
@@ -139,8 +147,16 @@ absl::Status PartitionManager::Preload() {
   }
   std::unique_lock done(done_mutex);
   done_cv.wait(done, [&] { return remaining == 0; });
-  log::Info("opened {} partition logs in {} ms ({} failed)", found.size() - failed, context_.clock.MonotonicMs() - started,
-            failed.load());
+  log::Info("opened {} partition logs in {} ms ({} failed){}", found.size() - failed,
+            context_.clock.MonotonicMs() - started, failed.load(),
+            shutdown == storage::PartitionLog::Shutdown::kVouchedClean ? " after a clean shutdown" : "");
+  if (shutdown == storage::PartitionLog::Shutdown::kVouchedClean) {
+    // Before anything is appended: from here on a crash must trigger recovery again. A log
+    // opened later (one that failed here) is not vouched for and recovers.
+    std::filesystem::remove(marker, ec);
+    if (ec) return absl::InternalError(fmt::format("cannot remove {}: {}", marker.string(), ec.message()));
+    SLUICE_RETURN_IF_ERROR(storage::SyncDirectory(data_dir_));
+  }
   return absl::OkStatus();
 }
 
@@ -399,11 +415,14 @@ void PartitionManager::DeleteOrphans() {
       log::Info("partition directory {} belongs to no replica of this broker; removing it", orphan.log->dir().string());
       if (absl::Status s = orphan.log->Delete(); !s.ok()) log::Error("{}", s);
     }
-    // Directories whose log could not even be opened.
-    for (const FoundDirectory& directory : FindPartitionDirectories(data_dir_)) {
+    // Directories whose log could not even be opened. The lock is held throughout, so no
+    // replica starts opening a directory between the check and its removal.
+    const std::vector<FoundDirectory> found = FindPartitionDirectories(data_dir_);
+    std::shared_lock lock(mutex_);
+    const std::set<std::string> names = in_use();
+    for (const FoundDirectory& directory : found) {
       const std::string name = directory.path.filename().string();
-      std::shared_lock lock(mutex_);
-      if (in_use().count(name) || preloaded_.count(name)) continue;
+      if (names.count(name) || preloaded_.count(name)) continue;
       log::Info("partition directory {} belongs to no replica of this broker; removing it", name);
       std::error_code ec;
       std::filesystem::remove_all(directory.path, ec);
@@ -550,27 +569,48 @@ void PartitionManager::Shutdown() {
   if (maintenance_thread_.joinable()) maintenance_thread_.join();
   std::unique_lock lock(mutex_);
   const int64_t started = context_.clock.MonotonicMs();
+  // One marker for the data directory when every log in it is closed here; otherwise (a log
+  // that failed to open, a deletion cut short) each log gets its own.
+  std::set<std::string> open_dirs;
+  for (const auto& [key, partition] : partitions_) open_dirs.insert(partition->log().dir().filename().string());
+  for (const auto& [name, preloaded] : preloaded_) open_dirs.insert(preloaded.log->dir().filename().string());
+  bool vouch = true;
+  for (const FoundDirectory& directory : FindPartitionDirectories(data_dir_)) {
+    if (!open_dirs.count(directory.path.filename().string())) vouch = false;
+  }
+  const auto marker = vouch ? storage::PartitionLog::Shutdown::kVouchedClean : storage::PartitionLog::Shutdown::kAsMarked;
+  std::atomic<bool> all_closed{true};
   {
     // Closing is a handful of fsyncs per log: waits for the disk, not for a core, so many run
     // at once (their journal commits are shared).
     asio::thread_pool closers(kClosingThreads);
     for (auto& [key, partition] : partitions_) {
-      asio::post(closers, [key, partition] {
+      asio::post(closers, [key, partition, marker, &all_closed] {
         // The last high watermark survives the restart; the log's own state is flushed by Close.
         if (absl::Status s = partition->log().CheckpointHighWatermark(partition->high_watermark()); !s.ok()) {
           log::Error("partition {}-{}: high watermark checkpoint failed: {}", key.first, key.second, s);
         }
-        if (absl::Status s = partition->log().Close(); !s.ok()) {
+        if (absl::Status s = partition->log().Close(marker); !s.ok()) {
+          all_closed = false;
           log::Error("partition {}-{}: close failed: {}", key.first, key.second, s);
         }
       });
     }
     for (auto& [name, preloaded] : preloaded_) {
-      asio::post(closers, [&name, log = preloaded.log.get()] {
-        if (absl::Status s = log->Close(); !s.ok()) log::Error("{}: close failed: {}", name, s);
+      asio::post(closers, [&name, log = preloaded.log.get(), marker, &all_closed] {
+        if (absl::Status s = log->Close(marker); !s.ok()) {
+          all_closed = false;
+          log::Error("{}: close failed: {}", name, s);
+        }
       });
     }
     closers.join();
+  }
+  if (vouch && all_closed) {
+    const std::filesystem::path path = data_dir_ / kCleanShutdownMarker;
+    if (absl::Status s = storage::WriteFileAtomically(path, kCleanShutdownContents); !s.ok()) {
+      log::Error("cannot write {}: every log recovers at the next start: {}", path.string(), s);
+    }
   }
   log::Info("closed {} partition logs in {} ms", partitions_.size() + preloaded_.size(),
             context_.clock.MonotonicMs() - started);

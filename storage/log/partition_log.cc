@@ -110,9 +110,9 @@ PartitionLog::PartitionLog(std::filesystem::path dir, LogConfig config, const Cl
 PartitionLog::~PartitionLog() = default;
 
 absl::StatusOr<std::unique_ptr<PartitionLog>> PartitionLog::Open(std::filesystem::path dir, LogConfig config,
-                                                                  const Clock& clock) {
+                                                                  const Clock& clock, Shutdown shutdown) {
   std::unique_ptr<PartitionLog> log(new PartitionLog(std::move(dir), config, clock));
-  SLUICE_RETURN_IF_ERROR(log->Load());
+  SLUICE_RETURN_IF_ERROR(log->Load(shutdown));
   return log;
 }
 
@@ -148,7 +148,7 @@ absl::Status PartitionLog::RecoverInterruptedReplacements() {
   return absl::OkStatus();
 }
 
-absl::Status PartitionLog::Load() {
+absl::Status PartitionLog::Load(Shutdown shutdown) {
   std::error_code error;
   bool created = std::filesystem::create_directories(dir_, error);
   if (error) return absl::InternalError(absl::StrCat("create ", dir_.string(), ": ", error.message()));
@@ -167,7 +167,8 @@ absl::Status PartitionLog::Load() {
   if (error) return absl::InternalError(absl::StrCat("list ", dir_.string(), ": ", error.message()));
   std::sort(bases.begin(), bases.end());
 
-  const bool clean = std::filesystem::exists(dir_ / kCleanShutdownMarker);
+  const bool marked = std::filesystem::exists(dir_ / kCleanShutdownMarker);
+  const bool clean = marked || shutdown == Shutdown::kVouchedClean;
   std::optional<int64_t> log_start = ReadCheckpointOrWarn(dir_ / kLogStartCheckpoint);
   std::optional<int64_t> recovery_point = ReadCheckpointOrWarn(dir_ / kRecoveryPointCheckpoint);
   recovery_point_ = recovery_point.value_or(0);
@@ -212,8 +213,8 @@ absl::Status PartitionLog::Load() {
   checkpointed_high_watermark_ = ReadCheckpointOrWarn(dir_ / kHighWatermarkCheckpoint);
   initial_high_watermark_ = std::clamp(checkpointed_high_watermark_.value_or(log_start_offset_), log_start_offset_, leo);
 
-  if (clean) {
-    // From here on a crash must trigger recovery again.
+  if (marked) {
+    // From here on a crash must trigger recovery again (a vouching caller removes its marker).
     std::filesystem::remove(dir_ / kCleanShutdownMarker, error);
     if (error) return absl::InternalError(absl::StrCat("remove clean-shutdown marker: ", error.message()));
     SLUICE_RETURN_IF_ERROR(SyncDirectory(dir_));
@@ -856,14 +857,17 @@ LogConfig PartitionLog::config() const {
   return config_;
 }
 
-absl::Status PartitionLog::Close() {
+absl::Status PartitionLog::Close(Shutdown marker) {
   std::lock_guard maintenance(maintenance_mutex_);
   SLUICE_RETURN_IF_ERROR(FlushHoldingMaintenance());
   {
     std::unique_lock lock(mutex_);
-    if (closed_) return absl::OkStatus();
+    // Closed already, by Delete or by a failed restart whose files cannot be trusted: never
+    // mark it clean, and tell a vouching caller.
+    if (closed_) return absl::FailedPreconditionError("log " + dir_.string() + " was already closed");
     closed_ = true;
   }
+  if (marker == Shutdown::kVouchedClean) return absl::OkStatus();
   return WriteFileAtomically(dir_ / kCleanShutdownMarker, kCleanShutdownContents);
 }
 
