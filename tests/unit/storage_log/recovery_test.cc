@@ -416,3 +416,32 @@ TEST_CASE("flush writes the epoch checkpoint before the recovery point") {
   CHECK(log->recovery_point() == 6);
   CHECK(ReadFile(f.log_dir() / kEpochCheckpoint) == "0\n2\n1 0\n2 4\n");
 }
+
+TEST_CASE("a caller that vouches for a clean shutdown replaces the log's own marker") {
+  Fixture f;
+  std::string batch = MakeBatch(3, 1000, 30);
+  {
+    auto log = f.Open();
+    for (int i = 0; i < 2; ++i) AppendCopy(*log, batch);
+    REQUIRE(log->Close(PartitionLog::Shutdown::kVouchedClean).ok());
+    CHECK_FALSE(std::filesystem::exists(f.log_dir() / "clean-shutdown"));
+    // A log closed already (here by the first Close) is never vouched for.
+    CHECK(log->Close(PartitionLog::Shutdown::kVouchedClean).code() == absl::StatusCode::kFailedPrecondition);
+  }
+  // Damage past the recovery point that recovery would cut: a vouched open trusts the log as
+  // closed, an unvouched one recovers.
+  const auto segment = f.log_dir() / "00000000000000000000.log";
+  std::string damaged = ReadFile(segment);
+  damaged.back() = static_cast<char>(damaged.back() ^ 0x5a);
+  WriteFile(segment, damaged);
+  WriteFile(f.log_dir() / "recovery-point.checkpoint", "sluice-offset-checkpoint 1\n3\n");
+  SECTION("vouched") {
+    auto log = PartitionLog::Open(f.log_dir(), f.config, f.clock, PartitionLog::Shutdown::kVouchedClean);
+    REQUIRE(log.ok());
+    CHECK((*log)->log_end_offset() == 6);
+  }
+  SECTION("not vouched") {
+    auto log = f.Open();
+    CHECK(log->log_end_offset() == 3);
+  }
+}
