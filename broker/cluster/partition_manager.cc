@@ -256,7 +256,7 @@ void PartitionManager::BarrierDone(int64_t offset) {
   int64_t applied;
   {
     std::lock_guard lock(barrier_mutex_);
-    pending_offsets_.erase(offset);
+    pending_offsets_.erase(pending_offsets_.find(offset));
     applied = pending_offsets_.empty() ? latest_offset_ : *pending_offsets_.begin() - 1;
   }
   context_.metadata.MarkApplied(applied);

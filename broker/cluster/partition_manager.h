@@ -119,7 +119,8 @@ class PartitionManager {
   bool orphans_checked_ = false;
 
   std::mutex barrier_mutex_;
-  std::set<int64_t> pending_offsets_;  // Applies whose work is not done
+  // Applies whose work is not done; a multiset, as an image may be applied again (retries).
+  std::multiset<int64_t> pending_offsets_;
   int64_t latest_offset_ = -1;          // of the last Apply
 
   std::mutex maintenance_mutex_;
