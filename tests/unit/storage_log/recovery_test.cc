@@ -53,6 +53,15 @@ void ExpectRecovered(Fixture& f, int64_t expected_leo, size_t expected_batches) 
   // Dropped without Close (no fsync, keeps the loops fast); the next iteration rewrites the file.
 }
 
+// Three equal batches (offsets 0..8) in one segment, closed cleanly; returns one batch's size.
+size_t WriteThreeBatches(Fixture& f) {
+  const std::string batch = MakeBatch(3, 1000, 30);
+  auto log = f.Open();
+  for (int i = 0; i < 3; ++i) AppendCopy(*log, batch);
+  REQUIRE(log->Close().ok());
+  return batch.size();
+}
+
 }  // namespace
 
 TEST_CASE("a torn last batch is truncated at every possible length") {
@@ -78,13 +87,8 @@ TEST_CASE("a torn last batch is truncated at every possible length") {
 
 TEST_CASE("a corrupt byte anywhere in the last batch truncates that batch") {
   Fixture f;
-  std::string batch = MakeBatch(3, 1000, 30);
-  const size_t size = batch.size();
-  {
-    auto log = f.Open();
-    for (int i = 0; i < 3; ++i) AppendCopy(*log, batch);
-    REQUIRE(log->Close().ok());
-  }
+  const size_t size = WriteThreeBatches(f);
+  const std::string batch = MakeBatch(3, 1000, 30);
   const auto segment = f.log_dir() / "00000000000000000000.log";
   const std::string original = ReadFile(segment);
   for (size_t i = 0; i < size; ++i) {
@@ -114,13 +118,7 @@ TEST_CASE("a corrupt byte anywhere in the last batch truncates that batch") {
 
 TEST_CASE("crash recovery reads and checks batches only from the recovery point on") {
   Fixture f;
-  std::string batch = MakeBatch(3, 1000, 30);
-  const size_t size = batch.size();
-  {
-    auto log = f.Open();
-    for (int i = 0; i < 3; ++i) AppendCopy(*log, batch);
-    REQUIRE(log->Close().ok());
-  }
+  const size_t size = WriteThreeBatches(f);
   const auto segment = f.log_dir() / "00000000000000000000.log";
   std::string damaged = ReadFile(segment);
   damaged[size - 1] = static_cast<char>(damaged[size - 1] ^ 0x5a);  // a record byte of the first batch
