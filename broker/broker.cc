@@ -3,6 +3,7 @@
 #include <csignal>
 #include <future>
 
+#include "broker/admin/broker_metrics.h"
 #include "broker/config/broker_config.h"
 #include "broker/replication/replica_fetchers.h"
 #include "common/absl_compat.h"
@@ -30,16 +31,44 @@ Broker::Broker(const config::Properties& config)
                                .options = ReplicationOptions::FromConfig(config),
                                .shards = shards_,
                                .background = background_,
-                               .metadata = metadata_}),
+                               .metadata = metadata_,
+                               .metrics = &metrics_}),
       partitions_(config.GetString("log.dirs"), config, replicas_) {
   for (size_t i = 0; i < shards_.size(); ++i) {
     replicas_.fetchers.push_back(std::make_unique<ReplicaFetchers>(shards_.at(i), replicas_));
   }
+  DescribeBrokerMetrics(metrics_);
+  metrics_.AddCollector(
+      [this](std::vector<metrics::Sample>& samples) { CollectReplicaMetrics(broker_id_, metadata_, partitions_, samples); });
+}
+
+std::string Broker::NotReadyReason() const {
+  if (!listening_) return "not serving yet: waiting for the controller, the metadata or the logs";
+  if (caught_up_once_) return "";
+  const auto image = metadata_.Current();
+  size_t behind = 0;
+  for (const auto& [name, topic] : image->topics()) {
+    for (const auto& p : topic->partitions) {
+      auto has = [&](const std::vector<int32_t>& ids) {
+        return std::find(ids.begin(), ids.end(), broker_id_) != ids.end();
+      };
+      // A replica with no leader to catch up from, or that cannot be opened, cannot hold this up.
+      if (has(p.replicas) && !has(p.isr) && !has(p.offline_replicas) && p.leader >= 0) ++behind;
+    }
+  }
+  if (behind > 0) return fmt::format("{} hosted replicas have not caught up since the start", behind);
+  caught_up_once_ = true;
+  return "";
 }
 
 Broker::~Broker() { Shutdown(); }
 
 absl::Status Broker::Start() {
+  if (const std::string admin = config_.GetString("admin.listeners"); !admin.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(HostPort listen, ParseEndpoint(admin));
+    admin_ = std::make_unique<admin::AdminServer>(listen, metrics_, [this] { return NotReadyReason(); });
+    SLUICE_RETURN_IF_ERROR(admin_->Start());
+  }
   SLUICE_ASSIGN_OR_RETURN(HostPort listener, ParseEndpoint(config_.GetString("listeners")));
   std::string advertised_text = config_.GetString("advertised.listeners");
   SLUICE_ASSIGN_OR_RETURN(HostPort advertised, ParseEndpoint(advertised_text.empty() ? config_.GetString("listeners")
@@ -97,7 +126,8 @@ absl::Status Broker::Start() {
                                                            .controller = *controller_,
                                                            .producer_ids = *producer_ids_,
                                                            .groups = *groups_,
-                                                           .clock = SystemClock::Instance()});
+                                                           .clock = SystemClock::Instance(),
+                                                           .metrics = metrics_});
   dispatcher_ = std::make_unique<RequestDispatcher>(*context_);
 
   auto guard = asio::make_work_guard(control_io_);
@@ -131,6 +161,7 @@ absl::Status Broker::Start() {
         dispatcher_->Dispatch(connection, std::move(frame), std::move(responder));
       });
   SLUICE_RETURN_IF_ERROR(server_->Start());
+  listening_ = true;
   log::Info("broker {}: listening on {}:{} ({} shards), data in {}", broker_id_, listener.host, server_->port(),
             shards_.size(), config_.GetString("log.dirs"));
   return absl::OkStatus();
@@ -176,6 +207,7 @@ void Broker::ControlledShutdown() {
 
 void Broker::Shutdown() {
   if (shut_down_.exchange(true)) return;
+  listening_ = false;
   if (server_) server_->Stop();
   // Before the logs close: the coordinator appends to __consumer_offsets.
   if (groups_) groups_->Stop();
@@ -187,6 +219,7 @@ void Broker::Shutdown() {
   background_.stop();
   background_.join();
   partitions_.Shutdown();
+  if (admin_) admin_->Stop();
   log::Info("broker {}: stopped", broker_id_);
 }
 

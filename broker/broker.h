@@ -23,6 +23,8 @@
 #include "broker/server/request_dispatcher.h"
 #include "broker/txn/producer_id_manager.h"
 #include "common/config.h"
+#include "common/metrics/registry.h"
+#include "protocol/admin/admin_server.h"
 #include "protocol/net/io_context_pool.h"
 #include "protocol/net/kafka_server.h"
 
@@ -43,6 +45,9 @@ class Broker {
   // SIGTERM: the controller moves this broker's leaderships away before it stops serving.
   void ControlledShutdown();
   void Shutdown();
+  // /readyz: empty once the broker serves and, after its start, every replica it hosts has
+  // caught up (is in its ISR), so a rolling restart moves on only then.
+  std::string NotReadyReason() const;
 
   const config::Properties& config_;
   const int32_t broker_id_;
@@ -52,6 +57,7 @@ class Broker {
   asio::io_context control_io_;
   std::thread control_thread_;
   MetadataCache metadata_;
+  metrics::Registry metrics_;  // before everything that holds its counters
   ReplicaContext replicas_;
   PartitionManager partitions_;
   std::unique_ptr<ControllerLink> controller_;
@@ -60,6 +66,9 @@ class Broker {
   std::unique_ptr<BrokerContext> context_;
   std::unique_ptr<RequestDispatcher> dispatcher_;
   std::unique_ptr<net::KafkaServer> server_;
+  std::unique_ptr<admin::AdminServer> admin_;
+  std::atomic<bool> listening_{false};
+  mutable std::atomic<bool> caught_up_once_{false};
   std::atomic<bool> shut_down_{false};
 };
 

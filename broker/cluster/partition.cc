@@ -35,6 +35,12 @@ Partition::Partition(metadata::TopicId topic_id, std::string topic, int32_t inde
       ack_timer_(owner_),
       log_start_timer_(owner_),
       isr_timer_(owner_) {
+  if (context.metrics != nullptr) {
+    const metrics::Labels labels = {{"topic", topic_}};
+    messages_in_ = &context.metrics->GetCounter("kafka_server_brokertopicmetrics_messagesin_total", labels);
+    bytes_in_ = &context.metrics->GetCounter("kafka_server_brokertopicmetrics_bytesin_total", labels);
+    bytes_out_ = &context.metrics->GetCounter("kafka_server_brokertopicmetrics_bytesout_total", labels);
+  }
   high_watermark_ = log_->initial_high_watermark();
   high_watermark_mirror_.store(high_watermark_, std::memory_order_release);
 }

@@ -204,6 +204,10 @@ class Partition : public std::enable_shared_from_this<Partition> {
   asio::io_context& owner_;
   const std::unique_ptr<storage::PartitionLog> log_;
   ReplicaContext& context_;
+  // This topic's traffic counters (null without a registry), bumped on the owner shard.
+  metrics::Counter* messages_in_ = nullptr;
+  metrics::Counter* bytes_in_ = nullptr;
+  metrics::Counter* bytes_out_ = nullptr;
 
   std::atomic<int64_t> high_watermark_mirror_{0};
   std::atomic<bool> leading_mirror_{false};

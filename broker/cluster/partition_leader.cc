@@ -67,6 +67,10 @@ void Partition::Produce(std::span<char> batches, const kafka::RecordBatchHeader&
     outcome.base_offset = appended->base_offset;
     outcome.log_append_time_ms = appended->log_append_time_ms;
     last_offset = appended->last_offset;
+    if (bytes_in_ != nullptr) {
+      bytes_in_->Add(batches.size());
+      messages_in_->Add(static_cast<uint64_t>(appended->last_offset - appended->base_offset + 1));
+    }
     if (idempotent) {
       producers_.Record(first.producer_id, first.producer_epoch,
                         {.first_sequence = first.base_sequence,
@@ -192,6 +196,7 @@ PartitionReadResult Partition::Read(const PartitionRead& read, const std::shared
     return result;
   }
   result.data = std::move(*data);
+  if (bytes_out_ != nullptr && !from_follower) bytes_out_->Add(static_cast<uint64_t>(result.data.bytes));
   if (waiter) (from_follower ? replica_waiters_ : consumer_waiters_).Add(waiter);
   return result;
 }

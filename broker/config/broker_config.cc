@@ -27,6 +27,8 @@ const config::Schema& BrokerSchema() {
         "the controller quorum's voters as id@host:port,...; empty: controller.quorum.bootstrap.servers");
     def("controller.quorum.bootstrap.servers", Type::kString, "127.0.0.1:9093",
         "host:port,... of the controllers, used when controller.quorum.voters is empty");
+    def("admin.listeners", Type::kString, "",
+        "admin HTTP listener (/healthz, /readyz, /metrics) as http://host:port; empty: none");
     def("log.dirs", Type::kString, "/tmp/sluice-logs", "directory holding the partition logs");
     def("broker.rack", Type::kString, "", "rack or availability zone of this broker");
     def("num.partitions", Type::kInt, "1", "partitions of a topic created without a count", 1);

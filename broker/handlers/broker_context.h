@@ -13,6 +13,7 @@
 #include "broker/txn/producer_id_manager.h"
 #include "common/clock.h"
 #include "common/config.h"
+#include "common/metrics/registry.h"
 #include "protocol/net/io_context_pool.h"
 
 namespace sluice::broker {
@@ -29,6 +30,7 @@ struct BrokerContext {
   ProducerIdManager& producer_ids;
   groups::GroupCoordinator& groups;
   const Clock& clock;
+  metrics::Registry& metrics;
 
   std::string ClusterId(const metadata::MetadataImage& image) const {
     return image.cluster_id().empty() ? cluster_id : image.cluster_id();

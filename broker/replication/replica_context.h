@@ -14,6 +14,7 @@
 #include "broker/cluster/metadata_cache.h"
 #include "broker/replication/replication_options.h"
 #include "common/clock.h"
+#include "common/metrics/registry.h"
 #include "protocol/metadata/controller_api.pb.h"
 #include "protocol/net/io_context_pool.h"
 
@@ -41,6 +42,7 @@ struct ReplicaContext {
   // One per shard, touched only on that shard.
   std::vector<std::unique_ptr<ReplicaFetchers>> fetchers;
   std::function<int64_t()> broker_epoch;  // this broker's registration epoch
+  metrics::Registry* metrics = nullptr;   // per-topic traffic counters; none in unit tests
 };
 
 }  // namespace sluice::broker

@@ -2,6 +2,7 @@
 // One Kafka request in flight: its header, the frame that holds its bytes (kept alive while a
 // handler waits), where the connection wants continuations to run, and how to answer it.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -10,6 +11,7 @@
 #include <asio/io_context.hpp>
 
 #include "common/log.h"
+#include "common/metrics/registry.h"
 #include "protocol/kafka/message_headers.h"
 #include "protocol/kafka/wire.h"
 #include "protocol/net/kafka_server.h"
@@ -23,12 +25,17 @@ struct RequestContext {
   asio::io_context& io;   // the connection's event loop
   std::string peer;
   net::Responder responder;
+  std::chrono::steady_clock::time_point received;
+  metrics::Histogram* latency = nullptr;  // this API's, when metrics are kept
 
   int16_t version() const { return header.request_api_version; }
 
   template <class Body>
   void Respond(const Body& response) {
     responder.Send(kafka::EncodeResponse(header.correlation_id, header.request_api_version, response));
+    if (latency != nullptr) {
+      latency->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - received).count());
+    }
   }
 
   // Decodes the body; on malformed input logs, closes the connection and returns false. Bytes

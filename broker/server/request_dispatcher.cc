@@ -64,6 +64,17 @@ const Route* FindRoute(int16_t key) {
 
 }  // namespace
 
+RequestDispatcher::RequestDispatcher(BrokerContext& broker) : broker_(broker) {
+  for (const Route& route : kRoutes) {
+    const kafka::AdvertisedApi* api = kafka::FindAdvertisedApi(route.api_key);
+    if (api == nullptr || route.api_key < 0 || static_cast<size_t>(route.api_key) >= api_metrics_.size()) continue;
+    const metrics::Labels labels = {{"request", std::string(api->name)}};
+    api_metrics_[route.api_key] = {
+        .requests = &broker_.metrics.GetCounter("kafka_network_requestmetrics_requests_total", labels),
+        .latency = &broker_.metrics.GetHistogram("kafka_network_requestmetrics_totaltime_seconds", labels)};
+  }
+}
+
 void RequestDispatcher::Dispatch(const net::ConnectionInfo& connection, std::shared_ptr<const std::string> frame,
                                  net::Responder responder) {
   kafka::Reader reader(*frame);
@@ -88,12 +99,16 @@ void RequestDispatcher::Dispatch(const net::ConnectionInfo& connection, std::sha
     return responder.Close();
   }
   std::string_view body = std::string_view(*frame).substr(reader.position());
+  const ApiMetrics& instruments = api_metrics_[static_cast<size_t>(key) % api_metrics_.size()];
+  if (instruments.requests != nullptr) instruments.requests->Add();
   auto request = std::make_shared<RequestContext>(RequestContext{.header = std::move(*header),
                                                                  .frame = std::move(frame),
                                                                  .body = body,
                                                                  .io = connection.io,
                                                                  .peer = connection.peer,
-                                                                 .responder = std::move(responder)});
+                                                                 .responder = std::move(responder),
+                                                                 .received = std::chrono::steady_clock::now(),
+                                                                 .latency = instruments.latency});
   route->handler(broker_, std::move(request));
 }
 

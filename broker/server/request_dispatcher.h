@@ -3,6 +3,7 @@
 // versions Sluice does not serve (closing the connection with a log line, as Kafka does for
 // requests it cannot parse), and routes the rest.
 
+#include <array>
 #include <memory>
 #include <string>
 
@@ -13,12 +14,18 @@ namespace sluice::broker {
 
 class RequestDispatcher {
  public:
-  explicit RequestDispatcher(BrokerContext& broker) : broker_(broker) {}
+  // Creates a request counter and a latency histogram per API in broker.metrics.
+  explicit RequestDispatcher(BrokerContext& broker);
   void Dispatch(const net::ConnectionInfo& connection, std::shared_ptr<const std::string> frame,
                 net::Responder responder);
 
  private:
+  struct ApiMetrics {
+    metrics::Counter* requests = nullptr;
+    metrics::Histogram* latency = nullptr;
+  };
   BrokerContext& broker_;
+  std::array<ApiMetrics, 128> api_metrics_{};  // by api key
 };
 
 }  // namespace sluice::broker

@@ -56,6 +56,7 @@ absl::Status Controller::NotLeader() const {
 
 void Controller::OnQuorumChange(const QuorumStatus& status) {
   leader_id_ = status.leader_id;
+  term_ = status.term;
   if (status.leader) {
     if (leading_ && leading_term_ == status.term) return;
     if (acting_) StopActing();

@@ -80,6 +80,9 @@ class Controller {
   void Tick();
 
   bool acting() const { return acting_; }
+  // The term of the last quorum change seen (for /metrics).
+  uint64_t term() const { return term_; }
+  int32_t leader_id() const { return leader_id_; }  // -1 while unknown
   const metadata::MetadataImage& image() const { return state_.image(); }
 
  private:
@@ -119,6 +122,7 @@ class Controller {
 
   int32_t leader_id_ = -1;
   bool leading_ = false;  // Raft leader of leading_term_
+  uint64_t term_ = 0;
   uint64_t leading_term_ = 0;
   bool acting_ = false;  // leading and the barrier passed
   bool proposal_in_flight_ = false;

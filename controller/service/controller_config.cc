@@ -9,6 +9,8 @@ const config::Schema& ControllerSchema() {
     s.Define({.name = "node.id", .type = Type::kInt, .default_value = "3000", .doc = "this controller's id", .min = 0});
     s.Define({.name = "listeners", .type = Type::kString, .default_value = "CONTROLLER://127.0.0.1:9093",
               .doc = "where brokers and the other voters reach this controller: NAME://host:port"});
+    s.Define({.name = "admin.listeners", .type = Type::kString, .default_value = "",
+              .doc = "admin HTTP listener (/healthz, /readyz, /metrics) as http://host:port; empty: none"});
     s.Define({.name = "controller.quorum.voters", .type = Type::kString, .default_value = "",
               .doc = "the quorum's voters as id@host:port,... (1, 3 or 5); empty: this controller alone, at its "
                      "listener"});

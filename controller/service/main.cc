@@ -15,6 +15,8 @@
 #include "common/process.h"
 #include "controller/service/controller.h"
 #include "controller/service/controller_config.h"
+#include "controller/service/controller_metrics.h"
+#include "protocol/admin/admin_server.h"
 #include "controller/service/controller_service.h"
 #include "controller/service/raft_quorum.h"
 #include "protocol/metadata/quorum_voters.h"
@@ -104,6 +106,16 @@ int main(int argc, char** argv) {
   }
   log::Info("sluice-controller {} listening on {}:{}, {} voter(s), metadata at offset {}", node_id, listener->host,
             server.port(), voters.size(), controller.image().offset());
+  metrics::Registry metrics;
+  std::unique_ptr<admin::AdminServer> admin_server;
+  if (const std::string admin = props->GetString("admin.listeners"); !admin.empty()) {
+    auto listen = ParseEndpoint(admin);
+    if (!listen.ok()) return fail("admin.listeners", listen.status());
+    controller::RegisterControllerMetrics(metrics, controller, events);
+    admin_server = std::make_unique<admin::AdminServer>(
+        *listen, metrics, [&] { return controller::ControllerNotReadyReason(controller, events); });
+    if (absl::Status status = admin_server->Start(); !status.ok()) return fail("admin.listeners", status);
+  }
   service.Start();
   quorum.Start();
   std::thread events_thread([&] { events.run(); });
@@ -112,6 +124,7 @@ int main(int argc, char** argv) {
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   log::Info("sluice-controller: signal {}, shutting down", signal_number);
+  if (admin_server) admin_server->Stop();
   server.Stop();
   service.Stop();
   network_guard.reset();

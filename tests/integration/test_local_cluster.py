@@ -4,6 +4,7 @@ import shutil
 import subprocess
 import tempfile
 import unittest
+import urllib.request
 
 import random
 import socket
@@ -22,11 +23,13 @@ def port_free(port):
 
 
 def free_base_port():
-    """A base port P with P, P+1 (second broker) and P+100..P+102 (controllers) free, below the
-    kernel's ephemeral range so that no outgoing connection takes one of them meanwhile."""
+    """A base port P with P, P+1 (second broker) and P+100..P+102 (controllers) free, and their
+    admin ports 1000 above, below the kernel's ephemeral range so that no outgoing connection
+    takes one of them meanwhile."""
     for _ in range(200):
         base = random.randrange(20000, 30000)
-        if all(port_free(p) for p in (base, base + 1, base + 100, base + 101, base + 102)):
+        ports = [base, base + 1, base + 100, base + 101, base + 102]
+        if all(port_free(p) and port_free(p + 1000) for p in ports):
             return base
     raise AssertionError("no free ports found in 20000-30102")
 
@@ -53,6 +56,12 @@ class LocalClusterTest(unittest.TestCase):
             status = run("status", "--data", data)
             self.assertEqual(status.returncode, 0, status.stdout)
             self.assertEqual(status.stdout.count("running (pid"), 2 + controllers)
+            self.assertIn(f"broker-2: running", status.stdout)
+            self.assertIn(f"kafka=127.0.0.1:{port + 1} admin=http://127.0.0.1:{port + 1001}", status.stdout)
+            self.assertIn(f"controller=127.0.0.1:{port + 100} admin=http://127.0.0.1:{port + 1100}", status.stdout)
+            for admin_port in (port + 1000, port + 1001, port + 1100):
+                with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/healthz", timeout=10) as response:
+                    self.assertEqual(response.read(), b"ok\n")
             listing = subprocess.run(["kcat", "-b", f"127.0.0.1:{port + 1}", "-L"], capture_output=True, text=True,
                                      timeout=30)
             self.assertIn("2 brokers", listing.stdout)

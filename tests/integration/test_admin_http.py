@@ -1,0 +1,81 @@
+"""The admin HTTP listener of a broker and a controller: /healthz, /readyz and /metrics with
+the traffic real clients caused."""
+import re
+import unittest
+import urllib.error
+import urllib.request
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from harness import Cluster, free_port, wait_until
+
+
+def get(port, path):
+    """(status, body) of GET http://127.0.0.1:port/path."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def metric(text, name, labels=""):
+    """The value of one sample, e.g. metric(text, "x_total", 'topic="t"'); None when absent."""
+    pattern = r"(?m)^" + re.escape(name) + (r"\{" + re.escape(labels) + r"\}" if labels else "") + r" (\S+)$"
+    match = re.search(pattern, text)
+    return float(match.group(1)) if match else None
+
+
+class AdminHttpTest(unittest.TestCase):
+    def test_health_readiness_and_metrics(self):
+        broker_port, controller_port = free_port(), free_port()
+        cluster = Cluster(brokers=1, controllers=1,
+                          broker_overrides={"admin.listeners": f"http://127.0.0.1:{broker_port}"},
+                          controller_overrides={"admin.listeners": f"http://127.0.0.1:{controller_port}"})
+        with cluster:
+            for port in (broker_port, controller_port):
+                self.assertEqual(get(port, "/healthz"), (200, "ok\n"))
+                wait_until(lambda: get(port, "/readyz")[0] == 200, 30, f"/readyz on {port}")
+            self.assertEqual(get(broker_port, "/nothing")[0], 404)
+
+            admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
+            admin.create_topics([NewTopic("metered", 3, 1)])["metered"].result(30)
+            producer = Producer({"bootstrap.servers": cluster.bootstrap, "linger.ms": 5})
+            for i in range(100):
+                producer.produce("metered", value=b"x" * 100, partition=i % 3)
+            self.assertEqual(producer.flush(30), 0)
+            consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": "metered",
+                                 "enable.auto.commit": False})
+            consumer.assign([TopicPartition("metered", p, 0) for p in range(3)])
+            received = []
+            wait_until(lambda: received.extend(m for m in consumer.consume(100, 0.5) if not m.error())
+                       or len(received) >= 100, 30, "100 records consumed")
+            consumer.close()
+
+            status, text = get(broker_port, "/metrics")
+            self.assertEqual(status, 200)
+            self.assertEqual(metric(text, "kafka_server_brokertopicmetrics_messagesin_total", 'topic="metered"'), 100)
+            self.assertGreater(metric(text, "kafka_server_brokertopicmetrics_bytesin_total", 'topic="metered"'), 100 * 100)
+            self.assertGreater(metric(text, "kafka_server_brokertopicmetrics_bytesout_total", 'topic="metered"'), 100 * 100)
+            self.assertGreaterEqual(metric(text, "kafka_network_requestmetrics_requests_total", 'request="Produce"'), 1)
+            self.assertGreaterEqual(
+                metric(text, "kafka_network_requestmetrics_totaltime_seconds_count", 'request="Fetch"'), 1)
+            self.assertGreaterEqual(metric(text, "kafka_server_replicamanager_partitioncount"), 3)
+            self.assertGreaterEqual(metric(text, "kafka_server_replicamanager_leadercount"), 3)
+            self.assertEqual(metric(text, "kafka_server_replicamanager_underreplicatedpartitions"), 0)
+            self.assertEqual(metric(text, "kafka_server_replicamanager_offlinereplicacount"), 0)
+            self.assertIn("# TYPE kafka_network_requestmetrics_totaltime_seconds histogram\n", text)
+
+            status, text = get(controller_port, "/metrics")
+            self.assertEqual(status, 200)
+            self.assertEqual(metric(text, "kafka_controller_kafkacontroller_activecontrollercount"), 1)
+            self.assertEqual(metric(text, "kafka_controller_kafkacontroller_brokercount"), 1)
+            self.assertEqual(metric(text, "kafka_controller_kafkacontroller_fencedbrokercount"), 0)
+            self.assertGreaterEqual(metric(text, "kafka_controller_kafkacontroller_globaltopiccount"), 1)
+            self.assertEqual(metric(text, "kafka_controller_kafkacontroller_offlinepartitionscount"), 0)
+            self.assertGreaterEqual(metric(text, "sluice_controller_raft_term"), 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
