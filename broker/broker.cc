@@ -116,6 +116,9 @@ absl::Status Broker::Start() {
   });
   groups_ = std::make_unique<groups::GroupCoordinator>(groups::CoordinatorOptions::FromConfig(broker_id_, config_),
                                                        metadata_, partitions_, *controller_, SystemClock::Instance());
+  metrics_.AddCollector([groups = groups_.get()](std::vector<metrics::Sample>& samples) {
+    CollectGroupMetrics(*groups, samples);
+  });
   context_ = std::make_unique<BrokerContext>(BrokerContext{.broker_id = broker_id_,
                                                            .cluster_id = kClusterId,
                                                            .config = config_,

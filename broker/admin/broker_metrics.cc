@@ -13,12 +13,27 @@ void DescribeBrokerMetrics(metrics::Registry& registry) {
   registry.Describe("kafka_network_requestmetrics_requests_total", Type::kCounter, "Requests received, per API.");
   registry.Describe("kafka_network_requestmetrics_totaltime_seconds", Type::kHistogram,
                     "Time from a request's arrival to its response, per API.");
+  registry.Describe("kafka_consumergroup_current_offset", Type::kGauge,
+                    "Committed offset per group and partition, on the group's coordinator.");
+  registry.Describe("kafka_consumergroup_lag", Type::kGauge,
+                    "High watermark minus committed offset per group and partition, on the group's coordinator "
+                    "when it hosts the partition.");
   registry.Describe("kafka_server_replicamanager_partitioncount", Type::kGauge, "Replicas this broker hosts.");
   registry.Describe("kafka_server_replicamanager_leadercount", Type::kGauge, "Partitions this broker leads.");
   registry.Describe("kafka_server_replicamanager_underreplicatedpartitions", Type::kGauge,
                     "Partitions this broker leads whose ISR is smaller than their replica set.");
   registry.Describe("kafka_server_replicamanager_offlinereplicacount", Type::kGauge,
                     "Replicas the metadata gives this broker whose log it cannot open.");
+}
+
+void CollectGroupMetrics(groups::GroupCoordinator& groups, std::vector<metrics::Sample>& samples) {
+  // A scrape waits this long for the coordinator thread, then reports no group samples.
+  constexpr auto kWait = std::chrono::seconds(2);
+  for (const auto& entry : groups.SnapshotLag(kWait)) {
+    metrics::Labels labels = {{"group", entry.group}, {"topic", entry.topic}, {"partition", std::to_string(entry.partition)}};
+    samples.push_back({"kafka_consumergroup_current_offset", labels, static_cast<double>(entry.committed)});
+    if (entry.lag) samples.push_back({"kafka_consumergroup_lag", std::move(labels), static_cast<double>(*entry.lag)});
+  }
 }
 
 void CollectReplicaMetrics(int32_t self, const MetadataCache& metadata, const PartitionManager& partitions,

@@ -1,5 +1,7 @@
 #include "broker/groups/group_coordinator.h"
 
+#include <future>
+
 #include <asio/post.hpp>
 
 #include "broker/groups/coordinator_key.h"
@@ -76,6 +78,27 @@ void GroupCoordinator::Stop() {
   });
   work_.reset();
   if (thread_.joinable()) thread_.join();
+}
+
+std::vector<GroupCoordinator::CommittedLag> GroupCoordinator::SnapshotLag(std::chrono::milliseconds wait) {
+  auto promise = std::make_shared<std::promise<std::vector<CommittedLag>>>();
+  auto future = promise->get_future();
+  Post([this, promise] {
+    std::vector<CommittedLag> out;
+    for (const auto& [id, group] : groups_) {
+      for (const auto& [tp, committed] : group->offsets()) {
+        CommittedLag entry{.group = id, .topic = tp.first, .partition = tp.second, .committed = committed.offset,
+                           .lag = std::nullopt};
+        if (auto partition = partitions_.Get(tp.first, tp.second); partition && committed.offset >= 0) {
+          entry.lag = std::max<int64_t>(0, partition->high_watermark() - committed.offset);
+        }
+        out.push_back(std::move(entry));
+      }
+    }
+    promise->set_value(std::move(out));
+  });
+  if (future.wait_for(wait) != std::future_status::ready) return {};
+  return future.get();
 }
 
 void GroupCoordinator::Post(std::function<void()> task) { asio::post(io_, std::move(task)); }

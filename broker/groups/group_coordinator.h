@@ -9,6 +9,7 @@
 // thread" must only be called from such a task. Replays run on a separate loader thread.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -64,6 +65,18 @@ class GroupCoordinator {
 
   void Post(std::function<void()> task);
   const CoordinatorOptions& options() const { return options_; }
+
+  // Any thread, for /metrics: the committed offsets of the groups this broker coordinates,
+  // with their lag (high watermark minus committed offset) where this broker hosts the
+  // partition. Empty when the coordinator thread does not answer within `wait`.
+  struct CommittedLag {
+    std::string group;
+    std::string topic;
+    int32_t partition;
+    int64_t committed;
+    std::optional<int64_t> lag;
+  };
+  std::vector<CommittedLag> SnapshotLag(std::chrono::milliseconds wait);
 
   // Any thread. The partition of __consumer_offsets for `group_id`, from the topic's real
   // partition count once it exists.
