@@ -7,6 +7,7 @@ import signal
 import socket
 import struct
 import subprocess
+import urllib.request
 
 import cluster_wire  # puts tests/integration on the path
 import harness
@@ -19,6 +20,7 @@ CONTROLLER_BIN = os.path.join(BUILD_DIR, "controller", "service", "sluice-contro
 CONTROLLER_IDS = (3000, 3001, 3002)
 BROKER_IDS = (1, 2, 3)
 CONTROLLER_PORT, BROKER_PORT = 9093, 9092  # every node has an address of its own
+ADMIN_PORT = 9644  # every node's admin listener (/readyz), on its own address
 
 # Shortened timeouts, so a fault and its failover fit in seconds (see docs/fault-testing.md).
 SESSION_TIMEOUT_MS = 3000
@@ -77,6 +79,25 @@ class Node:
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
+    def terminate(self, timeout=60):
+        """SIGTERM, as Kubernetes stops a pod, and the wait for a clean exit."""
+        self.expected_down = True
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise TimeoutError(f"{self.name} did not exit within {timeout}s of SIGTERM") from None
+        if code != 0:
+            raise RuntimeError(f"{self.name} exited with {code} after SIGTERM:\n{self.log_tail()}")
+
+    def ready(self):
+        """Its admin listener's /readyz answers 200."""
+        try:
+            with urllib.request.urlopen(f"http://{self.address}:{ADMIN_PORT}/readyz", timeout=1) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
     def kill9(self):
         self.expected_down = True
         if self.alive():
@@ -129,6 +150,7 @@ class FaultCluster:
                 "--override", f"listeners=CONTROLLER://{address[name]}:{CONTROLLER_PORT}",
                 "--override", f"controller.quorum.voters={self.voters}",
                 "--override", f"metadata.log.dir={data_dir}/{name}",
+                "--override", f"admin.listeners=http://{address[name]}:{ADMIN_PORT}",
                 *_overrides(CONTROLLER_OVERRIDES),
             ], f"{data_dir}/{name}.log")
         for b in BROKER_IDS:
@@ -139,6 +161,7 @@ class FaultCluster:
                 "--override", f"listeners=PLAINTEXT://{address[name]}:{BROKER_PORT}",
                 "--override", f"controller.quorum.voters={self.voters}",
                 "--override", f"log.dirs={data_dir}/{name}",
+                "--override", f"admin.listeners=http://{address[name]}:{ADMIN_PORT}",
                 *_overrides(BROKER_OVERRIDES),
             ], f"{data_dir}/{name}.log")
 

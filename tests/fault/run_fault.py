@@ -7,6 +7,9 @@ fault schedules (see docs/fault-testing.md).
                                          N schedules from seed S on; keeps going past failures,
                                          prints a summary table and writes a JSON report
     run_fault.py --seed S [--seed T ...] exactly these seeds (to reproduce a failure)
+    run_fault.py --rolling               a rolling restart (each broker, then each controller:
+                                         SIGTERM, start, wait for /readyz) under the same
+                                         workload and checks; exit 1 when anything failed (CTest)
 
 Needs root (ip netns, veth, bridge). Binaries come from SLUICE_BUILD_DIR (default: build/).
 """
@@ -36,6 +39,7 @@ def parse_args():
     mode.add_argument("--short", action="store_true", help=f"run the fixed seeds {SHORT_SEEDS}")
     mode.add_argument("--long", type=int, metavar="N", help="run N schedules (at least 100 for a real run)")
     mode.add_argument("--seed", type=int, action="append", help="run this seed (repeatable)")
+    mode.add_argument("--rolling", action="store_true", help="run a rolling restart of every node")
     parser.add_argument("--first-seed", type=int, default=1000, help="first seed of --long (default 1000)")
     parser.add_argument("--report", help="JSON report path (default with --long: fault-report.json)")
     parser.add_argument("--keep", action="store_true", help="keep the data directories of passing schedules")
@@ -126,7 +130,10 @@ def main():
     for binary in (BROKER_BIN, CONTROLLER_BIN):
         if not os.access(binary, os.X_OK):
             sys.exit(f"missing {binary}: build first (deploy/build.sh) or set SLUICE_BUILD_DIR")
-    seeds = list(SHORT_SEEDS) if args.short else args.seed or list(range(args.first_seed, args.first_seed + args.long))
+    if args.rolling:
+        seeds = [0]
+    else:
+        seeds = list(SHORT_SEEDS) if args.short else args.seed or list(range(args.first_seed, args.first_seed + args.long))
     report = args.report or ("fault-report.json" if args.long else None)
 
     def interrupted(signum, frame):
@@ -146,7 +153,7 @@ def main():
         print(f"network: bridge {topology.bridge} {topology.bridge_address}/24, nodes "
               + ", ".join(f"{n}={a}" for n, a in topology.address.items()), flush=True)
         for seed in seeds:
-            result = ScheduleRun(seed, topology, os.path.join(work, f"seed-{seed}")).run()
+            result = ScheduleRun(seed, topology, os.path.join(work, f"seed-{seed}"), rolling=args.rolling).run()
             results.append(result)
             print(f"seed {seed}: {'ok' if result['passed'] else 'FAILED'} in {result['seconds']}s "
                   f"({'; '.join(result['faults'])}; {result['counts'].get('acked', 0)} acked)", flush=True)
@@ -166,6 +173,10 @@ def main():
             shutil.rmtree(work, ignore_errors=True)
     summary = summary_of(results)
     print_table(results, summary)
+    for r in results:
+        for restart in r["restarts"]:
+            print(f"  rolling restart {restart['node']:<16} exited {restart['stop_seconds']:.2f}s after SIGTERM, "
+                  f"ready {restart['ready_seconds']:.2f}s after its start")
     if report:
         write_report(report, results)
         print(f"report: {os.path.abspath(report)}")

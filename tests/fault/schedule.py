@@ -37,6 +37,18 @@ class Fault:
         return asdict(self)
 
 
+# A rolling restart, as the StatefulSet controller performs one: each broker, then each
+# controller, stopped with SIGTERM, started again and waited for on /readyz before the next.
+ROLLING_GAP = 2.0
+
+
+def rolling_restart(brokers, controllers):
+    return ([Fault(kind="restart_broker", gap=ROLLING_GAP, duration=0.0, pick=i / brokers, leader=False)
+             for i in range(brokers)] +
+            [Fault(kind="restart_controller", gap=ROLLING_GAP, duration=0.0, pick=i / controllers, leader=False)
+             for i in range(controllers)])
+
+
 def generate(seed):
     rng = random.Random(seed)
     faults = []

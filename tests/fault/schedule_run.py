@@ -46,9 +46,14 @@ class Timeline:
 
 
 class ScheduleRun:
-    def __init__(self, seed, topology, data_dir):
-        self.seed, self.faults = seed, schedule.generate(seed)
+    """`seed` picks a random schedule; `rolling` runs the rolling restart instead (seed 0)."""
+
+    def __init__(self, seed, topology, data_dir, rolling=False):
         self.cluster = FaultCluster(topology, data_dir)
+        self.seed = seed
+        self.faults = (schedule.rolling_restart(len(self.cluster.brokers), len(self.cluster.controllers)) if rolling
+                       else schedule.generate(seed))
+        self.restarts = []  # rolling restarts: node and seconds until it was ready again
         self.logger = workload.client_logger(os.path.join(data_dir, "clients.log"))
         self.timeline = Timeline(self.logger)
         self.verdict = checker.Verdict()
@@ -124,10 +129,26 @@ class ScheduleRun:
         self.timeline.add(f"workload running: leaders {self.cluster.partition_leaders(TOPIC)}")
 
     def _inject(self, index, fault):
-        if fault.kind.endswith("broker"):
+        if fault.kind.startswith("restart_"):
+            self._rolling_restart(fault)
+        elif fault.kind.endswith("broker"):
             self._broker_fault(fault)
         else:
             self._controller_fault(index, fault)
+
+    def _rolling_restart(self, fault):
+        nodes = self.cluster.brokers if fault.kind == "restart_broker" else self.cluster.controllers
+        victim = nodes[sorted(nodes)[int(fault.pick * len(nodes))]]
+        started = time.monotonic()
+        victim.terminate()
+        stopped = time.monotonic()
+        victim.start()
+        wait_until(victim.ready, 120, f"{victim.name} ready again (/readyz) after its restart", interval=0.1)
+        ready = time.monotonic()
+        self.restarts.append({"node": victim.name, "stop_seconds": round(stopped - started, 2),
+                              "ready_seconds": round(ready - stopped, 2)})
+        self.timeline.add(f"SIGTERM {victim.name}: exited after {stopped - started:.2f}s, ready again "
+                          f"{ready - stopped:.2f}s after its start", started)
 
     def _broker_fault(self, fault):
         def leaders():
@@ -293,6 +314,7 @@ class ScheduleRun:
             "timeline": self.timeline.lines(),
             "broker_failovers": self.broker_failovers,
             "controller_failovers": self.controller_failovers,
+            "restarts": self.restarts,
             "seconds": round(time.monotonic() - self.timeline.start, 1),
             "data_dir": self.cluster.dir,
             "log_tails": {} if self.verdict.ok else {n.name: n.log_tail() for n in self.cluster.nodes},
