@@ -18,6 +18,15 @@ void DescribeBrokerMetrics(metrics::Registry& registry) {
   registry.Describe("kafka_consumergroup_lag", Type::kGauge,
                     "High watermark minus committed offset per group and partition, on the group's coordinator "
                     "when it hosts the partition.");
+  registry.Describe("kafka_server_replicamanager_isrshrinks_total", Type::kCounter,
+                    "Committed ISR shrinks of partitions this broker leads.");
+  registry.Describe("kafka_server_replicamanager_isrexpands_total", Type::kCounter,
+                    "Committed ISR expansions of partitions this broker leads.");
+  registry.Describe("kafka_server_replicamanager_underminisrpartitioncount", Type::kGauge,
+                    "Partitions this broker leads whose ISR is smaller than min.insync.replicas.");
+  registry.Describe("kafka_log_log_size", Type::kGauge, "Bytes of each partition log this broker hosts.");
+  registry.Describe("kafka_log_logflushstats_logflush_seconds", Type::kHistogram,
+                    "Time of each flush (fsync) that the flush policy ran.");
   registry.Describe("kafka_server_replicamanager_partitioncount", Type::kGauge, "Replicas this broker hosts.");
   registry.Describe("kafka_server_replicamanager_leadercount", Type::kGauge, "Partitions this broker leads.");
   registry.Describe("kafka_server_replicamanager_underreplicatedpartitions", Type::kGauge,
@@ -48,6 +57,17 @@ void CollectReplicaMetrics(int32_t self, const MetadataCache& metadata, const Pa
       if (p.isr.size() < p.replicas.size()) ++under_replicated;
     }
   }
+  double under_min_isr = 0;
+  for (const auto& partition : partitions.Hosted()) {
+    samples.push_back({"kafka_log_log_size",
+                       {{"topic", partition->topic()}, {"partition", std::to_string(partition->index())}},
+                       static_cast<double>(partition->log().size_bytes())});
+    auto topic = image->FindTopic(partition->topic());
+    if (!topic || static_cast<size_t>(partition->index()) >= topic->partitions.size()) continue;
+    const metadata::PartitionInfo& p = topic->partitions[partition->index()];
+    if (p.leader == self && static_cast<int32_t>(p.isr.size()) < partition->min_insync_replicas()) ++under_min_isr;
+  }
+  samples.push_back({"kafka_server_replicamanager_underminisrpartitioncount", {}, under_min_isr});
   samples.push_back({"kafka_server_replicamanager_partitioncount", {}, static_cast<double>(partitions.hosted_count())});
   samples.push_back({"kafka_server_replicamanager_leadercount", {}, leaders});
   samples.push_back({"kafka_server_replicamanager_underreplicatedpartitions", {}, under_replicated});

@@ -40,6 +40,8 @@ Partition::Partition(metadata::TopicId topic_id, std::string topic, int32_t inde
     messages_in_ = &context.metrics->GetCounter("kafka_server_brokertopicmetrics_messagesin_total", labels);
     bytes_in_ = &context.metrics->GetCounter("kafka_server_brokertopicmetrics_bytesin_total", labels);
     bytes_out_ = &context.metrics->GetCounter("kafka_server_brokertopicmetrics_bytesout_total", labels);
+    isr_shrinks_ = &context.metrics->GetCounter("kafka_server_replicamanager_isrshrinks_total");
+    isr_expands_ = &context.metrics->GetCounter("kafka_server_replicamanager_isrexpands_total");
   }
   high_watermark_ = log_->initial_high_watermark();
   high_watermark_mirror_.store(high_watermark_, std::memory_order_release);
@@ -59,6 +61,13 @@ void Partition::ApplyAssignment(const PartitionAssignment& assignment) {
     return;  // not newer than what this replica already acts on (e.g. an AlterPartition answer)
   }
   if (proposed_isr_ && assignment.partition_epoch != assignment_.partition_epoch) proposed_isr_.reset();
+  const int32_t self = context_.broker_id;
+  if (isr_shrinks_ != nullptr && assigned_ && assignment_.leader == self && assignment.leader == self &&
+      assignment.leader_epoch == assignment_.leader_epoch) {
+    // The same leadership with a committed ISR change, however it reached this replica.
+    if (assignment.isr.size() < assignment_.isr.size()) isr_shrinks_->Add();
+    if (assignment.isr.size() > assignment_.isr.size()) isr_expands_->Add();
+  }
   assignment_ = assignment;
   assigned_ = true;
   // While paused, the background job's completion takes the role.

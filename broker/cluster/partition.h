@@ -208,6 +208,8 @@ class Partition : public std::enable_shared_from_this<Partition> {
   metrics::Counter* messages_in_ = nullptr;
   metrics::Counter* bytes_in_ = nullptr;
   metrics::Counter* bytes_out_ = nullptr;
+  metrics::Counter* isr_shrinks_ = nullptr;  // this broker's, as the leader
+  metrics::Counter* isr_expands_ = nullptr;
 
   std::atomic<int64_t> high_watermark_mirror_{0};
   std::atomic<bool> leading_mirror_{false};

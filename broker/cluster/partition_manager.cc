@@ -62,7 +62,12 @@ class PartitionManager::Barrier {
 
 PartitionManager::PartitionManager(std::filesystem::path data_dir, const config::Properties& broker_config,
                                    ReplicaContext& context)
-    : data_dir_(std::move(data_dir)), broker_config_(broker_config), context_(context), max_open_logs_(MaxOpenLogs()) {
+    : data_dir_(std::move(data_dir)),
+      broker_config_(broker_config),
+      context_(context),
+      max_open_logs_(MaxOpenLogs()),
+      flush_latency_(context.metrics ? &context.metrics->GetHistogram("kafka_log_logflushstats_logflush_seconds")
+                                     : nullptr) {
   log::Info("partition logs: room for {} open logs within the file limit", max_open_logs_);
 }
 
@@ -468,7 +473,13 @@ void PartitionManager::MaintenanceLoop() {
       auto report = [&](const char* what, const absl::Status& s) {
         if (!s.ok()) log::Error("partition {}-{}: {} failed: {}", partition->topic(), partition->index(), what, s);
       };
-      if (log.FlushDue(now)) report("flush", log.Flush());
+      if (log.FlushDue(now)) {
+        const auto started = std::chrono::steady_clock::now();
+        report("flush", log.Flush());
+        if (flush_latency_ != nullptr) {
+          flush_latency_->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+        }
+      }
       // Retention and compaction never touch what the ISR does not hold yet.
       if (retention_due) report("retention", log.ApplyRetention(now, partition->high_watermark()));
       if (checkpoint_due) report("high watermark checkpoint", log.CheckpointHighWatermark(partition->high_watermark()));

@@ -107,6 +107,7 @@ class PartitionManager {
   const config::Properties& broker_config_;
   ReplicaContext& context_;
   const int64_t max_open_logs_;  // active segments the file limit leaves room for
+  metrics::Histogram* const flush_latency_;  // null without a registry
 
   mutable std::shared_mutex mutex_;
   std::map<Key, std::shared_ptr<Partition>> partitions_;

@@ -31,7 +31,8 @@ class AdminHttpTest(unittest.TestCase):
     def test_health_readiness_and_metrics(self):
         broker_port, controller_port = free_port(), free_port()
         cluster = Cluster(brokers=1, controllers=1,
-                          broker_overrides={"admin.listeners": f"http://127.0.0.1:{broker_port}"},
+                          broker_overrides={"admin.listeners": f"http://127.0.0.1:{broker_port}",
+                                            "log.flush.interval.messages": "10"},
                           controller_overrides={"admin.listeners": f"http://127.0.0.1:{controller_port}"})
         with cluster:
             for port in (broker_port, controller_port):
@@ -66,6 +67,12 @@ class AdminHttpTest(unittest.TestCase):
             self.assertEqual(metric(text, "kafka_server_replicamanager_underreplicatedpartitions"), 0)
             self.assertEqual(metric(text, "kafka_server_replicamanager_offlinereplicacount"), 0)
             self.assertIn("# TYPE kafka_network_requestmetrics_totaltime_seconds histogram\n", text)
+            self.assertEqual(metric(text, "kafka_server_replicamanager_underminisrpartitioncount"), 0)
+            sizes = [metric(text, "kafka_log_log_size", f'topic="metered",partition="{p}"') for p in range(3)]
+            self.assertGreater(sum(sizes), 100 * 100, sizes)
+            # log.flush.interval.messages=10: the maintenance thread flushed, and timed it.
+            wait_until(lambda: (metric(get(broker_port, "/metrics")[1], "kafka_log_logflushstats_logflush_seconds_count")
+                                or 0) >= 1, 30, "a timed flush")
 
             status, text = get(controller_port, "/metrics")
             self.assertEqual(status, 200)
@@ -75,6 +82,37 @@ class AdminHttpTest(unittest.TestCase):
             self.assertGreaterEqual(metric(text, "kafka_controller_kafkacontroller_globaltopiccount"), 1)
             self.assertEqual(metric(text, "kafka_controller_kafkacontroller_offlinepartitionscount"), 0)
             self.assertGreaterEqual(metric(text, "sluice_controller_raft_term"), 1)
+
+    def test_isr_changes_and_readiness_across_a_follower_restart(self):
+        ports = [free_port(), free_port()]
+        cluster = Cluster(brokers=2, controllers=1, broker_overrides={"replica.lag.time.max.ms": "2000"})
+        for broker, port in zip(cluster.brokers, ports):
+            broker.argv += ["--override", f"admin.listeners=http://127.0.0.1:{port}"]
+        with cluster:
+            admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
+            # Broker 1 leads, broker 2 follows.
+            admin.create_topics([NewTopic("pair", 1, replica_assignment=[[1, 2]])])["pair"].result(30)
+            producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all"})
+            producer.produce("pair", b"before")
+            self.assertEqual(producer.flush(30), 0)
+
+            def leader_metric(name):
+                return metric(get(ports[0], "/metrics")[1], name) or 0
+            wait_until(lambda: leader_metric("kafka_server_replicamanager_underreplicatedpartitions") == 0, 30,
+                       "the pair fully in sync")
+            shrinks, expands = (leader_metric("kafka_server_replicamanager_isrshrinks_total"),
+                                leader_metric("kafka_server_replicamanager_isrexpands_total"))
+            cluster.brokers[1].stop()
+            wait_until(lambda: leader_metric("kafka_server_replicamanager_isrshrinks_total") > shrinks, 30,
+                       "an ISR shrink counted on the leader")
+            self.assertGreaterEqual(leader_metric("kafka_server_replicamanager_underreplicatedpartitions"), 1)
+            producer.produce("pair", b"while the follower is down")
+            self.assertEqual(producer.flush(30), 0)
+            cluster.start_broker(1)
+            # Ready only once it caught up and is back in the ISR.
+            wait_until(lambda: get(ports[1], "/readyz")[0] == 200, 30, "broker 2 ready again")
+            self.assertGreater(leader_metric("kafka_server_replicamanager_isrexpands_total"), expands)
+            self.assertEqual(leader_metric("kafka_server_replicamanager_underreplicatedpartitions"), 0)
 
 
 if __name__ == "__main__":
