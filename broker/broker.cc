@@ -4,6 +4,7 @@
 #include <future>
 
 #include "broker/admin/broker_metrics.h"
+#include "broker/admin/cluster_summary.h"
 #include "broker/config/broker_config.h"
 #include "broker/replication/replica_fetchers.h"
 #include "common/absl_compat.h"
@@ -67,6 +68,7 @@ absl::Status Broker::Start() {
   if (const std::string admin = config_.GetString("admin.listeners"); !admin.empty()) {
     SLUICE_ASSIGN_OR_RETURN(HostPort listen, ParseEndpoint(admin));
     admin_ = std::make_unique<admin::AdminServer>(listen, metrics_, [this] { return NotReadyReason(); });
+    admin_->AddJsonRoute("/v1/cluster", [this] { return ClusterSummaryJson(*metadata_.Current(), broker_id_); });
     SLUICE_RETURN_IF_ERROR(admin_->Start());
   }
   SLUICE_ASSIGN_OR_RETURN(HostPort listener, ParseEndpoint(config_.GetString("listeners")));

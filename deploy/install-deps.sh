@@ -8,7 +8,7 @@ packages=(
   libasio-dev libabsl-dev libprotobuf-dev protobuf-compiler librocksdb-dev
   libfmt-dev catch2 zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev
   librdkafka-dev kcat python3 python3-confluent-kafka python3-kafka
-  nodejs npm valgrind libcpp-httplib-dev prometheus
+  nodejs npm valgrind libcpp-httplib-dev nlohmann-json3-dev prometheus
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
 )
 

@@ -19,6 +19,10 @@ AdminServer::AdminServer(HostPort listen, const metrics::Registry& metrics, NotR
 
 AdminServer::~AdminServer() { Stop(); }
 
+void AdminServer::AddJsonRoute(std::string path, std::function<std::string()> body) {
+  json_routes_.emplace_back(std::move(path), std::move(body));
+}
+
 absl::Status AdminServer::Start() {
   server_ = std::make_unique<httplib::Server>();
   server_->new_task_queue = [] { return new httplib::ThreadPool(kThreads); };
@@ -34,6 +38,11 @@ absl::Status AdminServer::Start() {
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
     response.set_content(metrics_.Render(), "text/plain; version=0.0.4");
   });
+  for (const auto& [path, body] : json_routes_) {
+    server_->Get(path, [body = body](const httplib::Request&, httplib::Response& response) {
+      response.set_content(body(), "application/json");
+    });
+  }
   if (listen_.port == 0) {
     const int port = server_->bind_to_any_port(listen_.host);
     if (port <= 0) return absl::UnavailableError(fmt::format("admin listener: cannot bind {}", listen_.host));

@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "common/endpoint.h"
@@ -27,6 +29,8 @@ class AdminServer {
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;
 
+  // Serves GET `path` with the JSON `body()` returns (before Start).
+  void AddJsonRoute(std::string path, std::function<std::string()> body);
   // Binds (port 0: any free port) and starts serving.
   absl::Status Start();
   uint16_t port() const { return port_; }
@@ -36,6 +40,7 @@ class AdminServer {
   HostPort listen_;
   const metrics::Registry& metrics_;
   NotReadyReason not_ready_;
+  std::vector<std::pair<std::string, std::function<std::string()>>> json_routes_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   uint16_t port_ = 0;

@@ -1,5 +1,6 @@
 """The admin HTTP listener of a broker and a controller: /healthz, /readyz and /metrics with
 the traffic real clients caused."""
+import json
 import re
 import unittest
 import urllib.error
@@ -74,6 +75,16 @@ class AdminHttpTest(unittest.TestCase):
             wait_until(lambda: (metric(get(broker_port, "/metrics")[1], "kafka_log_logflushstats_logflush_seconds_count")
                                 or 0) >= 1, 30, "a timed flush")
 
+            status, body = get(broker_port, "/v1/cluster")
+            self.assertEqual(status, 200)
+            summary = json.loads(body)
+            self.assertEqual([b["id"] for b in summary["brokers"]], [1])
+            self.assertFalse(summary["brokers"][0]["fenced"])
+            self.assertGreaterEqual(summary["topics"], 1)
+            self.assertGreaterEqual(summary["partitions"], 3)
+            self.assertEqual(summary["offline_partitions"], [])
+            self.assertEqual(summary["under_replicated_partitions"], [])
+
             status, text = get(controller_port, "/metrics")
             self.assertEqual(status, 200)
             self.assertEqual(metric(text, "kafka_controller_kafkacontroller_activecontrollercount"), 1)
@@ -106,6 +117,7 @@ class AdminHttpTest(unittest.TestCase):
             wait_until(lambda: leader_metric("kafka_server_replicamanager_isrshrinks_total") > shrinks, 30,
                        "an ISR shrink counted on the leader")
             self.assertGreaterEqual(leader_metric("kafka_server_replicamanager_underreplicatedpartitions"), 1)
+            self.assertEqual(json.loads(get(ports[0], "/v1/cluster")[1])["under_replicated_partitions"], ["pair-0"])
             producer.produce("pair", b"while the follower is down")
             self.assertEqual(producer.flush(30), 0)
             cluster.start_broker(1)
