@@ -103,6 +103,27 @@ metadata::TopicResult ValidateNewTopic(const metadata::CreatableTopic& topic, in
 }
 
 // The partitions a CreateTopics request asks for at most (invalid counts count as none).
+// The answer to a CreateTopics or CreatePartitions refused as a whole by policy: every topic
+// gets POLICY_VIOLATION with `message`.
+template <class Response, class Request>
+Response RefuseEveryTopicAs(const Request& request, const char* message) {
+  Response response;
+  for (const auto& topic : request.topics()) {
+    auto* result = response.add_results();
+    result->set_name(topic.name());
+    result->set_error_code(Code(ErrorCode::kPolicyViolation));
+    result->set_error_message(message);
+  }
+  return response;
+}
+metadata::CreateTopicsResponse RefuseEveryTopic(const metadata::CreateTopicsRequest& request, const char* message) {
+  return RefuseEveryTopicAs<metadata::CreateTopicsResponse>(request, message);
+}
+metadata::CreatePartitionsResponse RefuseEveryTopic(const metadata::CreatePartitionsRequest& request,
+                                                    const char* message) {
+  return RefuseEveryTopicAs<metadata::CreatePartitionsResponse>(request, message);
+}
+
 int64_t RequestedPartitions(const metadata::CreateTopicsRequest& request) {
   int64_t total = 0;
   for (const auto& topic : request.topics()) {
@@ -146,15 +167,7 @@ metadata::CreateTopicsResponse PlanCreateTopics(const metadata::CreateTopicsRequ
   const metadata::MetadataImage& image = ctx.image;
   std::vector<Record>& records = ctx.records;
   metadata::CreateTopicsResponse response;
-  if (RequestedPartitions(request) > kMaxPartitionsPerRequest) {
-    for (const auto& topic : request.topics()) {
-      auto* result = response.add_results();
-      result->set_name(topic.name());
-      result->set_error_code(Code(ErrorCode::kPolicyViolation));
-      result->set_error_message(kTooManyPartitions);
-    }
-    return response;
-  }
+  if (RequestedPartitions(request) > kMaxPartitionsPerRequest) return RefuseEveryTopic(request, kTooManyPartitions);
   std::set<std::string> seen;
   for (const auto& topic : request.topics()) {
     std::vector<std::vector<int32_t>> assignment;
@@ -240,13 +253,7 @@ metadata::CreatePartitionsResponse PlanCreatePartitions(const metadata::CreatePa
   std::vector<Record>& records = ctx.records;
   metadata::CreatePartitionsResponse response;
   if (RequestedPartitions(request, image) > kMaxPartitionsPerRequest) {
-    for (const auto& topic : request.topics()) {
-      auto* result = response.add_results();
-      result->set_name(topic.name());
-      result->set_error_code(Code(ErrorCode::kPolicyViolation));
-      result->set_error_message(kTooManyPartitions);
-    }
-    return response;
+    return RefuseEveryTopic(request, kTooManyPartitions);
   }
   const std::vector<int32_t> live = image.LiveBrokerIds();
   std::vector<PlacementBroker> brokers;

@@ -32,6 +32,10 @@ void WriteFile(const std::filesystem::path& path, const std::string& contents) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << contents;
 }
 
+void WriteOffsetFile(const std::filesystem::path& path, int64_t offset) {
+  WriteFile(path, "sluice-offset-checkpoint 1\n" + std::to_string(offset) + "\n");
+}
+
 // Removes the clean-shutdown marker, as a crash would leave things.
 void SimulateCrash(const std::filesystem::path& dir) {
   std::filesystem::remove(dir / "clean-shutdown");
@@ -40,7 +44,7 @@ void SimulateCrash(const std::filesystem::path& dir) {
 // A crash after a flush that reached `recovery_point`: what follows was never fsynced.
 void SimulateCrashFlushedTo(const std::filesystem::path& dir, int64_t recovery_point) {
   SimulateCrash(dir);
-  WriteFile(dir / "recovery-point.checkpoint", "sluice-offset-checkpoint 1\n" + std::to_string(recovery_point) + "\n");
+  WriteOffsetFile(dir / "recovery-point.checkpoint", recovery_point);
 }
 
 // Opens the damaged log and checks it kept exactly the earlier batches and accepts appends.
@@ -241,10 +245,6 @@ using Entries = std::vector<EpochEntry>;
 
 const char* const kEpochCheckpoint = "leader-epoch-checkpoint";
 
-void WriteOffsetFile(const std::filesystem::path& path, int64_t offset) {
-  WriteFile(path, "sluice-offset-checkpoint 1\n" + std::to_string(offset) + "\n");
-}
-
 // Offsets 0..3 in epoch 1, 4..5 in epoch 2, 6..9 in epoch 4, one batch each.
 std::vector<std::string> EpochBatches() {
   return {MakeLeaderBatch(0, 1, 4), MakeLeaderBatch(4, 2, 2), MakeLeaderBatch(6, 4, 4)};
@@ -432,7 +432,7 @@ TEST_CASE("a caller that vouches for a clean shutdown replaces the log's own mar
   std::string damaged = ReadFile(segment);
   damaged.back() = static_cast<char>(damaged.back() ^ 0x5a);
   WriteFile(segment, damaged);
-  WriteFile(f.log_dir() / "recovery-point.checkpoint", "sluice-offset-checkpoint 1\n3\n");
+  WriteOffsetFile(f.log_dir() / "recovery-point.checkpoint", 3);
   SECTION("vouched") {
     auto log = PartitionLog::Open(f.log_dir(), f.config, f.clock, PartitionLog::Shutdown::kVouchedClean);
     REQUIRE(log.ok());
