@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/process.h"
 #include "common/status_macros.h"
+#include "storage/log/node_identity.h"
 
 namespace sluice::broker {
 namespace {
@@ -81,6 +82,7 @@ absl::Status Broker::Start() {
   if (advertised.host == "0.0.0.0") {
     return absl::InvalidArgumentError("advertised.listeners: set a host clients can reach (listeners binds 0.0.0.0)");
   }
+  SLUICE_RETURN_IF_ERROR(storage::ClaimDataDirectory(config_.GetString("log.dirs"), broker_id_));
   // Recovery of every log happens before registering, so a long one cannot get the broker
   // fenced, and every replica is ready when the metadata names it.
   SLUICE_RETURN_IF_ERROR(partitions_.Preload());

@@ -21,6 +21,7 @@
 #include "controller/service/raft_quorum.h"
 #include "protocol/metadata/quorum_voters.h"
 #include "protocol/rpc/server.h"
+#include "storage/log/node_identity.h"
 
 namespace {
 
@@ -90,6 +91,10 @@ int main(int argc, char** argv) {
   raft_options.election_tick = std::max(2, props->GetInt("controller.quorum.election.timeout.ms") / kRaftTickMs);
   raft_options.heartbeat_tick = kRaftHeartbeatTicks;
   raft_options.snapshot_every = static_cast<uint64_t>(snapshot_interval);
+  if (absl::Status status = storage::ClaimDataDirectory(props->GetString("metadata.log.dir"), node_id); !status.ok()) {
+    log::Error("sluice-controller: {}", status);
+    return 1;
+  }
   controller::RaftQuorum quorum(controller);
   if (absl::Status status = quorum.Open(events, server, std::move(raft_options)); !status.ok()) {
     log::Error("sluice-controller: cannot open the metadata log in {}: {}", props->GetString("metadata.log.dir"),
