@@ -14,6 +14,8 @@ absl::StatusOr<metadata::RegisterBrokerResponse> PlanRegisterBroker(const metada
                                                                     PlanContext& ctx) {
   if (request.broker_id() < 0) return absl::InvalidArgumentError("broker id must be non-negative");
   if (request.port() <= 0 || request.port() > 65535) return absl::InvalidArgumentError("broker port out of range");
+  const metadata::BrokerInfo* previous = ctx.image.FindBroker(request.broker_id());
+  const bool replaces_live = previous != nullptr && !previous->fenced;
   Record record;
   auto* r = record.mutable_broker_registration();
   r->set_broker_id(request.broker_id());
@@ -22,9 +24,9 @@ absl::StatusOr<metadata::RegisterBrokerResponse> PlanRegisterBroker(const metada
   r->set_port(request.port());
   r->set_rack(request.rack());
   ctx.records.push_back(std::move(record));
-  const Liveness live{.image = ctx.image, .up = {request.broker_id()}};
-  for (Record& election : ElectOfflineLeaders(ctx.image, live, ctx.options.unclean_leader_election)) {
-    ctx.records.push_back(std::move(election));
+  for (Record& change :
+       RejoinBroker(ctx.image, request.broker_id(), replaces_live, ctx.options.unclean_leader_election)) {
+    ctx.records.push_back(std::move(change));
   }
   return metadata::RegisterBrokerResponse();
 }

@@ -98,6 +98,35 @@ std::vector<Record> FenceBrokers(const metadata::MetadataImage& image, const std
   return records;
 }
 
+std::vector<Record> RejoinBroker(const metadata::MetadataImage& image, int32_t id, bool replaces_live,
+                                 bool unclean_default) {
+  std::vector<Record> records;
+  const Liveness others{.image = image, .down = {id}};
+  const Liveness with_it{.image = image, .up = {id}};
+  for (const auto& [name, topic] : image.topics()) {
+    const bool unclean = UncleanElectionAllowed(*topic, unclean_default);
+    for (const PartitionInfo& p : topic->partitions) {
+      PartitionInfo after = p;
+      if (replaces_live && Contains(p.isr, id) && p.isr.size() > 1) {
+        PartitionInfo shed = p;
+        std::erase(shed.isr, id);
+        if (shed.leader == id) shed.leader = -1;
+        shed = ElectIfLeaderless(std::move(shed), others, /*unclean=*/false);
+        // Nobody else in sync can lead: the returning broker keeps what it had.
+        if (shed.leader >= 0) after = std::move(shed);
+      }
+      if (!CanLead(after, after.leader, with_it)) {
+        PartitionInfo elected = after;
+        elected.leader = -1;
+        elected = ElectIfLeaderless(std::move(elected), with_it, unclean);
+        if (elected.leader >= 0) after = std::move(elected);
+      }
+      if (auto changed = Bumped(p, std::move(after))) records.push_back(PartitionRecord(topic->id, *changed));
+    }
+  }
+  return records;
+}
+
 std::vector<Record> ElectOfflineLeaders(const metadata::MetadataImage& image, const Liveness& live,
                                         bool unclean_default) {
   std::vector<Record> records;

@@ -49,6 +49,15 @@ std::optional<metadata::PartitionInfo> Bumped(const metadata::PartitionInfo& bef
 std::vector<metadata::Record> FenceBrokers(const metadata::MetadataImage& image, const std::set<int32_t>& brokers,
                                            bool unclean_default);
 
+// What registering broker `id` changes in the partitions. A registration while an earlier
+// one is still live (`replaces_live`: a restart within the lease) comes from a process whose
+// log may lack what the old one held (a replaced volume, writes lost with the page cache): the
+// broker leaves every ISR it shares and every leadership another in-sync replica can take, as
+// if fenced, and rejoins as it catches up. Then every leaderless partition it can lead is
+// elected.
+std::vector<metadata::Record> RejoinBroker(const metadata::MetadataImage& image, int32_t id, bool replaces_live,
+                                           bool unclean_default);
+
 // Leader elections for every partition without a live leader that can now get one, with
 // `live` deciding who is up.
 std::vector<metadata::Record> ElectOfflineLeaders(const metadata::MetadataImage& image, const Liveness& live,

@@ -132,6 +132,33 @@ TEST_CASE("the last ISR member keeps the ISR when fenced and leads again when it
   CHECK(p.leader_epoch == 2);
 }
 
+TEST_CASE("a broker registering again while its old registration lives rejoins as a fenced one would") {
+  // Partition 2: broker 1 is the only in-sync replica, so nobody else can take it.
+  Cluster f({{1, 2, 3}, {2, 1, 3}, {1, 3, 2}});
+  REQUIRE(f.AlterIsr(1, 2, {1}).error_code() == 0);
+  const int64_t first_epoch = f.image().FindBroker(1)->epoch;
+  f.Register(1);
+  CHECK(f.image().FindBroker(1)->epoch > first_epoch);
+  CHECK_FALSE(f.image().FindBroker(1)->fenced);
+  const PartitionInfo led = f.Partition("t", 0);
+  CHECK(led.leader == 2);
+  CHECK(led.isr == Ids{2, 3});
+  CHECK(led.leader_epoch == 1);
+  const PartitionInfo followed = f.Partition("t", 1);
+  CHECK(followed.leader == 2);
+  CHECK(followed.isr == Ids{2, 3});
+  CHECK(followed.leader_epoch == 0);
+  const PartitionInfo sole = f.Partition("t", 2);
+  CHECK(sole.leader == 1);
+  CHECK(sole.isr == Ids{1});
+
+  // A registration after a fence changes nothing it does not have to: it is out of the ISRs.
+  f.Shutdown(2);
+  f.Register(2);
+  CHECK(f.Partition("t", 0).isr == Ids{3});
+  CHECK(f.Partition("t", 0).leader == 3);
+}
+
 TEST_CASE("unclean leader election elects a live replica outside the ISR when enabled") {
   SECTION("per topic") {
     Cluster f({{1, 2}}, {}, {{"unclean.leader.election.enable", "true"}});
