@@ -134,7 +134,10 @@ absl::Status Broker::Start() {
                                                            .producer_ids = *producer_ids_,
                                                            .groups = *groups_,
                                                            .clock = SystemClock::Instance(),
-                                                           .metrics = metrics_});
+                                                           .metrics = metrics_,
+                                                           .fetch_purgatory = &metrics_.GetGauge(
+                                                               "kafka_server_delayedoperationpurgatory_purgatorysize",
+                                                               {{"delayedOperation", "Fetch"}})});
   dispatcher_ = std::make_unique<RequestDispatcher>(*context_);
 
   auto guard = asio::make_work_guard(control_io_);

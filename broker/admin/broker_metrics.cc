@@ -24,6 +24,9 @@ void DescribeBrokerMetrics(metrics::Registry& registry) {
                     "Committed ISR expansions of partitions this broker leads.");
   registry.Describe("kafka_server_replicamanager_underminisrpartitioncount", Type::kGauge,
                     "Partitions this broker leads whose ISR is smaller than min.insync.replicas.");
+  registry.Describe("kafka_server_delayedoperationpurgatory_purgatorysize", Type::kGauge,
+                    "Operations waiting: Produce counts acks=all partition appends waiting for the ISR, Fetch "
+                    "the fetches parked until enough data arrives or max.wait.ms passes.");
   registry.Describe("kafka_log_log_size", Type::kGauge, "Bytes of each partition log this broker hosts.");
   registry.Describe("kafka_log_logflushstats_logflush_seconds", Type::kHistogram,
                     "Time of each flush (fsync) that the flush policy ran.");

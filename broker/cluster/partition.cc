@@ -42,6 +42,8 @@ Partition::Partition(metadata::TopicId topic_id, std::string topic, int32_t inde
     bytes_out_ = &context.metrics->GetCounter("kafka_server_brokertopicmetrics_bytesout_total", labels);
     isr_shrinks_ = &context.metrics->GetCounter("kafka_server_replicamanager_isrshrinks_total");
     isr_expands_ = &context.metrics->GetCounter("kafka_server_replicamanager_isrexpands_total");
+    acks_.set_size_gauge(&context.metrics->GetGauge("kafka_server_delayedoperationpurgatory_purgatorysize",
+                                                    {{"delayedOperation", "Produce"}}));
   }
   high_watermark_ = log_->initial_high_watermark();
   high_watermark_mirror_.store(high_watermark_, std::memory_order_release);

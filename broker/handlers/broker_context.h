@@ -31,6 +31,7 @@ struct BrokerContext {
   groups::GroupCoordinator& groups;
   const Clock& clock;
   metrics::Registry& metrics;
+  metrics::Gauge* fetch_purgatory = nullptr;  // fetches parked until data arrives or they time out
 
   std::string ClusterId(const metadata::MetadataImage& image) const {
     return image.cluster_id().empty() ? cluster_id : image.cluster_id();

@@ -189,12 +189,14 @@ class FetchOperation : public FetchWaiter, public std::enable_shared_from_this<F
     if (deadline_passed_ || round_any_error_ || total_bytes_ >= body_.min_bytes) {
       answered_ = true;
       timer_.cancel();
+      if (timer_armed_ && broker_.fetch_purgatory != nullptr) broker_.fetch_purgatory->Add(-1);
       request_->Respond(response_);
       return;
     }
     if (wake_pending_) return Attempt();
     if (!timer_armed_) {
-      timer_armed_ = true;
+      timer_armed_ = true;  // parked: in the fetch purgatory until answered
+      if (broker_.fetch_purgatory != nullptr) broker_.fetch_purgatory->Add(1);
       timer_.expires_after(std::chrono::milliseconds(body_.max_wait_ms));
       timer_.async_wait([self = shared_from_this()](const asio::error_code& ec) {
         if (ec || self->answered_) return;

@@ -7,6 +7,7 @@ namespace sluice::broker {
 
 void AckWaiters::Add(int64_t required_offset, int64_t deadline_ms, Done done) {
   waiters_.push_back({required_offset, deadline_ms, std::move(done)});
+  if (size_gauge_ != nullptr) size_gauge_->Add(1);
 }
 
 void AckWaiters::Complete(int64_t high_watermark, bool enough_replicas) {
@@ -16,6 +17,7 @@ void AckWaiters::Complete(int64_t high_watermark, bool enough_replicas) {
     done.push_back(std::move(waiters_.front().done));
     waiters_.pop_front();
   }
+  Answered(done.size());
   const auto error = enough_replicas ? kafka::ErrorCode::kNone : kafka::ErrorCode::kNotEnoughReplicasAfterAppend;
   for (auto& d : done) d(error);
 }
@@ -30,12 +32,14 @@ void AckWaiters::Expire(int64_t now_ms) {
       ++it;
     }
   }
+  Answered(expired.size());
   for (auto& d : expired) d(kafka::ErrorCode::kRequestTimedOut);
 }
 
 void AckWaiters::FailAll(kafka::ErrorCode error) {
   std::deque<Waiter> failing;
   failing.swap(waiters_);
+  Answered(failing.size());
   for (auto& w : failing) w.done(error);
 }
 

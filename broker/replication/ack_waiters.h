@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 
+#include "common/metrics/registry.h"
 #include "protocol/kafka/error_codes.h"
 
 namespace sluice::broker {
@@ -26,6 +27,8 @@ class AckWaiters {
   void FailAll(kafka::ErrorCode error);
   std::optional<int64_t> EarliestDeadline() const;
   bool empty() const { return waiters_.empty(); }
+  // Follows the number of waiters (the broker's produce purgatory size); none when unset.
+  void set_size_gauge(metrics::Gauge* gauge) { size_gauge_ = gauge; }
 
  private:
   struct Waiter {
@@ -33,7 +36,12 @@ class AckWaiters {
     int64_t deadline_ms;
     Done done;
   };
+  void Answered(size_t n) {
+    if (size_gauge_ != nullptr && n > 0) size_gauge_->Add(-static_cast<int64_t>(n));
+  }
+
   std::deque<Waiter> waiters_;
+  metrics::Gauge* size_gauge_ = nullptr;
 };
 
 }  // namespace sluice::broker

@@ -86,7 +86,7 @@ std::vector<double> LatencyBuckets() {
 
 Registry::FamilyData& Registry::FamilyLocked(const std::string& name, Type type) {
   auto it = families_.find(name);
-  if (it == families_.end()) it = families_.emplace(name, FamilyData{.type = type, .help = "", .counters = {}, .histograms = {}}).first;
+  if (it == families_.end()) it = families_.emplace(name, FamilyData{.type = type, .help = "", .counters = {}, .histograms = {}, .gauges = {}}).first;
   return it->second;
 }
 
@@ -107,6 +107,13 @@ Histogram& Registry::GetHistogram(const std::string& name, Labels labels) {
   std::lock_guard lock(mutex_);
   auto& slot = FamilyLocked(name, Type::kHistogram).histograms[std::move(labels)];
   if (!slot) slot = std::make_unique<Histogram>(LatencyBuckets());
+  return *slot;
+}
+
+Gauge& Registry::GetGauge(const std::string& name, Labels labels) {
+  std::lock_guard lock(mutex_);
+  auto& slot = FamilyLocked(name, Type::kGauge).gauges[std::move(labels)];
+  if (!slot) slot = std::make_unique<Gauge>();
   return *slot;
 }
 
@@ -133,6 +140,9 @@ std::string Registry::Render() const {
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, family.help, name, TypeName(family.type));
     for (const auto& [labels, counter] : family.counters) {
       out += fmt::format("{}{} {}\n", name, FormatLabels(labels), counter->Value());
+    }
+    for (const auto& [labels, gauge] : family.gauges) {
+      out += fmt::format("{}{} {}\n", name, FormatLabels(labels), gauge->Value());
     }
     for (const auto& [labels, histogram] : family.histograms) {
       const Histogram::Snapshot snapshot = histogram->Read();

@@ -31,6 +31,17 @@ class Counter {
   ShardedCount count_;
 };
 
+// A value that goes up and down (waiting operations); each thread adds its own changes and a
+// scrape sums them. Two's-complement wrap makes the unsigned slots sum to the signed total.
+class Gauge {
+ public:
+  void Add(int64_t n) { count_.Add(static_cast<uint64_t>(n)); }
+  int64_t Value() const { return static_cast<int64_t>(count_.Sum()); }
+
+ private:
+  ShardedCount count_;
+};
+
 // Cumulative buckets with fixed upper bounds (seconds for latencies), plus sum and count.
 class Histogram {
  public:
@@ -70,6 +81,7 @@ class Registry {
   // The counter of `name` with `labels`, created on first use; valid for the registry's life.
   Counter& GetCounter(const std::string& name, Labels labels = {});
   Histogram& GetHistogram(const std::string& name, Labels labels = {});
+  Gauge& GetGauge(const std::string& name, Labels labels = {});
   // Called at every scrape to report gauges (and counters kept elsewhere) of declared families.
   void AddCollector(std::function<void(std::vector<Sample>&)> collect);
 
@@ -89,6 +101,7 @@ class Registry {
     std::string help;
     std::map<Labels, std::unique_ptr<Counter>> counters;
     std::map<Labels, std::unique_ptr<Histogram>> histograms;
+    std::map<Labels, std::unique_ptr<Gauge>> gauges;
   };
   FamilyData& FamilyLocked(const std::string& name, Type type);
 

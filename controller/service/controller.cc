@@ -1,5 +1,7 @@
 #include "controller/service/controller.h"
 
+#include <chrono>
+
 #include <algorithm>
 #include <utility>
 
@@ -172,12 +174,15 @@ void Controller::MaybePropose() {
     metadata::MetadataEntry entry;
     for (metadata::Record& record : records) *entry.add_records() = std::move(record);
     proposal_in_flight_ = true;
-    quorum_->Propose(entry.SerializeAsString(), [this, completions = std::move(completions)](absl::Status status) {
+    const auto proposed = std::chrono::steady_clock::now();
+    quorum_->Propose(entry.SerializeAsString(), [this, proposed, completions = std::move(completions)](absl::Status status) {
       proposal_in_flight_ = false;
       absl::StatusOr<int64_t> outcome = state_.image().offset();
       if (!status.ok()) {
         log::Info("controller {}: proposal not committed: {}", options_.node_id, status);
         outcome = NotLeader();
+      } else if (commit_latency_ != nullptr) {
+        commit_latency_->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - proposed).count());
       }
       for (const Completion& done : completions) done(outcome);
       MaybePropose();
@@ -356,6 +361,15 @@ void Controller::DescribeQuorum(Reply<metadata::DescribeQuorumResponse> reply) {
     }
     reply(std::move(response));
   });
+}
+
+std::map<int32_t, int64_t> Controller::BrokerMetadataOffsets() const {
+  std::map<int32_t, int64_t> offsets;
+  if (!acting_) return offsets;
+  for (const auto& [id, observer] : observers_) {
+    if (state_.image().FindBroker(id)) offsets[id] = observer.after_offset;
+  }
+  return offsets;
 }
 
 absl::StatusOr<metadata::FetchMetadataResponse> Controller::FetchMetadata(

@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "common/clock.h"
 #include "common/endpoint.h"
+#include "common/metrics/registry.h"
 #include "controller/service/metadata_state_machine.h"
 #include "controller/service/plan_context.h"
 #include "controller/service/quorum.h"
@@ -84,6 +85,10 @@ class Controller {
   uint64_t term() const { return term_; }
   int32_t leader_id() const { return leader_id_; }  // -1 while unknown
   const metadata::MetadataImage& image() const { return state_.image(); }
+  // The metadata offset each registered broker last fetched from, while this controller acts.
+  std::map<int32_t, int64_t> BrokerMetadataOffsets() const;
+  // Observes, for every committed proposal, the time from proposing it to its commit.
+  void set_commit_latency(metrics::Histogram* histogram) { commit_latency_ = histogram; }
 
  private:
   using Completion = std::function<void(const absl::StatusOr<int64_t>& committed_offset)>;
@@ -137,6 +142,7 @@ class Controller {
   bool expiry_queued_ = false;
   int64_t next_rebalance_ms_ = 0;
   std::map<int32_t, Observer> observers_;  // brokers by their metadata fetches
+  metrics::Histogram* commit_latency_ = nullptr;
 };
 
 }  // namespace sluice::controller

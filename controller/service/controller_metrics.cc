@@ -1,9 +1,12 @@
 #include "controller/service/controller_metrics.h"
 
+#include <algorithm>
 #include <chrono>
+#include <map>
 #include <future>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include <asio/post.hpp>
 
@@ -23,6 +26,7 @@ struct Snapshot {
   double topics = 0;
   double partitions = 0;
   double offline_partitions = 0;
+  std::map<int32_t, int64_t> broker_lag;  // metadata entries each broker is behind (acting only)
 };
 
 std::optional<Snapshot> Read(const Controller& controller, asio::io_context& events) {
@@ -46,6 +50,9 @@ std::optional<Snapshot> Read(const Controller& controller, asio::io_context& eve
         if (p.leader < 0) ++s.offline_partitions;
       }
     }
+    for (const auto& [id, offset] : controller.BrokerMetadataOffsets()) {
+      s.broker_lag[id] = std::max<int64_t>(0, image.offset() - offset);
+    }
     promise->set_value(s);
   });
   if (future.wait_for(kEventLoopWait) != std::future_status::ready) return std::nullopt;
@@ -65,6 +72,11 @@ void DescribeControllerMetrics(metrics::Registry& registry) {
   registry.Describe("kafka_controller_kafkacontroller_globaltopiccount", Type::kGauge, "Topics.");
   registry.Describe("kafka_controller_kafkacontroller_globalpartitioncount", Type::kGauge, "Partitions.");
   registry.Describe("sluice_controller_raft_term", Type::kGauge, "The Raft term this controller last saw.");
+  registry.Describe("sluice_controller_commit_latency_seconds", Type::kHistogram,
+                    "From proposing a metadata entry to its commit by a majority of the quorum.");
+  registry.Describe("sluice_controller_broker_metadata_lag", Type::kGauge,
+                    "Metadata entries a broker is behind the active controller, by its last fetch (active "
+                    "controller only).");
   registry.Describe("sluice_controller_metadata_offset", Type::kGauge, "Offset of the last metadata entry applied here.");
 }
 
@@ -81,6 +93,10 @@ void RegisterControllerMetrics(metrics::Registry& registry, const Controller& co
     samples.push_back({"kafka_controller_kafkacontroller_globalpartitioncount", {}, s->partitions});
     samples.push_back({"sluice_controller_raft_term", {}, static_cast<double>(s->term)});
     samples.push_back({"sluice_controller_metadata_offset", {}, static_cast<double>(s->metadata_offset)});
+    for (const auto& [broker, lag] : s->broker_lag) {
+      samples.push_back({"sluice_controller_broker_metadata_lag", {{"broker", std::to_string(broker)}},
+                         static_cast<double>(lag)});
+    }
   });
 }
 

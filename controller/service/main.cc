@@ -7,6 +7,7 @@
 #include <thread>
 
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
 
 #include "common/absl_compat.h"
 #include "common/config.h"
@@ -117,6 +118,10 @@ int main(int argc, char** argv) {
     auto listen = ParseEndpoint(admin);
     if (!listen.ok()) return fail("admin.listeners", listen.status());
     controller::RegisterControllerMetrics(metrics, controller, events);
+    // The controller lives on the event loop: hand it the histogram there.
+    asio::post(events, [&controller, latency = &metrics.GetHistogram("sluice_controller_commit_latency_seconds")] {
+      controller.set_commit_latency(latency);
+    });
     admin_server = std::make_unique<admin::AdminServer>(
         *listen, metrics, [&] { return controller::ControllerNotReadyReason(controller, events); });
     if (absl::Status status = admin_server->Start(); !status.ok()) return fail("admin.listeners", status);

@@ -53,9 +53,18 @@ class AdminHttpTest(unittest.TestCase):
             received = []
             wait_until(lambda: received.extend(m for m in consumer.consume(100, 0.5) if not m.error())
                        or len(received) >= 100, 30, "100 records consumed")
+            # A consumer at the end of the log keeps a fetch parked (fetch.wait.max.ms); the fetch
+            # purgatory counts it while it waits and is empty again once the consumer leaves.
+            purgatory = 'delayedOperation="Fetch"'
+            wait_until(lambda: (metric(get(broker_port, "/metrics")[1], "kafka_server_delayedoperationpurgatory_purgatorysize",
+                                       purgatory) or 0) >= 1, 30, "a parked fetch in the purgatory")
             consumer.close()
+            wait_until(lambda: metric(get(broker_port, "/metrics")[1], "kafka_server_delayedoperationpurgatory_purgatorysize",
+                                      purgatory) == 0, 30, "an empty fetch purgatory after the consumer left")
 
             status, text = get(broker_port, "/metrics")
+            self.assertEqual(metric(text, "kafka_server_delayedoperationpurgatory_purgatorysize",
+                                    'delayedOperation="Produce"'), 0)
             self.assertEqual(status, 200)
             self.assertEqual(metric(text, "kafka_server_brokertopicmetrics_messagesin_total", 'topic="metered"'), 100)
             self.assertGreater(metric(text, "kafka_server_brokertopicmetrics_bytesin_total", 'topic="metered"'), 100 * 100)
@@ -93,6 +102,9 @@ class AdminHttpTest(unittest.TestCase):
             self.assertGreaterEqual(metric(text, "kafka_controller_kafkacontroller_globaltopiccount"), 1)
             self.assertEqual(metric(text, "kafka_controller_kafkacontroller_offlinepartitionscount"), 0)
             self.assertGreaterEqual(metric(text, "sluice_controller_raft_term"), 1)
+            self.assertGreaterEqual(metric(text, "sluice_controller_commit_latency_seconds_count"), 1)
+            wait_until(lambda: metric(get(controller_port, "/metrics")[1], "sluice_controller_broker_metadata_lag",
+                                      'broker="1"') == 0, 30, "broker 1 caught up with the metadata")
 
     def test_isr_changes_and_readiness_across_a_follower_restart(self):
         ports = [free_port(), free_port()]

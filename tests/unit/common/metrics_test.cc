@@ -55,3 +55,21 @@ TEST_CASE("collectors report gauges at scrape time under their declared family")
   CHECK(calls == 1);
   CHECK(registry.Families().size() == 1);
 }
+
+TEST_CASE("a gauge raised on one thread and lowered on another sums to the difference") {
+  Registry registry;
+  registry.Describe("waiting", Registry::Type::kGauge, "Waiting operations.");
+  Gauge& waiting = registry.GetGauge("waiting", {{"delayedOperation", "Produce"}});
+  std::thread raise([&] {
+    for (int i = 0; i < 1000; ++i) waiting.Add(1);
+  });
+  raise.join();
+  std::thread lower([&] {
+    for (int i = 0; i < 998; ++i) waiting.Add(-1);
+  });
+  lower.join();
+  CHECK(waiting.Value() == 2);
+  CHECK(registry.Render().find("waiting{delayedOperation=\"Produce\"} 2\n") != std::string::npos);
+  waiting.Add(-3);
+  CHECK(waiting.Value() == -1);
+}
