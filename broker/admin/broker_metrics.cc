@@ -12,7 +12,17 @@ void DescribeBrokerMetrics(metrics::Registry& registry) {
                     "Record batch bytes served to consumers (not to followers), per topic.");
   registry.Describe("kafka_network_requestmetrics_requests_total", Type::kCounter, "Requests received, per API.");
   registry.Describe("kafka_network_requestmetrics_totaltime_seconds", Type::kHistogram,
-                    "Time from a request's arrival to its response, per API.");
+                    "Time from a request read off the socket to the last byte of its response written, per "
+                    "API: local + remote + responsesend.");
+  registry.Describe("kafka_network_requestmetrics_localtime_seconds", Type::kHistogram,
+                    "Time a request spends in this broker's own work (decoding, appends, reads, hops between "
+                    "threads), per API.");
+  registry.Describe("kafka_network_requestmetrics_remotetime_seconds", Type::kHistogram,
+                    "Time a request waits parked (Fetch: for data or max.wait.ms; Produce with acks=all: for the "
+                    "ISR, its slowest partition), per API.");
+  registry.Describe("kafka_network_requestmetrics_responsesendtime_seconds", Type::kHistogram,
+                    "Time from a response being ready to its last byte written, including responses queued "
+                    "before it on the same connection, per API.");
   registry.Describe("kafka_consumergroup_current_offset", Type::kGauge,
                     "Committed offset per group and partition, on the group's coordinator.");
   registry.Describe("kafka_consumergroup_lag", Type::kGauge,

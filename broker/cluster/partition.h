@@ -54,6 +54,7 @@ struct ProduceOutcome {
   int64_t base_offset = -1;
   int64_t log_append_time_ms = -1;
   int64_t log_start_offset = -1;
+  double replication_wait_seconds = 0;  // acks=all: from the local append to the ISR covering it
 };
 using ProduceDone = std::function<void(ProduceOutcome)>;
 

@@ -2,6 +2,7 @@
 // followers' progress, the high watermark and ISR changes (AlterPartition).
 
 #include <algorithm>
+#include <chrono>
 
 #include <asio/post.hpp>
 #include <fmt/format.h>
@@ -86,8 +87,11 @@ void Partition::Produce(std::span<char> batches, const kafka::RecordBatchHeader&
 }
 
 void Partition::WaitForCommit(int64_t required_offset, int64_t timeout_ms, ProduceOutcome outcome, ProduceDone done) {
-  auto finish = [outcome = std::move(outcome), done = std::move(done)](ErrorCode error) mutable {
+  auto finish = [outcome = std::move(outcome), done = std::move(done),
+                 waiting_since = std::chrono::steady_clock::now()](ErrorCode error) mutable {
     if (error != ErrorCode::kNone) outcome = ProduceOutcome{.error = error, .log_start_offset = outcome.log_start_offset};
+    outcome.replication_wait_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - waiting_since).count();
     done(std::move(outcome));
   };
   if (high_watermark_ >= required_offset) {

@@ -189,7 +189,10 @@ class FetchOperation : public FetchWaiter, public std::enable_shared_from_this<F
     if (deadline_passed_ || round_any_error_ || total_bytes_ >= body_.min_bytes) {
       answered_ = true;
       timer_.cancel();
-      if (timer_armed_ && broker_.fetch_purgatory != nullptr) broker_.fetch_purgatory->Add(-1);
+      if (timer_armed_) {
+        if (broker_.fetch_purgatory != nullptr) broker_.fetch_purgatory->Add(-1);
+        request_->remote_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - parked_at_).count();
+      }
       request_->Respond(response_);
       return;
     }
@@ -197,6 +200,7 @@ class FetchOperation : public FetchWaiter, public std::enable_shared_from_this<F
     if (!timer_armed_) {
       timer_armed_ = true;  // parked: in the fetch purgatory until answered
       if (broker_.fetch_purgatory != nullptr) broker_.fetch_purgatory->Add(1);
+      parked_at_ = std::chrono::steady_clock::now();
       timer_.expires_after(std::chrono::milliseconds(body_.max_wait_ms));
       timer_.async_wait([self = shared_from_this()](const asio::error_code& ec) {
         if (ec || self->answered_) return;
@@ -252,6 +256,7 @@ class FetchOperation : public FetchWaiter, public std::enable_shared_from_this<F
   bool wake_pending_ = false;
   bool deadline_fired_ = false;
   bool timer_armed_ = false;
+  std::chrono::steady_clock::time_point parked_at_;
   bool answered_ = false;
 };
 

@@ -3,6 +3,7 @@
 // acks=all once the high watermark covers them. The response is assembled back on the
 // connection's shard, in request order.
 
+#include <algorithm>
 #include <memory>
 
 #include <fmt/format.h>
@@ -115,6 +116,8 @@ class ProduceOperation : public std::enable_shared_from_this<ProduceOperation> {
       out.log_append_time_ms = outcome.log_append_time_ms;
       out.log_start_offset = outcome.log_start_offset;
       if (!outcome.message.empty()) out.error_message = std::move(outcome.message);
+      // The request waited as long as its slowest partition did.
+      self->request_->remote_seconds = std::max(self->request_->remote_seconds, outcome.replication_wait_seconds);
       self->Finished();
     });
   }

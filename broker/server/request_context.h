@@ -26,16 +26,27 @@ struct RequestContext {
   std::string peer;
   net::Responder responder;
   std::chrono::steady_clock::time_point received;
-  metrics::Histogram* latency = nullptr;  // this API's, when metrics are kept
+  // This API's request stages, when metrics are kept: total (read to last byte written) =
+  // local + remote (parked, waiting for data or for the ISR; Fetch and Produce) + send.
+  struct Stages {
+    metrics::Histogram* total = nullptr;
+    metrics::Histogram* local = nullptr;
+    metrics::Histogram* remote = nullptr;
+    metrics::Histogram* send = nullptr;
+  } stages;
+  double remote_seconds = 0;  // set by handlers that park
 
   int16_t version() const { return header.request_api_version; }
 
   template <class Body>
   void Respond(const Body& response) {
-    responder.Send(kafka::EncodeResponse(header.correlation_id, header.request_api_version, response));
-    if (latency != nullptr) {
-      latency->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - received).count());
+    const auto ready = std::chrono::steady_clock::now();
+    if (stages.local != nullptr) {
+      stages.local->Observe(std::chrono::duration<double>(ready - received).count() - remote_seconds);
     }
+    if (stages.remote != nullptr) stages.remote->Observe(remote_seconds);
+    responder.Send(kafka::EncodeResponse(header.correlation_id, header.request_api_version, response),
+                   {.total = stages.total, .send = stages.send, .received = received, .ready = ready});
   }
 
   // Decodes the body; on malformed input logs, closes the connection and returns false. Bytes

@@ -69,9 +69,16 @@ RequestDispatcher::RequestDispatcher(BrokerContext& broker) : broker_(broker) {
     const kafka::AdvertisedApi* api = kafka::FindAdvertisedApi(route.api_key);
     if (api == nullptr || route.api_key < 0 || static_cast<size_t>(route.api_key) >= api_metrics_.size()) continue;
     const metrics::Labels labels = {{"request", std::string(api->name)}};
+    // Only Fetch and Produce park; other APIs have no remote stage.
+    constexpr int16_t kProduceKey = 0, kFetchKey = 1;
+    const bool parks = route.api_key == kProduceKey || route.api_key == kFetchKey;
+    auto histogram = [&](const char* name) { return &broker_.metrics.GetHistogram(name, labels); };
     api_metrics_[route.api_key] = {
         .requests = &broker_.metrics.GetCounter("kafka_network_requestmetrics_requests_total", labels),
-        .latency = &broker_.metrics.GetHistogram("kafka_network_requestmetrics_totaltime_seconds", labels)};
+        .stages = {.total = histogram("kafka_network_requestmetrics_totaltime_seconds"),
+                   .local = histogram("kafka_network_requestmetrics_localtime_seconds"),
+                   .remote = parks ? histogram("kafka_network_requestmetrics_remotetime_seconds") : nullptr,
+                   .send = histogram("kafka_network_requestmetrics_responsesendtime_seconds")}};
   }
 }
 
@@ -108,7 +115,7 @@ void RequestDispatcher::Dispatch(const net::ConnectionInfo& connection, std::sha
                                                                  .peer = connection.peer,
                                                                  .responder = std::move(responder),
                                                                  .received = std::chrono::steady_clock::now(),
-                                                                 .latency = instruments.latency});
+                                                                 .stages = instruments.stages});
   route->handler(broker_, std::move(request));
 }
 

@@ -8,13 +8,14 @@
 #include <string>
 
 #include "broker/handlers/broker_context.h"
+#include "broker/server/request_context.h"
 #include "protocol/net/kafka_server.h"
 
 namespace sluice::broker {
 
 class RequestDispatcher {
  public:
-  // Creates a request counter and a latency histogram per API in broker.metrics.
+  // Creates a request counter and a histogram per request stage and API in broker.metrics.
   explicit RequestDispatcher(BrokerContext& broker);
   void Dispatch(const net::ConnectionInfo& connection, std::shared_ptr<const std::string> frame,
                 net::Responder responder);
@@ -22,7 +23,7 @@ class RequestDispatcher {
  private:
   struct ApiMetrics {
     metrics::Counter* requests = nullptr;
-    metrics::Histogram* latency = nullptr;
+    RequestContext::Stages stages;
   };
   BrokerContext& broker_;
   std::array<ApiMetrics, 128> api_metrics_{};  // by api key

@@ -111,11 +111,12 @@ void Connection::OnFrame(asio::error_code ec) {
   ReadSize();
 }
 
-void Connection::Fill(uint64_t sequence, Answer answer, kafka::OutboundMessage message) {
+void Connection::Fill(uint64_t sequence, Answer answer, kafka::OutboundMessage message, SendTiming timing) {
   if (closed_ || sequence < first_sequence_ || sequence - first_sequence_ >= slots_.size()) return;
   Slot& slot = slots_[sequence - first_sequence_];
   slot.answer = answer;
   slot.message = std::move(message);
+  slot.timing = timing;
   Flush();
 }
 
@@ -126,7 +127,10 @@ void Connection::Flush() {
     Slot slot = std::move(slots_.front());
     slots_.pop_front();
     ++first_sequence_;
-    if (slot.answer == Answer::kSend) batch.push_back(std::move(slot.message));
+    if (slot.answer == Answer::kSend) {
+      batch.push_back(std::move(slot.message));
+      if (slot.timing.total != nullptr || slot.timing.send != nullptr) writing_timings_.push_back(slot.timing);
+    }
     if (slot.answer == Answer::kClose) close_after_write_ = true;
   }
   if (batch.empty()) {
@@ -147,6 +151,11 @@ void Connection::OnWritten(const absl::Status& status) {
     return Close("write failed");
   }
   last_activity_ = Clock::now();
+  for (const SendTiming& timing : writing_timings_) {
+    if (timing.total != nullptr) timing.total->Observe(std::chrono::duration<double>(last_activity_ - timing.received).count());
+    if (timing.send != nullptr) timing.send->Observe(std::chrono::duration<double>(last_activity_ - timing.ready).count());
+  }
+  writing_timings_.clear();
   Flush();
 }
 

@@ -56,7 +56,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // The rest runs on the connection's io_context thread.
   void Start();
   void Close(std::string_view reason);
-  void Fill(uint64_t sequence, Answer answer, kafka::OutboundMessage message);
+  void Fill(uint64_t sequence, Answer answer, kafka::OutboundMessage message, SendTiming timing);
 
   asio::io_context& io() { return info_.io; }
 
@@ -64,6 +64,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   struct Slot {
     Answer answer = Answer::kPending;
     kafka::OutboundMessage message;
+    SendTiming timing;
   };
 
   void ReadSize();
@@ -93,6 +94,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   uint64_t first_sequence_ = 0;
   bool writing_ = false;
   size_t writing_count_ = 0;
+  std::vector<SendTiming> writing_timings_;  // of the batch being written, observed when it is
   bool close_after_write_ = false;
 };
 
@@ -100,7 +102,7 @@ struct Responder::State {
   State(std::weak_ptr<Connection> connection, asio::io_context& io, uint64_t sequence)
       : connection(std::move(connection)), io(io), sequence(sequence) {}
   ~State();
-  void Answer(Connection::Answer answer, kafka::OutboundMessage message);
+  void Answer(Connection::Answer answer, kafka::OutboundMessage message, SendTiming timing);
 
   std::weak_ptr<Connection> connection;
   asio::io_context& io;

@@ -5,17 +5,28 @@
 // a log line). If every copy is destroyed unused, the connection is closed, since the
 // responses behind it could never be sent. Answers for a closed connection are dropped.
 
+#include <chrono>
 #include <memory>
 
+#include "common/metrics/registry.h"
 #include "protocol/kafka/records.h"
 
 namespace sluice::net {
 
 class Connection;
 
+// How a response's write is timed once its last byte is on the socket: `total` from
+// `received`, `send` from `ready` (when the handler answered). Either may be null.
+struct SendTiming {
+  metrics::Histogram* total = nullptr;
+  metrics::Histogram* send = nullptr;
+  std::chrono::steady_clock::time_point received{};
+  std::chrono::steady_clock::time_point ready{};
+};
+
 class Responder {
  public:
-  void Send(kafka::OutboundMessage message) const;
+  void Send(kafka::OutboundMessage message, SendTiming timing = {}) const;
   // For requests that get no response (Produce with acks=0).
   void NoResponse() const;
   // Closes the connection once the responses before this one are written.

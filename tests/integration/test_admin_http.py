@@ -58,6 +58,9 @@ class AdminHttpTest(unittest.TestCase):
             purgatory = 'delayedOperation="Fetch"'
             wait_until(lambda: (metric(get(broker_port, "/metrics")[1], "kafka_server_delayedoperationpurgatory_purgatorysize",
                                        purgatory) or 0) >= 1, 30, "a parked fetch in the purgatory")
+            # fetch.wait.max.ms (500) later a parked fetch is answered and written: its total time counts.
+            wait_until(lambda: (metric(get(broker_port, "/metrics")[1], "kafka_network_requestmetrics_totaltime_seconds_sum",
+                                       'request="Fetch"') or 0) >= 0.4, 30, "a parked fetch answered and written")
             consumer.close()
             wait_until(lambda: metric(get(broker_port, "/metrics")[1], "kafka_server_delayedoperationpurgatory_purgatorysize",
                                       purgatory) == 0, 30, "an empty fetch purgatory after the consumer left")
@@ -65,6 +68,18 @@ class AdminHttpTest(unittest.TestCase):
             status, text = get(broker_port, "/metrics")
             self.assertEqual(metric(text, "kafka_server_delayedoperationpurgatory_purgatorysize",
                                     'delayedOperation="Produce"'), 0)
+            # Request stages: total = local + remote + send. Parked fetches waited, so their remote
+            # time is most of their total; APIs that never park have no remote stage.
+            def fetch_stage(stage, part):
+                return metric(text, f"kafka_network_requestmetrics_{stage}_seconds_{part}", 'request="Fetch"')
+            for stage in ("totaltime", "localtime", "remotetime", "responsesendtime"):
+                self.assertGreaterEqual(fetch_stage(stage, "count"), 1, stage)
+            self.assertGreater(fetch_stage("remotetime", "sum"), 0.4)
+            self.assertGreater(fetch_stage("totaltime", "sum"), 0.4)
+            self.assertGreaterEqual(
+                metric(text, "kafka_network_requestmetrics_localtime_seconds_count", 'request="Produce"'), 1)
+            self.assertIsNone(
+                metric(text, "kafka_network_requestmetrics_remotetime_seconds_count", 'request="ApiVersions"'))
             self.assertEqual(status, 200)
             self.assertEqual(metric(text, "kafka_server_brokertopicmetrics_messagesin_total", 'topic="metered"'), 100)
             self.assertGreater(metric(text, "kafka_server_brokertopicmetrics_bytesin_total", 'topic="metered"'), 100 * 100)
