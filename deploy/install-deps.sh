@@ -10,6 +10,7 @@ packages=(
   librdkafka-dev kcat python3 python3-confluent-kafka python3-kafka
   nodejs npm valgrind libcpp-httplib-dev nlohmann-json3-dev prometheus
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
+  podman debootstrap
 )
 
 missing=()
