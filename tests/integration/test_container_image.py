@@ -136,7 +136,7 @@ class ContainerImageTest(unittest.TestCase):
         podman("create", "--name", name, self.image)
         self.containers.append(name)
         with tarfile.open(fileobj=io.BytesIO(podman("export", name, timeout=300))) as archive:
-            entries = {member.name.lstrip("./").rstrip("/"): member for member in archive.getmembers()}
+            entries = {member.name.removeprefix("./").rstrip("/"): member for member in archive.getmembers()}
             passwd = archive.extractfile("etc/passwd").read().decode()
             group = archive.extractfile("etc/group").read().decode()
         entries.pop("", None)
@@ -158,9 +158,10 @@ class ContainerImageTest(unittest.TestCase):
         for path in files:
             self.assertTrue(entries[path].isfile(), f"{path} is not a regular file")
             self.assertEqual((entries[path].uid, entries[path].mode & 0o022), (0, 0),
-                             f"{path} must be root's and not writable by others")
+                             f"{path} must be root's and writable by root only")
         directories = {path for path, member in entries.items() if member.isdir()}
-        self.assertEqual(directories, set().union(*(parents(path) for path in files | {"var/lib/sluice"})) | {"var/lib/sluice"},
+        expected_directories = {"var/lib/sluice"}.union(*(parents(path) for path in files | {"var/lib/sluice"}))
+        self.assertEqual(directories, expected_directories,
                          "directories other than the files' parents and the data directory")
 
         data = entries["var/lib/sluice"]
@@ -198,9 +199,10 @@ class ContainerImageTest(unittest.TestCase):
         self.wait_ready(controller, controller_admin)
         self.wait_ready(broker, broker_admin)
 
-        with open(f"/proc/{self.state(broker)['Pid']}/status") as status:
-            uids = next(line for line in status if line.startswith("Uid:")).split()[1:]
-        self.assertEqual(uids, [str(USER_ID)] * 4, "the broker runs as the image's user")
+        for name in (controller, broker):
+            with open(f"/proc/{self.state(name)['Pid']}/status") as status:
+                uids = next(line for line in status if line.startswith("Uid:")).split()[1:]
+            self.assertEqual(uids, [str(USER_ID)] * 4, f"{name} runs as the image's user")
 
         bootstrap = f"127.0.0.1:{broker_port}"
         admin = AdminClient({"bootstrap.servers": bootstrap})
