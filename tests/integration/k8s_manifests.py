@@ -144,6 +144,31 @@ def reference_errors(objects):
     return errors
 
 
+DOCKERFILE = os.path.join(REPO, "deploy", "docker", "Dockerfile")
+
+
+def image_env(dockerfile=DOCKERFILE):
+    """The environment the image's runtime stage (its last FROM) sets with ENV."""
+    with open(dockerfile) as f:
+        text = f.read().replace("\\\n", " ")
+    env = {}
+    for line in text.splitlines():
+        words = line.strip().split(None, 1)
+        if not words:
+            continue
+        if words[0].upper() == "FROM":
+            env = {}
+        elif words[0].upper() == "ENV" and len(words) == 2:
+            if "=" not in words[1].split()[0]:  # the legacy "ENV key value" form
+                key, value = words[1].split(None, 1)
+                env[key] = value.strip()
+            else:
+                for pair in words[1].split():
+                    key, value = pair.split("=", 1)
+                    env[key] = value.strip('"')
+    return env
+
+
 _VAR = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 
 
@@ -177,14 +202,15 @@ def _field(path, pod):
     return fields[path]
 
 
-def pod_spec(sts, ordinal, ip, zone, config_maps):
-    """argv, env and mounts of the first container of pod `ordinal` of StatefulSet `sts`."""
+def pod_spec(sts, ordinal, ip, zone, config_maps, image):
+    """argv, env and mounts of the first container of pod `ordinal` of StatefulSet `sts`, run
+    from an image whose ENV is `image`."""
     name = f"{sts['metadata']['name']}-{ordinal}"
     pod = {"name": name, "namespace": sts["metadata"]["namespace"], "ip": ip,
            "labels": pod_labels(sts, ordinal, zone)}
     template = sts["spec"]["template"]["spec"]
     container = template["containers"][0]
-    env = {}
+    env = dict(image)  # the container's env overrides the image's ENV
     for var in container.get("env", []):
         if "value" in var:
             env[var["name"]] = expand(var["value"], env)

@@ -31,7 +31,7 @@ import k8s_manifests
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 K8S_POD = os.path.join(HERE, "k8s_pod.py")
-APPLY_PLAN = os.path.join(HERE, "js", "apply_plan.js")
+REASSIGN = os.path.join(HERE, "js", "reassign.js")
 ZONES = ["zone-a", "zone-b", "zone-c"]
 CLUSTER_DOMAIN = "svc.cluster.local"
 
@@ -89,7 +89,8 @@ class Pod:
     """One pod of a StatefulSet, run as a local process by k8s_pod.py."""
 
     def __init__(self, test, sts, ordinal, ip):
-        self.spec = k8s_manifests.pod_spec(sts, ordinal, ip, ZONES[ordinal % len(ZONES)], test.config_maps)
+        self.spec = k8s_manifests.pod_spec(sts, ordinal, ip, ZONES[ordinal % len(ZONES)], test.config_maps,
+                                           test.image_env)
         self.ip = ip
         self.name = self.spec["name"]
         mounts = []
@@ -140,6 +141,7 @@ class ManifestContractTest(unittest.TestCase):
             raise AssertionError("run this suite in a private mount namespace: unshare --mount --propagation private")
         cls.objects = k8s_manifests.render("prod")
         cls.config_maps = by_kind(cls.objects, "ConfigMap")
+        cls.image_env = k8s_manifests.image_env()
         cls.sets = by_kind(cls.objects, "StatefulSet")
         cls.namespace = cls.sets["sluice-broker"]["metadata"]["namespace"]
         cls.dir = tempfile.mkdtemp(prefix="sluice-k8s-")
@@ -258,12 +260,12 @@ class ManifestContractTest(unittest.TestCase):
         # A pod that comes back keeps its id: the volume remembers it.
         brokers[1].process.stop(timeout=120)
         self.start([brokers[1]])
-        with open(os.path.join(brokers[1].claim_dir, "data", "meta.properties")) as f:
+        with open(os.path.join(brokers[1].claim_dir, "kafka-logs", "meta.properties")) as f:
             self.assertIn("node.id=1\n", f.read())
         with open(os.path.join(controllers[2].claim_dir, "metadata", "meta.properties")) as f:
             self.assertIn("node.id=3002\n", f.read())
         # The processes ran as the securityContext's user: what they wrote is that user's.
-        self.assertEqual(os.stat(os.path.join(brokers[1].claim_dir, "data", "meta.properties")).st_uid,
+        self.assertEqual(os.stat(os.path.join(brokers[1].claim_dir, "kafka-logs", "meta.properties")).st_uid,
                          brokers[1].spec["uid"])
 
         # Scale out: a fourth broker pod, then partitions reassigned onto it under load.
@@ -295,7 +297,7 @@ class ManifestContractTest(unittest.TestCase):
             harness.wait_until(lambda: len(acked) >= 20000, 60, "20,000 records acknowledged before the move")
             ids = [0, 1, 2, 3]
             plan = {str(p): [ids[(p + k) % 4] for k in range(3)] for p in range(6)}
-            moved = subprocess.run(["node", APPLY_PLAN, self.bootstrap(), "moving", json.dumps(plan), "90000"],
+            moved = subprocess.run(["node", REASSIGN, self.bootstrap(), "moving", "plan", json.dumps(plan), "90000"],
                                    capture_output=True, text=True, timeout=120)
             self.assertEqual(moved.returncode, 0, moved.stdout + moved.stderr)
             print(moved.stdout.strip())
@@ -307,7 +309,7 @@ class ManifestContractTest(unittest.TestCase):
         self.assertEqual(failures, [])
         hosted = [p for p, replicas in plan.items() if 3 in replicas]
         for p in hosted:
-            self.assertTrue(os.path.isdir(os.path.join(self.pods["sluice-broker-3"].claim_dir, "data", f"moving-{p}")))
+            self.assertTrue(os.path.isdir(os.path.join(self.pods["sluice-broker-3"].claim_dir, "kafka-logs", f"moving-{p}")))
         self.consume_all("moving", acked)
         print(f"scale-out: {len(acked)} records acknowledged during the move, 0 failed; "
               f"broker 3 now holds {len(hosted)} of 6 partitions")

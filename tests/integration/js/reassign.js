@@ -2,14 +2,16 @@
 // new replicas are adding until they catch up, which needs replication) and checks that a bad
 // target is refused. Mode 'expect-none': nothing is listed and partition 0 is back on broker 1
 // (kafkajs cannot send a cancel, a null replica list, so the test sends that as a raw frame).
-// Mode 'complete': moves partition 0 to the replicas given as a fourth argument (e.g. "2,3") and
-// waits (bounded) until the reassignment is done: nothing listed, the metadata shows exactly
-// the target replicas, all in sync.
-// Usage: node reassign.js BOOTSTRAP TOPIC MODE [REPLICAS] (partition 0 starts on broker 1 only).
+// Mode 'complete': moves partition 0 to the replicas given as a fourth argument (e.g. "2,3").
+// Mode 'plan': applies a plan given as JSON ('{"0":[1,2,3],...}'), within a timeout in ms given
+// as a fifth argument. Both wait (bounded) until the reassignment is done: nothing listed, the
+// metadata shows exactly the target replicas, all in sync.
+// Usage: node reassign.js BOOTSTRAP TOPIC MODE [REPLICAS | PLAN TIMEOUT_MS]
+// ('start' and 'expect-none': partition 0 starts on broker 1 only).
 'use strict';
 const { Kafka, logLevel } = require('kafkajs');
 
-const [bootstrap, topic, mode, target] = process.argv.slice(2);
+const [bootstrap, topic, mode, target, timeoutText] = process.argv.slice(2);
 
 function fail(message) {
   console.error(`FAIL: ${message}`);
@@ -25,23 +27,26 @@ async function main() {
   const admin = kafka.admin();
   await admin.connect();
 
-  if (mode === 'complete') {
-    const replicas = target.split(',').map(Number);
-    await admin.alterPartitionReassignments({ topics: [{ topic, partitionAssignment: [{ partition: 0, replicas }] }] });
-    const deadline = Date.now() + 60000;
+  if (mode === 'complete' || mode === 'plan') {
+    const plan = mode === 'plan' ? JSON.parse(target) : { 0: target.split(',').map(Number) };
+    const started = Date.now();
+    const partitionAssignment = Object.entries(plan).map(([p, replicas]) => ({ partition: Number(p), replicas }));
+    await admin.alterPartitionReassignments({ topics: [{ topic, partitionAssignment }] });
+    const deadline = started + (mode === 'plan' ? Number(timeoutText) : 60000);
     for (;;) {
       const listed = await admin.listPartitionReassignments({});
       const meta = await admin.fetchTopicMetadata({ topics: [topic] });
-      const p0 = meta.topics[0].partitions.find((p) => p.partitionId === 0);
-      if (listed.topics.length === 0 && same(p0.replicas, replicas) && same(p0.isr, replicas) &&
-          replicas.includes(p0.leader)) {
-        break;
-      }
-      if (Date.now() > deadline) fail(`the move to ${target} did not complete: ${JSON.stringify({ listed, p0 })}`);
+      const pending = meta.topics[0].partitions.filter((p) => {
+        const replicas = plan[String(p.partitionId)];
+        return replicas && !(same(p.replicas, replicas) && same(p.isr, replicas) && replicas.includes(p.leader));
+      });
+      if (listed.topics.length === 0 && pending.length === 0) break;
+      if (Date.now() > deadline) fail(`the move to ${target} did not complete: ${JSON.stringify({ listed, pending })}`);
       await new Promise((resolve) => setTimeout(resolve, 100));  // polling a bounded condition
     }
     await admin.disconnect();
-    console.log(`OK kafkajs moved ${topic}-0 to ${target}`);
+    console.log(mode === 'plan' ? `OK kafkajs applied the plan in ${Date.now() - started} ms`
+                                : `OK kafkajs moved ${topic}-0 to ${target}`);
     return;
   }
   if (mode === 'expect-none') {
