@@ -1,6 +1,7 @@
 #include "broker/cluster/controller_link.h"
 
 #include <algorithm>
+#include <random>
 
 #include <asio/post.hpp>
 #include <fmt/format.h>
@@ -20,6 +21,14 @@ constexpr int kFetchMarginMs = 2000;
 // leader that stopped without closing its connections (paused, cut off) is left within a second.
 constexpr int64_t kMinAttemptTimeoutMs = 1000;
 constexpr int kRetryDelayMs = 200;
+
+uint64_t NewIncarnationId() {
+  std::random_device device;
+  std::mt19937_64 random((static_cast<uint64_t>(device()) << 32) ^ device());
+  uint64_t id = 0;
+  while (id == 0) id = random();
+  return id;
+}
 }  // namespace
 
 absl::StatusOr<std::vector<ControllerAddress>> ParseControllerAddresses(const std::string& voters,
@@ -56,6 +65,7 @@ ControllerLink::ControllerLink(asio::io_context& io, ControllerLinkOptions optio
       cache_(cache),
       partitions_(partitions),
       heartbeat_timer_(io),
+      incarnation_id_(NewIncarnationId()),
       image_(std::make_shared<metadata::MetadataImage>()) {
   for (const ControllerAddress& address : options_.controllers) {
     endpoints_.push_back({address, std::make_unique<rpc::Client>(io, address.host, address.port)});
@@ -135,6 +145,7 @@ void ControllerLink::Register() {
   request.set_port(options_.advertised_port);
   request.set_rack(options_.rack);
   request.set_heartbeat_interval_ms(options_.heartbeat_interval_ms);
+  request.set_incarnation_id(incarnation_id_);
   SendIdempotent<metadata::RegisterBrokerRequest, metadata::RegisterBrokerResponse>(
       metadata::REGISTER_BROKER, request, [this](absl::StatusOr<metadata::RegisterBrokerResponse> response) {
         if (stopping_) return;

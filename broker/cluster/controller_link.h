@@ -128,6 +128,7 @@ class ControllerLink {
   std::atomic<size_t> leader_{0};
   asio::steady_timer heartbeat_timer_;
   std::atomic<int64_t> broker_epoch_{-1};
+  const uint64_t incarnation_id_;  // this process's, sent with every registration
   std::atomic<bool> ready_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<bool> shutting_down_{false};

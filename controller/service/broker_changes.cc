@@ -16,6 +16,13 @@ absl::StatusOr<metadata::RegisterBrokerResponse> PlanRegisterBroker(const metada
   if (request.port() <= 0 || request.port() > 65535) return absl::InvalidArgumentError("broker port out of range");
   const metadata::BrokerInfo* previous = ctx.image.FindBroker(request.broker_id());
   const bool replaces_live = previous != nullptr && !previous->fenced;
+  if (replaces_live && request.incarnation_id() != 0 && previous->incarnation_id == request.incarnation_id()) {
+    // A retry of a registration that committed (its answer was lost): the same process, the
+    // same epoch, nothing to change.
+    metadata::RegisterBrokerResponse response;
+    response.set_broker_epoch(previous->epoch);
+    return response;
+  }
   Record record;
   auto* r = record.mutable_broker_registration();
   r->set_broker_id(request.broker_id());
@@ -23,6 +30,7 @@ absl::StatusOr<metadata::RegisterBrokerResponse> PlanRegisterBroker(const metada
   r->set_host(request.host());
   r->set_port(request.port());
   r->set_rack(request.rack());
+  r->set_incarnation_id(request.incarnation_id());
   ctx.records.push_back(std::move(record));
   for (Record& change :
        RejoinBroker(ctx.image, request.broker_id(), replaces_live, ctx.options.unclean_leader_election)) {

@@ -199,7 +199,7 @@ void Controller::RegisterBroker(uint64_t session, const metadata::RegisterBroker
         return PlanRegisterBroker(request, ctx);
       },
       [this, session, request](metadata::RegisterBrokerResponse& response, int64_t offset) {
-        response.set_broker_epoch(offset);
+        if (response.broker_epoch() == 0) response.set_broker_epoch(offset);  // else a retry's, planned
         response.set_metadata_offset(offset);
         lease_deadline_ms_[request.broker_id()] = clock_.MonotonicMs() + options_.broker_session_timeout_ms;
         WatchSession(request.broker_id(), session, request.heartbeat_interval_ms());

@@ -61,7 +61,8 @@ absl::Status MetadataImage::ApplyRecord(const Record& record, int64_t offset, Co
       const auto& r = record.broker_registration();
       const int64_t epoch = r.broker_epoch() != 0 ? r.broker_epoch() : offset;
       brokers_[r.broker_id()] = BrokerInfo{.id = r.broker_id(), .epoch = epoch, .host = r.host(),
-                                           .port = r.port(), .rack = r.rack(), .fenced = false};
+                                           .port = r.port(), .rack = r.rack(), .fenced = false,
+                                           .incarnation_id = r.incarnation_id()};
       break;
     }
     case Record::kBrokerFenced: {
@@ -208,6 +209,7 @@ MetadataSnapshot ToSnapshot(const MetadataImage& image) {
     r->set_host(broker.host);
     r->set_port(broker.port);
     r->set_rack(broker.rack);
+    r->set_incarnation_id(broker.incarnation_id);
     if (broker.fenced) {
       auto* fenced = snapshot.add_records()->mutable_broker_fenced();
       fenced->set_broker_id(id);

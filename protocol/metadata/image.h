@@ -29,6 +29,7 @@ struct BrokerInfo {
   int32_t port = 0;
   std::string rack;
   bool fenced = false;
+  uint64_t incarnation_id = 0;
 };
 
 struct PartitionInfo {

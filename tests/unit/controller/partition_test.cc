@@ -159,6 +159,29 @@ TEST_CASE("a broker registering again while its old registration lives rejoins a
   CHECK(f.Partition("t", 0).leader == 3);
 }
 
+TEST_CASE("a retried registration of the same incarnation keeps the epoch and every ISR") {
+  Cluster f({{1, 2, 3}});
+  auto register_as = [&](uint64_t incarnation) {
+    metadata::RegisterBrokerRequest request;
+    request.set_broker_id(1);
+    request.set_host("127.0.0.1");
+    request.set_port(9001);
+    request.set_incarnation_id(incarnation);
+    auto response = f.Run<metadata::RegisterBrokerResponse>([&](auto reply) { f.c().RegisterBroker(1, request, reply); });
+    REQUIRE(response.ok());
+    return response->broker_epoch();
+  };
+  const int64_t epoch = register_as(7);
+  CHECK(f.image().FindBroker(1)->epoch == epoch);
+  REQUIRE(f.Partition("t", 0).isr == Ids{2, 3});  // the fixture's registration was another process
+  REQUIRE(f.AlterIsr(2, 0, {2, 3, 1}).error_code() == 0);
+  CHECK(register_as(7) == epoch);
+  CHECK(f.image().FindBroker(1)->epoch == epoch);
+  CHECK(f.Partition("t", 0).isr == Ids{2, 3, 1});
+  CHECK(register_as(8) > epoch);  // a restart: out of the ISR again
+  CHECK(f.Partition("t", 0).isr == Ids{2, 3});
+}
+
 TEST_CASE("unclean leader election elects a live replica outside the ISR when enabled") {
   SECTION("per topic") {
     Cluster f({{1, 2}}, {}, {{"unclean.leader.election.enable", "true"}});
