@@ -19,6 +19,12 @@ namespace {
 // Answered as the cluster id until the controller quorum has minted one (clients only compare it).
 constexpr char kClusterId[] = "sluice-local-cluster0";
 constexpr int kStartupWaitLogIntervalMs = 5000;
+
+// "NAME://host:port" -> NAME; a bare host:port is PLAINTEXT, as Kafka reads it.
+std::string ListenerName(const std::string& listeners) {
+  const size_t scheme = listeners.find("://");
+  return scheme == std::string::npos ? "PLAINTEXT" : listeners.substr(0, scheme);
+}
 // How long SIGTERM waits for the controller to move this broker's leaderships.
 constexpr auto kControlledShutdownTimeout = std::chrono::seconds(30);
 }  // namespace
@@ -73,6 +79,11 @@ absl::Status Broker::Start() {
     SLUICE_RETURN_IF_ERROR(admin_->Start());
   }
   SLUICE_ASSIGN_OR_RETURN(HostPort listener, ParseEndpoint(config_.GetString("listeners")));
+  if (const std::string file = config_.GetString("audit.log.file"); !file.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(audit_, audit::AuditLog::Open({.file = file,
+                                                            .max_bytes = config_.GetLong("audit.log.max.bytes"),
+                                                            .max_files = config_.GetInt("audit.log.max.files")}));
+  }
   std::string advertised_text = config_.GetString("advertised.listeners");
   SLUICE_ASSIGN_OR_RETURN(HostPort advertised, ParseEndpoint(advertised_text.empty() ? config_.GetString("listeners")
                                                                                      : advertised_text));
@@ -137,7 +148,9 @@ absl::Status Broker::Start() {
                                                            .metrics = metrics_,
                                                            .fetch_purgatory = &metrics_.GetGauge(
                                                                "kafka_server_delayedoperationpurgatory_purgatorysize",
-                                                               {{"delayedOperation", "Fetch"}})});
+                                                               {{"delayedOperation", "Fetch"}}),
+                                                           .audit = audit_.get(),
+                                                           .listener_name = ListenerName(config_.GetString("listeners"))});
   dispatcher_ = std::make_unique<RequestDispatcher>(*context_);
 
   auto guard = asio::make_work_guard(control_io_);

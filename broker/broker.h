@@ -63,6 +63,7 @@ class Broker {
   std::unique_ptr<ControllerLink> controller_;
   std::unique_ptr<ProducerIdManager> producer_ids_;
   std::unique_ptr<groups::GroupCoordinator> groups_;
+  std::unique_ptr<audit::AuditLog> audit_;  // outlives the handlers that record into it
   std::unique_ptr<BrokerContext> context_;
   std::unique_ptr<RequestDispatcher> dispatcher_;
   std::unique_ptr<net::KafkaServer> server_;

@@ -89,6 +89,10 @@ const config::Schema& BrokerSchema() {
     def("offsets.retention.minutes", Type::kLong, "10080", "how long offsets of an empty group are kept", 1);
     def("offsets.retention.check.interval.ms", Type::kLong, "600000", "how often expired offsets are removed", 1);
     def("group.max.size", Type::kInt, "2147483647", "largest number of members in one group", 1);
+    def("audit.log.file", Type::kString, "",
+        "file the admin operations' audit trail is appended to as JSON lines; empty: no audit log");
+    def("audit.log.max.bytes", Type::kLong, "104857600", "size at which the audit log is rotated", 1);
+    def("audit.log.max.files", Type::kInt, "10", "rotated audit logs kept (file.1 is the newest)", 1);
     def("log.level", Type::kString, "info", "debug, info, warn or error", std::nullopt, {"debug", "info", "warn", "error"});
     return s;
   }();

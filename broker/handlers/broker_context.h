@@ -6,6 +6,7 @@
 
 #include <asio/thread_pool.hpp>
 
+#include "broker/audit/audit_log.h"
 #include "broker/cluster/controller_link.h"
 #include "broker/cluster/metadata_cache.h"
 #include "broker/cluster/partition_manager.h"
@@ -32,6 +33,8 @@ struct BrokerContext {
   const Clock& clock;
   metrics::Registry& metrics;
   metrics::Gauge* fetch_purgatory = nullptr;  // fetches parked until data arrives or they time out
+  audit::AuditLog* audit = nullptr;           // admin operations' trail, when audit.log.file is set
+  std::string listener_name;                  // e.g. PLAINTEXT, as `listeners` names it
 
   std::string ClusterId(const metadata::MetadataImage& image) const {
     return image.cluster_id().empty() ? cluster_id : image.cluster_id();

@@ -10,6 +10,8 @@
 
 #include <asio/io_context.hpp>
 
+#include "broker/audit/audit_log.h"
+#include "broker/audit/audited_responses.h"
 #include "common/log.h"
 #include "common/metrics/registry.h"
 #include "protocol/kafka/message_headers.h"
@@ -35,11 +37,20 @@ struct RequestContext {
     metrics::Histogram* send = nullptr;
   } stages;
   double remote_seconds = 0;  // set by handlers that park
+  audit::AuditLog* audit = nullptr;  // when admin operations are audited
+  std::string_view listener;         // the name of the listener the request came in on
 
   int16_t version() const { return header.request_api_version; }
 
   template <class Body>
   void Respond(const Body& response) {
+    if constexpr (audit::Audited<Body>) {
+      if (audit != nullptr) {
+        std::vector<audit::AuditedResource> resources;
+        audit::AppendResources(response, resources);
+        RecordAudit(resources);
+      }
+    }
     const auto ready = std::chrono::steady_clock::now();
     if (stages.local != nullptr) {
       stages.local->Observe(std::chrono::duration<double>(ready - received).count() - remote_seconds);
@@ -48,6 +59,9 @@ struct RequestContext {
     responder.Send(kafka::EncodeResponse(header.correlation_id, header.request_api_version, response),
                    {.total = stages.total, .send = stages.send, .received = received, .ready = ready});
   }
+
+  // One audit line per resource, as the anonymous principal of a PLAINTEXT listener.
+  void RecordAudit(const std::vector<audit::AuditedResource>& resources) const;
 
   // Decodes the body; on malformed input logs, closes the connection and returns false. Bytes
   // after the body are ignored as Kafka ignores them: librdkafka 2.15 sends Metadata v12 with

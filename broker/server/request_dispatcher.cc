@@ -115,7 +115,9 @@ void RequestDispatcher::Dispatch(const net::ConnectionInfo& connection, std::sha
                                                                  .peer = connection.peer,
                                                                  .responder = std::move(responder),
                                                                  .received = std::chrono::steady_clock::now(),
-                                                                 .stages = instruments.stages});
+                                                                 .stages = instruments.stages,
+                                                                 .audit = broker_.audit,
+                                                                 .listener = broker_.listener_name});
   route->handler(broker_, std::move(request));
 }
 
