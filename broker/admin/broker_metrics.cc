@@ -38,6 +38,9 @@ void DescribeBrokerMetrics(metrics::Registry& registry) {
                     "Operations waiting: Produce counts acks=all partition appends waiting for the ISR, Fetch "
                     "the fetches parked until enough data arrives or max.wait.ms passes.");
   registry.Describe("kafka_log_log_size", Type::kGauge, "Bytes of each partition log this broker hosts.");
+  registry.Describe("kafka_topic_partition_current_offset", Type::kGauge,
+                    "High watermark of each partition this broker leads (kafka-exporter's name): minus "
+                    "kafka_consumergroup_current_offset, any group's lag on any partition.");
   registry.Describe("kafka_log_logflushstats_logflush_seconds", Type::kHistogram,
                     "Time of each flush (fsync) that the flush policy ran.");
   registry.Describe("kafka_server_replicamanager_partitioncount", Type::kGauge, "Replicas this broker hosts.");
@@ -72,9 +75,12 @@ void CollectReplicaMetrics(int32_t self, const MetadataCache& metadata, const Pa
   }
   double under_min_isr = 0;
   for (const auto& partition : partitions.Hosted()) {
-    samples.push_back({"kafka_log_log_size",
-                       {{"topic", partition->topic()}, {"partition", std::to_string(partition->index())}},
-                       static_cast<double>(partition->log().size_bytes())});
+    metrics::Labels labels = {{"topic", partition->topic()}, {"partition", std::to_string(partition->index())}};
+    samples.push_back({"kafka_log_log_size", labels, static_cast<double>(partition->log().size_bytes())});
+    if (partition->leading()) {
+      samples.push_back({"kafka_topic_partition_current_offset", std::move(labels),
+                         static_cast<double>(partition->high_watermark())});
+    }
     auto topic = image->FindTopic(partition->topic());
     if (!topic || static_cast<size_t>(partition->index()) >= topic->partitions.size()) continue;
     const metadata::PartitionInfo& p = topic->partitions[partition->index()];

@@ -124,6 +124,24 @@ class PrometheusTest(unittest.TestCase):
         print(f"PROMETHEUS {lag_query} = {prometheus.scalar(lag_query):.0f}")
         self.assertEqual(len(prometheus.query('kafka_consumergroup_lag{group="lagging",topic="prom"}')), 6)
 
+        # Lag on partitions the group's coordinator does not host: one replica per broker, so at
+        # least two of the three live elsewhere. Each leader exports its high watermark, the
+        # coordinator the committed offsets, and PromQL joins them.
+        admin.create_topics([NewTopic("solo", 3, replica_assignment=[[1], [2], [3]])])["solo"].result(30)
+        for p in range(3):
+            for i in range(30):
+                producer.produce("solo", value=b"s", partition=p)
+        self.assertEqual(producer.flush(30), 0)
+        consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": "far", "enable.auto.commit": False})
+        consumer.commit(offsets=[TopicPartition("solo", p, 10) for p in range(3)], asynchronous=False)
+        consumer.close()
+        join = ('sum(max by (topic, partition) (kafka_topic_partition_current_offset{topic="solo"}) - on (topic, partition) '
+                'group_right max by (group, topic, partition) (kafka_consumergroup_current_offset{group="far"}))')
+        wait_until(lambda: prometheus.scalar(join) == 60, 30,
+                   f"lag 60 of group far through the join (last: {prometheus.scalar(join)})")
+        print(f"PROMETHEUS {join} = {prometheus.scalar(join):.0f}")
+        self.assertLessEqual(len(prometheus.query('kafka_consumergroup_lag{group="far"}')), 1)
+
 
 if __name__ == "__main__":
     unittest.main()
