@@ -396,13 +396,13 @@ absl::StatusOr<ReadResult> PartitionLog::Read(int64_t fetch_offset, int64_t max_
     SLUICE_ASSIGN_OR_RETURN(auto start, segment.FindBatch(offset));
     if (!start) continue;
     SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<File> file, segment.LogFile());
-    kafka::FileSlice slice{.file = std::move(file), .position = start->position, .size = 0};
+    kafka::FileSlice slice{.file = file, .position = start->position, .size = 0};
     int64_t position = start->position;
     kafka::RecordBatchHeader header = start->header;  // FindBatch already read the first one
     bool stop = false;
     while (position < segment.size()) {
       if (position != start->position) {
-        SLUICE_ASSIGN_OR_RETURN(header, segment.ReadHeaderAt(position));
+        SLUICE_ASSIGN_OR_RETURN(header, segment.ReadHeaderAt(*file, position));
       }
       bool fits = result.bytes + header.total_size() <= max_bytes || (result.bytes == 0 && min_one_batch);
       if (header.last_offset() >= max_offset || !fits) {
@@ -496,11 +496,11 @@ absl::StatusOr<std::optional<OffsetAndTimestamp>> PartitionLog::OffsetForTimesta
     if (!location) continue;
     // Batches are found by their max timestamp; the answer is the first record inside one that
     // is at or past the log start and late enough, so later batches may still be needed.
+    SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<File> file, segment->LogFile());
     for (int64_t position = location->position; position < segment->size();) {
-      SLUICE_ASSIGN_OR_RETURN(kafka::RecordBatchHeader header, segment->ReadHeaderAt(position));
+      SLUICE_ASSIGN_OR_RETURN(kafka::RecordBatchHeader header, segment->ReadHeaderAt(*file, position));
       if (header.max_timestamp >= timestamp && header.last_offset() >= log_start_offset_) {
         batch.resize(static_cast<size_t>(header.total_size()));
-        SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<File> file, segment->LogFile());
         SLUICE_RETURN_IF_ERROR(file->ReadExact(batch.data(), batch.size(), position));
         std::optional<OffsetAndTimestamp> found;
         absl::Status status = kafka::ForEachRecord(batch, [&](const kafka::RecordView& record) {

@@ -169,9 +169,8 @@ absl::StatusOr<kafka::RecordBatchHeader> ReadBatchHeader(const File& file, int64
   return header;
 }
 
-absl::StatusOr<kafka::RecordBatchHeader> LogSegment::ReadHeaderAt(int64_t position) const {
-  SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<File> log, LogFile());
-  return ReadBatchHeader(*log, position, size_);
+absl::StatusOr<kafka::RecordBatchHeader> LogSegment::ReadHeaderAt(const File& log, int64_t position) const {
+  return ReadBatchHeader(log, position, size_);
 }
 
 absl::StatusOr<std::shared_ptr<File>> LogSegment::LogFile() const {
@@ -196,8 +195,11 @@ int64_t LogSegment::RetentionTimestampMs() const {
 absl::StatusOr<std::optional<BatchLocation>> LogSegment::FindBatch(int64_t offset) const {
   auto floor = offset_index_.Floor(offset, /*strict=*/false);
   int64_t position = floor ? floor->value : 0;
+  if (position >= size_) return std::optional<BatchLocation>();
+  // One descriptor for the whole walk: the file cache is asked once, not per batch.
+  SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<File> log, LogFile());
   while (position < size_) {
-    SLUICE_ASSIGN_OR_RETURN(kafka::RecordBatchHeader header, ReadHeaderAt(position));
+    SLUICE_ASSIGN_OR_RETURN(kafka::RecordBatchHeader header, ReadHeaderAt(*log, position));
     if (header.last_offset() >= offset) return std::optional<BatchLocation>(BatchLocation{header, position});
     position += header.total_size();
   }
@@ -220,8 +222,10 @@ absl::StatusOr<std::optional<BatchLocation>> LogSegment::FindTimestamp(int64_t t
     if (!after) return std::optional<BatchLocation>();
     position = after->position;
   }
+  if (position >= size_) return std::optional<BatchLocation>();
+  SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<File> log, LogFile());
   while (position < size_) {
-    SLUICE_ASSIGN_OR_RETURN(kafka::RecordBatchHeader header, ReadHeaderAt(position));
+    SLUICE_ASSIGN_OR_RETURN(kafka::RecordBatchHeader header, ReadHeaderAt(*log, position));
     if (header.max_timestamp >= timestamp) return std::optional<BatchLocation>(BatchLocation{header, position});
     position += header.total_size();
   }
@@ -241,7 +245,7 @@ absl::Status LogSegment::ScanAll(int64_t crc_from, int32_t index_interval_bytes)
   int64_t position = 0;
   std::string problem;
   while (position < size_) {
-    auto header = ReadHeaderAt(position);
+    auto header = ReadHeaderAt(*log, position);
     if (!header.ok()) {
       problem = std::string(ToStd(header.status().message()));
       break;
@@ -289,8 +293,12 @@ absl::StatusOr<bool> LogSegment::ScanTail() {
     }
   }
   next_offset_ = base_offset_;
+  std::shared_ptr<File> log;
+  if (position < size_) {
+    SLUICE_ASSIGN_OR_RETURN(log, LogFile());
+  }
   while (position < size_) {
-    auto header = ReadHeaderAt(position);
+    auto header = ReadHeaderAt(*log, position);
     if (!header.ok()) return false;
     if (expected_base && header->base_offset != *expected_base) return false;
     expected_base.reset();

@@ -87,8 +87,9 @@ class LogSegment {
   std::optional<int64_t> IndexedPositionWithin(int64_t max_position, int64_t max_offset) const;
   // The first batch whose max timestamp is >= `timestamp`.
   absl::StatusOr<std::optional<BatchLocation>> FindTimestamp(int64_t timestamp) const;
-  // The header of the batch at `position` (< size()), checked to lie within the file.
-  absl::StatusOr<kafka::RecordBatchHeader> ReadHeaderAt(int64_t position) const;
+  // The header of the batch at `position` (< size()) of `log` (this segment's LogFile(), taken
+  // once for a walk over many batches), checked to lie within the file.
+  absl::StatusOr<kafka::RecordBatchHeader> ReadHeaderAt(const File& log, int64_t position) const;
 
   // Removes every batch whose last offset is >= `offset`.
   absl::Status TruncateTo(int64_t offset, int32_t index_interval_bytes);
