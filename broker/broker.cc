@@ -3,10 +3,14 @@
 #include <csignal>
 #include <future>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_split.h"
+
 #include "broker/admin/broker_metrics.h"
 #include "broker/admin/cluster_summary.h"
 #include "broker/config/broker_config.h"
 #include "broker/replication/replica_fetchers.h"
+#include "broker/security/jaas_config.h"
 #include "common/absl_compat.h"
 #include "common/endpoint.h"
 #include "common/log.h"
@@ -19,6 +23,17 @@ namespace {
 // Answered as the cluster id until the controller quorum has minted one (clients only compare it).
 constexpr char kClusterId[] = "sluice-local-cluster0";
 constexpr int kStartupWaitLogIntervalMs = 5000;
+
+// The security protocol that listener.security.protocol.map gives the listener `name`.
+absl::StatusOr<std::string> ListenerProtocol(const std::string& name, const std::string& map) {
+  for (absl::string_view entry : absl::StrSplit(map, ',', absl::SkipWhitespace())) {
+    const size_t colon = entry.find(':');
+    if (colon != absl::string_view::npos && absl::StripAsciiWhitespace(entry.substr(0, colon)) == name) {
+      return std::string(absl::StripAsciiWhitespace(entry.substr(colon + 1)));
+    }
+  }
+  return absl::InvalidArgumentError(fmt::format("listener.security.protocol.map has no entry for listener {}", name));
+}
 
 // "NAME://host:port" -> NAME; a bare host:port is PLAINTEXT, as Kafka reads it.
 std::string ListenerName(const std::string& listeners) {
@@ -71,6 +86,35 @@ std::string Broker::NotReadyReason() const {
 
 Broker::~Broker() { Shutdown(); }
 
+absl::Status Broker::StartSecurity() {
+  const std::string name = ListenerName(config_.GetString("listeners"));
+  SLUICE_ASSIGN_OR_RETURN(std::string protocol,
+                          ListenerProtocol(name, config_.GetString("listener.security.protocol.map")));
+  if (protocol == "PLAINTEXT") return absl::OkStatus();
+  if (protocol != "SASL_PLAINTEXT") {
+    return absl::InvalidArgumentError(fmt::format(
+        "listener {}: security protocol {} is not supported yet (PLAINTEXT and SASL_PLAINTEXT are)", name, protocol));
+  }
+  std::vector<std::string> mechanisms = config_.GetList("sasl.enabled.mechanisms");
+  for (const std::string& mechanism : mechanisms) {
+    if (mechanism != "PLAIN") {
+      return absl::InvalidArgumentError(
+          fmt::format("sasl.enabled.mechanisms: {} is not supported yet (PLAIN is)", mechanism));
+    }
+  }
+  if (mechanisms.empty()) return absl::InvalidArgumentError("sasl.enabled.mechanisms: empty on a SASL listener");
+  SLUICE_ASSIGN_OR_RETURN(security::PlainCredentials credentials,
+                          security::ParsePlainJaasConfig(config_.GetString("sasl.jaas.config")));
+  if (credentials.username.empty() || credentials.password.empty()) {
+    return absl::InvalidArgumentError(
+        "sasl.jaas.config: username and password are needed: brokers log in to each other on this listener");
+  }
+  replicas_.options.inter_broker_login = ReplicationOptions::Login{credentials.username, credentials.password};
+  sasl_ = std::make_unique<security::SaslServer>(std::move(credentials), std::move(mechanisms),
+                                                 config_.GetInt("connection.failed.authentication.delay.ms"));
+  return absl::OkStatus();
+}
+
 absl::Status Broker::Start() {
   if (const std::string admin = config_.GetString("admin.listeners"); !admin.empty()) {
     SLUICE_ASSIGN_OR_RETURN(HostPort listen, ParseEndpoint(admin));
@@ -79,6 +123,7 @@ absl::Status Broker::Start() {
     SLUICE_RETURN_IF_ERROR(admin_->Start());
   }
   SLUICE_ASSIGN_OR_RETURN(HostPort listener, ParseEndpoint(config_.GetString("listeners")));
+  SLUICE_RETURN_IF_ERROR(StartSecurity());
   if (const std::string file = config_.GetString("audit.log.file"); !file.empty()) {
     SLUICE_ASSIGN_OR_RETURN(audit_, audit::AuditLog::Open({.file = file,
                                                             .max_bytes = config_.GetLong("audit.log.max.bytes"),
@@ -150,7 +195,8 @@ absl::Status Broker::Start() {
                                                                "kafka_server_delayedoperationpurgatory_purgatorysize",
                                                                {{"delayedOperation", "Fetch"}}),
                                                            .audit = audit_.get(),
-                                                           .listener_name = ListenerName(config_.GetString("listeners"))});
+                                                           .listener_name = ListenerName(config_.GetString("listeners")),
+                                                           .sasl = sasl_.get()});
   dispatcher_ = std::make_unique<RequestDispatcher>(*context_);
 
   auto guard = asio::make_work_guard(control_io_);

@@ -20,6 +20,7 @@
 #include "broker/groups/group_coordinator.h"
 #include "broker/handlers/broker_context.h"
 #include "broker/replication/replica_context.h"
+#include "broker/security/sasl_server.h"
 #include "broker/server/request_dispatcher.h"
 #include "broker/txn/producer_id_manager.h"
 #include "common/config.h"
@@ -42,6 +43,8 @@ class Broker {
   void RunUntilSignalled();
 
  private:
+  // The listener's security protocol; on SASL_PLAINTEXT, the SASL server and the followers' login.
+  absl::Status StartSecurity();
   // SIGTERM: the controller moves this broker's leaderships away before it stops serving.
   void ControlledShutdown();
   void Shutdown();
@@ -64,6 +67,7 @@ class Broker {
   std::unique_ptr<ProducerIdManager> producer_ids_;
   std::unique_ptr<groups::GroupCoordinator> groups_;
   std::unique_ptr<audit::AuditLog> audit_;  // outlives the handlers that record into it
+  std::unique_ptr<security::SaslServer> sasl_;  // on a SASL_PLAINTEXT listener
   std::unique_ptr<BrokerContext> context_;
   std::unique_ptr<RequestDispatcher> dispatcher_;
   std::unique_ptr<net::KafkaServer> server_;

@@ -89,6 +89,16 @@ const config::Schema& BrokerSchema() {
     def("offsets.retention.minutes", Type::kLong, "10080", "how long offsets of an empty group are kept", 1);
     def("offsets.retention.check.interval.ms", Type::kLong, "600000", "how often expired offsets are removed", 1);
     def("group.max.size", Type::kInt, "2147483647", "largest number of members in one group", 1);
+    def("listener.security.protocol.map", Type::kString,
+        "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL",
+        "listener name -> security protocol; PLAINTEXT and SASL_PLAINTEXT are served");
+    def("sasl.enabled.mechanisms", Type::kList, "PLAIN", "SASL mechanisms a SASL listener accepts (PLAIN)");
+    def("sasl.mechanism.inter.broker.protocol", Type::kString, "PLAIN",
+        "mechanism this broker logs in to other brokers with", std::nullopt, {"PLAIN"});
+    def("sasl.jaas.config", Type::kString, "",
+        "PlainLoginModule entry: user_NAME=\"PASSWORD\" accepted users, username/password this broker's own");
+    def("connection.failed.authentication.delay.ms", Type::kInt, "100",
+        "pause before a failed authentication is answered and the connection closed", 0);
     def("audit.log.file", Type::kString, "",
         "file the admin operations' audit trail is appended to as JSON lines; empty: no audit log");
     def("audit.log.max.bytes", Type::kLong, "104857600", "size at which the audit log is rotated", 1);

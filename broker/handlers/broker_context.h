@@ -18,6 +18,9 @@
 #include "protocol/net/io_context_pool.h"
 
 namespace sluice::broker {
+namespace security {
+class SaslServer;
+}
 
 struct BrokerContext {
   int32_t broker_id;
@@ -35,6 +38,7 @@ struct BrokerContext {
   metrics::Gauge* fetch_purgatory = nullptr;  // fetches parked until data arrives or they time out
   audit::AuditLog* audit = nullptr;           // admin operations' trail, when audit.log.file is set
   std::string listener_name;                  // e.g. PLAINTEXT, as `listeners` names it
+  const security::SaslServer* sasl = nullptr;  // when the listener is SASL_PLAINTEXT
 
   std::string ClusterId(const metadata::MetadataImage& image) const {
     return image.cluster_id().empty() ? cluster_id : image.cluster_id();

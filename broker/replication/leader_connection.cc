@@ -5,6 +5,14 @@
 #include <asio/write.hpp>
 #include <fmt/format.h>
 
+#include "broker/security/sasl_plain.h"
+#include "common/absl_compat.h"
+#include "common/status_macros.h"
+#include "protocol/kafka/error_codes.h"
+#include "protocol/kafka/message_headers.h"
+#include "protocol/kafka/messages/sasl_authenticate.h"
+#include "protocol/kafka/messages/sasl_handshake.h"
+
 namespace sluice::broker {
 namespace {
 // A fetch response holds at most replica.fetch.response.max.bytes of records plus headers;
@@ -61,9 +69,71 @@ void LeaderConnection::Connect() {
       asio::error_code ignored;
       self->socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
       self->connected_ = true;
+      if (self->login_) return self->LogIn(0);
       self->Send();
     });
   });
+}
+
+void LeaderConnection::LogIn(int step) {
+  constexpr int16_t kHandshakeVersion = 1, kAuthenticateVersion = 1;
+  kafka::OutboundMessage encoded;
+  if (step == 0) {
+    encoded = kafka::EncodeRequest(step, "sluice-replica-fetcher", kHandshakeVersion,
+                                   kafka::SaslHandshakeRequest{.mechanism = "PLAIN"});
+  } else {
+    kafka::SaslAuthenticateRequest request;
+    request.auth_bytes = security::PlainMessageFor(login_->username, login_->password);
+    encoded = kafka::EncodeRequest(step, "sluice-replica-fetcher", kAuthenticateVersion, request);
+  }
+  login_frame_.resize(4);
+  const uint32_t size = static_cast<uint32_t>(encoded.bytes.size());
+  for (int i = 0; i < 4; ++i) login_frame_[i] = static_cast<char>(size >> (24 - 8 * i));
+  login_frame_ += encoded.bytes;
+  asio::async_write(socket_, asio::buffer(login_frame_), [self = shared_from_this(), call = call_, step](
+                                                             const asio::error_code& ec, size_t) {
+    if (self->call_ != call || !self->done_) return;
+    if (ec) return self->Fail("write", ec);
+    asio::async_read(self->socket_, asio::buffer(self->size_bytes_), [self, call, step](const asio::error_code& ec, size_t) {
+      if (self->call_ != call || !self->done_) return;
+      if (ec) return self->Fail("SASL login: read", ec);
+      uint32_t size = 0;
+      for (unsigned char byte : self->size_bytes_) size = (size << 8) | byte;
+      if (size < 4 || size > 1u << 20) return self->Fail("SASL login: response size", asio::error::invalid_argument);
+      self->login_frame_.resize(size);
+      asio::async_read(self->socket_, asio::buffer(self->login_frame_), [self, call, step](const asio::error_code& ec, size_t) {
+        if (self->call_ != call || !self->done_) return;
+        if (ec) return self->Fail("SASL login: read", ec);
+        if (absl::Status status = self->CheckLoginResponse(step, self->login_frame_); !status.ok()) {
+          self->Close();
+          return self->Finish(status);
+        }
+        if (step == 0) return self->LogIn(1);
+        self->Send();
+      });
+    });
+  });
+}
+
+absl::Status LeaderConnection::CheckLoginResponse(int step, std::string_view frame) const {
+  kafka::Reader reader(frame);
+  kafka::ResponseHeader header;
+  SLUICE_RETURN_IF_ERROR(header.Decode(reader, 0));
+  int16_t error = 0;
+  std::string message;
+  if (step == 0) {
+    kafka::SaslHandshakeResponse response;
+    SLUICE_RETURN_IF_ERROR(response.Decode(reader, 1));
+    error = response.error_code;
+  } else {
+    kafka::SaslAuthenticateResponse response;
+    SLUICE_RETURN_IF_ERROR(response.Decode(reader, 1));
+    error = response.error_code;
+    message = response.error_message.value_or("");
+  }
+  if (error == 0) return absl::OkStatus();
+  return absl::UnauthenticatedError(fmt::format("{}:{}: SASL/PLAIN login as {}: {} {}", host_, port_, login_->username,
+                                                kafka::ErrorName(static_cast<kafka::ErrorCode>(error)), message));
 }
 
 void LeaderConnection::Send() {

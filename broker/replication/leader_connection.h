@@ -14,6 +14,7 @@
 #include <asio/steady_timer.hpp>
 
 #include "absl/status/statusor.h"
+#include "broker/replication/replication_options.h"
 
 namespace sluice::broker {
 
@@ -24,7 +25,10 @@ class LeaderConnection : public std::enable_shared_from_this<LeaderConnection> {
   // megabytes of fetched records do not cost a fresh allocation (and fresh pages) each time.
   using Done = std::function<void(absl::StatusOr<std::string_view>)>;
 
-  explicit LeaderConnection(asio::io_context& io) : io_(io), socket_(io), timer_(io) {}
+  // With `login`, every new connection first logs in with SASL/PLAIN (the leader's listener is
+  // SASL_PLAINTEXT) before the call's request goes out.
+  explicit LeaderConnection(asio::io_context& io, std::optional<ReplicationOptions::Login> login = std::nullopt)
+      : io_(io), socket_(io), timer_(io), login_(std::move(login)) {}
 
   // Sends `request` (an encoded request without size prefix) to host:port, reconnecting when
   // the address changed or the last call failed. `done` runs on the io_context; one call at a
@@ -37,6 +41,9 @@ class LeaderConnection : public std::enable_shared_from_this<LeaderConnection> {
 
  private:
   void Connect();
+  // SASL/PLAIN login, step 0 SaslHandshake and step 1 SaslAuthenticate; then Send().
+  void LogIn(int step);
+  absl::Status CheckLoginResponse(int step, std::string_view frame) const;
   void Send();
   void ReadSize();
   void ReadBody(uint32_t size);
@@ -55,6 +62,8 @@ class LeaderConnection : public std::enable_shared_from_this<LeaderConnection> {
   std::string response_;  // grows to the largest response seen, never shrinks
   size_t response_size_ = 0;
   Done done_;
+  const std::optional<ReplicationOptions::Login> login_;
+  std::string login_frame_;
 };
 
 }  // namespace sluice::broker

@@ -3,6 +3,9 @@
 
 #include <cstdint>
 
+#include <optional>
+#include <string>
+
 #include "common/config.h"
 
 namespace sluice::broker {
@@ -15,6 +18,12 @@ struct ReplicationOptions {
   int32_t fetch_response_max_bytes = 10485760;  // per request
   int64_t fetch_backoff_ms = 1000;
   int64_t high_watermark_checkpoint_interval_ms = 5000;
+  // On a SASL_PLAINTEXT listener, the SASL/PLAIN login a follower opens its connections with.
+  struct Login {
+    std::string username;
+    std::string password;
+  };
+  std::optional<Login> inter_broker_login;
 
   static ReplicationOptions FromConfig(const config::Properties& config);
 };

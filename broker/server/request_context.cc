@@ -11,7 +11,7 @@ void RequestContext::RecordAudit(const std::vector<audit::AuditedResource>& reso
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   for (const audit::AuditedResource& resource : resources) {
     audit->Record({.time_ms = now_ms,
-                   .principal = "User:ANONYMOUS",
+                   .principal = principal,
                    .client = peer,
                    .listener = std::string(listener),
                    .api = api != nullptr ? api->name : std::string_view("unknown"),

@@ -39,6 +39,7 @@ struct RequestContext {
   double remote_seconds = 0;  // set by handlers that park
   audit::AuditLog* audit = nullptr;  // when admin operations are audited
   std::string_view listener;         // the name of the listener the request came in on
+  std::string principal = "User:ANONYMOUS";  // who the connection authenticated as
 
   int16_t version() const { return header.request_api_version; }
 
@@ -60,7 +61,13 @@ struct RequestContext {
                    {.total = stages.total, .send = stages.send, .received = received, .ready = ready});
   }
 
-  // One audit line per resource, as the anonymous principal of a PLAINTEXT listener.
+  // Answers, then closes the connection once the answer is written.
+  template <class Body>
+  void RespondAndClose(const Body& response) {
+    responder.SendAndClose(kafka::EncodeResponse(header.correlation_id, header.request_api_version, response));
+  }
+
+  // One audit line per resource, as `principal`.
   void RecordAudit(const std::vector<audit::AuditedResource>& resources) const;
 
   // Decodes the body; on malformed input logs, closes the connection and returns false. Bytes

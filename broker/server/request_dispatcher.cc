@@ -6,7 +6,10 @@
 #include "broker/handlers/handlers.h"
 #include "common/absl_compat.h"
 #include "common/log.h"
+#include "broker/security/sasl_server.h"
 #include "protocol/kafka/api_registry.h"
+#include "protocol/kafka/messages/sasl_authenticate.h"
+#include "protocol/kafka/messages/sasl_handshake.h"
 
 namespace sluice::broker {
 namespace {
@@ -34,6 +37,9 @@ constexpr Route kRoutes[] = {
     {14, HandleSyncGroup},
     {15, HandleDescribeGroups},
     {16, HandleListGroups},
+    // SaslHandshake and SaslAuthenticate change the connection's state: the SASL server answers
+    // them (Dispatch), not a handler.
+    {17, nullptr},
     {18, HandleApiVersions},
     {19, HandleCreateTopics},
     {20, HandleDeleteTopics},
@@ -43,6 +49,7 @@ constexpr Route kRoutes[] = {
     {32, HandleDescribeConfigs},
     {33, HandleAlterConfigs},
     {35, HandleDescribeLogDirs},
+    {36, nullptr},
     {37, HandleCreatePartitions},
     {42, HandleDeleteGroups},
     {43, HandleElectLeaders},
@@ -118,6 +125,20 @@ void RequestDispatcher::Dispatch(const net::ConnectionInfo& connection, std::sha
                                                                  .stages = instruments.stages,
                                                                  .audit = broker_.audit,
                                                                  .listener = broker_.listener_name});
+  if (!connection.principal.empty()) request->principal = connection.principal;
+  if (route->handler == nullptr) {
+    if (broker_.sasl == nullptr) {
+      log::Warn("closing connection from {}: {} on a listener without SASL", connection.peer, api->name);
+      return request->responder.Close();
+    }
+    if (key == kafka::SaslHandshakeRequest::kApiKey) return broker_.sasl->Handshake(connection, std::move(request));
+    return broker_.sasl->Authenticate(connection, std::move(request));
+  }
+  // Before a login only ApiVersions may come: Kafka closes the connection on anything else.
+  if (broker_.sasl != nullptr && connection.principal.empty() && key != kafka::kApiVersionsKey) {
+    log::Warn("closing connection from {}: {} request before SASL authentication", connection.peer, api->name);
+    return request->responder.Close();
+  }
   route->handler(broker_, std::move(request));
 }
 

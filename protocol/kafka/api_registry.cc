@@ -24,6 +24,10 @@ constexpr AdvertisedApi kAdvertised[] = {
     {SyncGroupRequest::kApiKey, "SyncGroup", 0, SyncGroupRequest::kMaxVersion, 0},
     {DescribeGroupsRequest::kApiKey, "DescribeGroups", 0, DescribeGroupsRequest::kMaxVersion, 0},
     {ListGroupsRequest::kApiKey, "ListGroups", 0, ListGroupsRequest::kMaxVersion, 0},
+    // SaslHandshake advertised from v0, served from v1: librdkafka enables SASL only when the
+    // range includes v0 (its feature map), then uses v1 with SaslAuthenticate. v0 (raw SASL
+    // tokens without Kafka framing after it) is refused by closing the connection.
+    {SaslHandshakeRequest::kApiKey, "SaslHandshake", 0, SaslHandshakeRequest::kMaxVersion, 1},
     {ApiVersionsRequest::kApiKey, "ApiVersions", 0, ApiVersionsRequest::kMaxVersion, 0},
     {CreateTopicsRequest::kApiKey, "CreateTopics", 2, CreateTopicsRequest::kMaxVersion, 2},
     {DeleteTopicsRequest::kApiKey, "DeleteTopics", 1, DeleteTopicsRequest::kMaxVersion, 1},
@@ -34,6 +38,7 @@ constexpr AdvertisedApi kAdvertised[] = {
     {AlterConfigsRequest::kApiKey, "AlterConfigs", 0, AlterConfigsRequest::kMaxVersion, 0},
     // v0 left out as Kafka 4.0 does (KIP-896).
     {DescribeLogDirsRequest::kApiKey, "DescribeLogDirs", 1, DescribeLogDirsRequest::kMaxVersion, 1},
+    {SaslAuthenticateRequest::kApiKey, "SaslAuthenticate", 0, SaslAuthenticateRequest::kMaxVersion, 0},
     {CreatePartitionsRequest::kApiKey, "CreatePartitions", 0, CreatePartitionsRequest::kMaxVersion, 0},
     {DeleteGroupsRequest::kApiKey, "DeleteGroups", 1, DeleteGroupsRequest::kMaxVersion, 1},
     {ElectLeadersRequest::kApiKey, "ElectLeaders", 0, ElectLeadersRequest::kMaxVersion, 0},

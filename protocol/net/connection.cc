@@ -127,11 +127,11 @@ void Connection::Flush() {
     Slot slot = std::move(slots_.front());
     slots_.pop_front();
     ++first_sequence_;
-    if (slot.answer == Answer::kSend) {
+    if (slot.answer == Answer::kSend || slot.answer == Answer::kSendAndClose) {
       batch.push_back(std::move(slot.message));
       if (slot.timing.total != nullptr || slot.timing.send != nullptr) writing_timings_.push_back(slot.timing);
     }
-    if (slot.answer == Answer::kClose) close_after_write_ = true;
+    if (slot.answer == Answer::kClose || slot.answer == Answer::kSendAndClose) close_after_write_ = true;
   }
   if (batch.empty()) {
     if (close_after_write_) return Close("closed by the request handler");

@@ -49,7 +49,7 @@ struct ServerContext {
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  enum class Answer { kPending, kSend, kNoResponse, kClose };
+  enum class Answer { kPending, kSend, kSendAndClose, kNoResponse, kClose };
 
   Connection(std::shared_ptr<ServerContext> server, asio::ip::tcp::socket socket, uint64_t id, std::string peer);
 

@@ -32,6 +32,10 @@ struct ConnectionInfo {
   std::string peer;  // "host:port"
   // The connection's io_context: post continuations here to resume on its thread.
   asio::io_context& io;
+  // SASL state, kept by the request handler on the connection's thread: the mechanism a
+  // SaslHandshake chose, and the principal ("User:NAME") once SaslAuthenticate succeeded.
+  mutable std::string sasl_mechanism;
+  mutable std::string principal;
 };
 
 // Runs on the connection's io_context thread. `connection` is valid during the call (copy what

@@ -10,6 +10,9 @@ namespace sluice::net {
 void Responder::Send(kafka::OutboundMessage message, SendTiming timing) const {
   state_->Answer(Connection::Answer::kSend, std::move(message), timing);
 }
+void Responder::SendAndClose(kafka::OutboundMessage message) const {
+  state_->Answer(Connection::Answer::kSendAndClose, std::move(message), {});
+}
 void Responder::NoResponse() const { state_->Answer(Connection::Answer::kNoResponse, {}, {}); }
 void Responder::Close() const { state_->Answer(Connection::Answer::kClose, {}, {}); }
 

@@ -27,6 +27,8 @@ struct SendTiming {
 class Responder {
  public:
   void Send(kafka::OutboundMessage message, SendTiming timing = {}) const;
+  // Sends `message`, then closes the connection (a failed SASL authentication).
+  void SendAndClose(kafka::OutboundMessage message) const;
   // For requests that get no response (Produce with acks=0).
   void NoResponse() const;
   // Closes the connection once the responses before this one are written.

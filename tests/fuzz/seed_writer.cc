@@ -361,6 +361,16 @@ void Addresses() {
   Dictionary("leader_hint_fuzzer", {"; leader: ", "@", ":", "65535", "65536"});
 }
 
+void SaslMessages() {
+  Seed("sasl_plain_fuzzer", "plain-message", std::string("\0alice\0alice-secret", 19));
+  Seed("sasl_plain_fuzzer", "plain-message-authzid", std::string("alice\0alice\0pw", 14));
+  Seed("sasl_plain_fuzzer", "jaas-entry",
+       "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"admin\" "
+       "password=\"admin-secret\" user_admin=\"admin-secret\" user_alice=\"a \\\"q\\\" s\";");
+  Dictionary("sasl_plain_fuzzer", {"org.apache.kafka.common.security.plain.PlainLoginModule", "required", "user_",
+                                   "username=", "password=", "\"", "\\", ";"});
+}
+
 }  // namespace
 }  // namespace sluice::fuzz
 
@@ -381,5 +391,6 @@ int main(int argc, char** argv) {
   Checkpoints();
   Properties();
   Addresses();
+  SaslMessages();
   return 0;
 }

@@ -2,6 +2,7 @@
 // messages (gzip and uncompressed) with an idempotent producer, consumes them back through a
 // consumer group, and checks content, headers and per-key order.
 // Usage: node roundtrip.js BOOTSTRAP TOPIC COUNT
+// SLUICE_SASL_USER and SLUICE_SASL_PASSWORD: log in with SASL/PLAIN (a SASL_PLAINTEXT listener).
 'use strict';
 const { Kafka, CompressionTypes, logLevel } = require('kafkajs');
 
@@ -16,7 +17,10 @@ function fail(message) {
 }
 
 async function main() {
-  const kafka = new Kafka({ clientId: 'sluice-it', brokers: bootstrap.split(','), logLevel: logLevel.ERROR });
+  const sasl = process.env.SLUICE_SASL_USER
+    ? { mechanism: 'plain', username: process.env.SLUICE_SASL_USER, password: process.env.SLUICE_SASL_PASSWORD }
+    : undefined;
+  const kafka = new Kafka({ clientId: 'sluice-it', brokers: bootstrap.split(','), logLevel: logLevel.ERROR, sasl });
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: Number(process.env.SLUICE_TEST_REPLICATION || '1') }], waitForLeaders: true });

@@ -1,0 +1,71 @@
+#include "broker/security/sasl_server.h"
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+
+#include <asio/steady_timer.hpp>
+
+#include "broker/security/sasl_plain.h"
+#include "common/log.h"
+#include "protocol/kafka/messages/sasl_authenticate.h"
+#include "protocol/kafka/messages/sasl_handshake.h"
+
+namespace sluice::broker::security {
+
+using kafka::ErrorCode;
+
+void SaslServer::Handshake(const net::ConnectionInfo& connection, RequestPtr request) const {
+  kafka::SaslHandshakeRequest body;
+  if (!request->Decode(body)) return;
+  kafka::SaslHandshakeResponse response;
+  response.mechanisms = mechanisms_;
+  if (!connection.principal.empty() || !connection.sasl_mechanism.empty()) {
+    response.error_code = static_cast<int16_t>(ErrorCode::kIllegalSaslState);
+    return request->RespondAndClose(response);
+  }
+  if (std::find(mechanisms_.begin(), mechanisms_.end(), body.mechanism) == mechanisms_.end()) {
+    log::Warn("closing connection from {}: SASL mechanism '{}' is not enabled", request->peer, body.mechanism);
+    response.error_code = static_cast<int16_t>(ErrorCode::kUnsupportedSaslMechanism);
+    return request->RespondAndClose(response);
+  }
+  connection.sasl_mechanism = body.mechanism;
+  request->Respond(response);
+}
+
+void SaslServer::Authenticate(const net::ConnectionInfo& connection, RequestPtr request) const {
+  kafka::SaslAuthenticateRequest body;
+  if (!request->Decode(body)) return;
+  kafka::SaslAuthenticateResponse response;
+  if (connection.sasl_mechanism.empty() || !connection.principal.empty()) {
+    response.error_code = static_cast<int16_t>(ErrorCode::kIllegalSaslState);
+    response.error_message = "SaslAuthenticate without a SaslHandshake before it, or after a login";
+    return request->RespondAndClose(response);
+  }
+  auto message = ParsePlainMessage(body.auth_bytes);
+  if (message.ok() && security::Authenticate(credentials_, *message)) {
+    connection.principal = "User:" + message->username;
+    connection.sasl_mechanism.clear();
+    request->principal = connection.principal;
+    Audit(*request, message->username, ErrorCode::kNone);
+    return request->Respond(response);
+  }
+  response.error_code = static_cast<int16_t>(ErrorCode::kSaslAuthenticationFailed);
+  response.error_message = message.ok() ? "Authentication failed: Invalid username or password"
+                                        : std::string(message.status().message());
+  const std::string user = message.ok() ? message->username : "";
+  log::Warn("SASL/PLAIN authentication of '{}' from {} failed", user, request->peer);
+  Audit(*request, user, ErrorCode::kSaslAuthenticationFailed);
+  // Answered after a pause, so guessing passwords costs time; then the connection closes.
+  auto timer = std::make_shared<asio::steady_timer>(request->io, std::chrono::milliseconds(failure_delay_ms_));
+  timer->async_wait([timer, request, response = std::move(response)](const asio::error_code&) {
+    request->RespondAndClose(response);
+  });
+}
+
+void SaslServer::Audit(const RequestContext& request, const std::string& user, ErrorCode result) const {
+  if (request.audit == nullptr) return;
+  request.RecordAudit({{.type = "USER", .name = user, .error_code = static_cast<int16_t>(result)}});
+}
+
+}  // namespace sluice::broker::security
