@@ -30,7 +30,33 @@ void SaslServer::Handshake(const net::ConnectionInfo& connection, RequestPtr req
     return request->RespondAndClose(response);
   }
   connection.sasl_mechanism = body.mechanism;
+  connection.sasl_token_next = request->version() == 0;
   request->Respond(response);
+}
+
+absl::Status SaslServer::LogIn(const net::ConnectionInfo& connection, RequestContext& request,
+                               std::string_view message) const {
+  auto parsed = ParsePlainMessage(message);
+  if (parsed.ok() && security::Authenticate(credentials_, *parsed)) {
+    connection.principal = "User:" + parsed->username;
+    connection.sasl_mechanism.clear();
+    request.principal = connection.principal;
+    Audit(request, parsed->username, ErrorCode::kNone);
+    return absl::OkStatus();
+  }
+  const std::string user = parsed.ok() ? parsed->username : "";
+  log::Warn("SASL/PLAIN authentication of '{}' from {} failed", user, request.peer);
+  Audit(request, user, ErrorCode::kSaslAuthenticationFailed);
+  return parsed.ok() ? absl::UnauthenticatedError("Authentication failed: Invalid username or password")
+                     : parsed.status();
+}
+
+void SaslServer::AuthenticateToken(const net::ConnectionInfo& connection, RequestPtr request) const {
+  connection.sasl_token_next = false;
+  if (LogIn(connection, *request, request->body).ok()) return request->responder.Send(kafka::OutboundMessage{});
+  // Paused as on the SaslAuthenticate path; v0 has no error message, only the closed connection.
+  auto timer = std::make_shared<asio::steady_timer>(request->io, std::chrono::milliseconds(failure_delay_ms_));
+  timer->async_wait([timer, request](const asio::error_code&) { request->responder.Close(); });
 }
 
 void SaslServer::Authenticate(const net::ConnectionInfo& connection, RequestPtr request) const {
@@ -42,20 +68,10 @@ void SaslServer::Authenticate(const net::ConnectionInfo& connection, RequestPtr 
     response.error_message = "SaslAuthenticate without a SaslHandshake before it, or after a login";
     return request->RespondAndClose(response);
   }
-  auto message = ParsePlainMessage(body.auth_bytes);
-  if (message.ok() && security::Authenticate(credentials_, *message)) {
-    connection.principal = "User:" + message->username;
-    connection.sasl_mechanism.clear();
-    request->principal = connection.principal;
-    Audit(*request, message->username, ErrorCode::kNone);
-    return request->Respond(response);
-  }
+  absl::Status login = LogIn(connection, *request, body.auth_bytes);
+  if (login.ok()) return request->Respond(response);
   response.error_code = static_cast<int16_t>(ErrorCode::kSaslAuthenticationFailed);
-  response.error_message = message.ok() ? "Authentication failed: Invalid username or password"
-                                        : std::string(message.status().message());
-  const std::string user = message.ok() ? message->username : "";
-  log::Warn("SASL/PLAIN authentication of '{}' from {} failed", user, request->peer);
-  Audit(*request, user, ErrorCode::kSaslAuthenticationFailed);
+  response.error_message = std::string(login.message());
   // Answered after a pause, so guessing passwords costs time; then the connection closes.
   auto timer = std::make_shared<asio::steady_timer>(request->io, std::chrono::milliseconds(failure_delay_ms_));
   timer->async_wait([timer, request, response = std::move(response)](const asio::error_code&) {

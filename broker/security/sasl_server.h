@@ -25,8 +25,14 @@ class SaslServer {
   // Both run on the connection's thread and may change its SASL state.
   void Handshake(const net::ConnectionInfo& connection, RequestPtr request) const;
   void Authenticate(const net::ConnectionInfo& connection, RequestPtr request) const;
+  // The bare token after a SaslHandshake v0 (`request->body`): answered with a bare, empty
+  // token on success; on failure the connection is closed without an answer, as Kafka does.
+  void AuthenticateToken(const net::ConnectionInfo& connection, RequestPtr request) const;
 
  private:
+  // Checks a PLAIN message; on success the connection is logged in as its user. Either way the
+  // attempt is logged and audited. Returns the message for the client on failure.
+  absl::Status LogIn(const net::ConnectionInfo& connection, RequestContext& request, std::string_view message) const;
   void Audit(const RequestContext& request, const std::string& user, kafka::ErrorCode result) const;
 
   const PlainCredentials credentials_;

@@ -91,6 +91,22 @@ RequestDispatcher::RequestDispatcher(BrokerContext& broker) : broker_(broker) {
 
 void RequestDispatcher::Dispatch(const net::ConnectionInfo& connection, std::shared_ptr<const std::string> frame,
                                  net::Responder responder) {
+  if (connection.sasl_token_next && broker_.sasl != nullptr) {
+    // A bare SASL token (after SaslHandshake v0), audited as the SaslAuthenticate it stands for.
+    kafka::RequestHeader token_header;
+    token_header.request_api_key = kafka::SaslAuthenticateRequest::kApiKey;
+    std::string_view token(*frame);
+    auto request = std::make_shared<RequestContext>(RequestContext{.header = std::move(token_header),
+                                                                   .frame = std::move(frame),
+                                                                   .body = token,
+                                                                   .io = connection.io,
+                                                                   .peer = connection.peer,
+                                                                   .responder = std::move(responder),
+                                                                   .received = std::chrono::steady_clock::now(),
+                                                                   .audit = broker_.audit,
+                                                                   .listener = broker_.listener_name});
+    return broker_.sasl->AuthenticateToken(connection, std::move(request));
+  }
   kafka::Reader reader(*frame);
   auto header = kafka::DecodeRequestHeader(reader);
   if (!header.ok()) {

@@ -24,10 +24,9 @@ constexpr AdvertisedApi kAdvertised[] = {
     {SyncGroupRequest::kApiKey, "SyncGroup", 0, SyncGroupRequest::kMaxVersion, 0},
     {DescribeGroupsRequest::kApiKey, "DescribeGroups", 0, DescribeGroupsRequest::kMaxVersion, 0},
     {ListGroupsRequest::kApiKey, "ListGroups", 0, ListGroupsRequest::kMaxVersion, 0},
-    // SaslHandshake advertised from v0, served from v1: librdkafka enables SASL only when the
-    // range includes v0 (its feature map), then uses v1 with SaslAuthenticate. v0 (raw SASL
-    // tokens without Kafka framing after it) is refused by closing the connection.
-    {SaslHandshakeRequest::kApiKey, "SaslHandshake", 0, SaslHandshakeRequest::kMaxVersion, 1},
+    // SaslHandshake v0: the client's SASL token follows as a bare frame (kafka-python 2.0);
+    // v1: in SaslAuthenticate requests.
+    {SaslHandshakeRequest::kApiKey, "SaslHandshake", 0, SaslHandshakeRequest::kMaxVersion, 0},
     {ApiVersionsRequest::kApiKey, "ApiVersions", 0, ApiVersionsRequest::kMaxVersion, 0},
     {CreateTopicsRequest::kApiKey, "CreateTopics", 2, CreateTopicsRequest::kMaxVersion, 2},
     {DeleteTopicsRequest::kApiKey, "DeleteTopics", 1, DeleteTopicsRequest::kMaxVersion, 1},

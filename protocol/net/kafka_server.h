@@ -36,6 +36,8 @@ struct ConnectionInfo {
   // SaslHandshake chose, and the principal ("User:NAME") once SaslAuthenticate succeeded.
   mutable std::string sasl_mechanism;
   mutable std::string principal;
+  // After a SaslHandshake v0 the next frame is the client's bare SASL token, not a request.
+  mutable bool sasl_token_next = false;
 };
 
 // Runs on the connection's io_context thread. `connection` is valid during the call (copy what

@@ -41,9 +41,7 @@ TEST_CASE("minimum versions follow the Kafka 4.0 baseline", "[kafka][registry]")
   REQUIRE(IsVersionAccepted(0, 3));
   REQUIRE(IsVersionAccepted(18, 4));
   REQUIRE(!IsVersionAccepted(18, 5));
-  // SaslHandshake: advertised from v0 for librdkafka's feature map, served from v1.
-  REQUIRE(FindAdvertisedApi(17)->min_version == 0);
-  REQUIRE(AcceptedMinVersion(17) == 1);
+  REQUIRE(AcceptedMinVersion(17) == 0);
   REQUIRE(AcceptedMinVersion(36) == 0);
   // Codecs exist, but nothing handles these yet.
   for (int16_t key : {61}) {
