@@ -54,9 +54,13 @@ absl::Status SaslServer::LogIn(const net::ConnectionInfo& connection, RequestCon
 void SaslServer::AuthenticateToken(const net::ConnectionInfo& connection, RequestPtr request) const {
   connection.sasl_token_next = false;
   if (LogIn(connection, *request, request->body).ok()) return request->responder.Send(kafka::OutboundMessage{});
-  // Paused as on the SaslAuthenticate path; v0 has no error message, only the closed connection.
-  auto timer = std::make_shared<asio::steady_timer>(request->io, std::chrono::milliseconds(failure_delay_ms_));
-  timer->async_wait([timer, request](const asio::error_code&) { request->responder.Close(); });
+  // v0 has no error message, only the closed connection.
+  AfterFailureDelay(*request, [request] { request->responder.Close(); });
+}
+
+void SaslServer::AfterFailureDelay(const RequestContext& request, std::function<void()> answer) const {
+  auto timer = std::make_shared<asio::steady_timer>(request.io, std::chrono::milliseconds(failure_delay_ms_));
+  timer->async_wait([timer, answer = std::move(answer)](const asio::error_code&) { answer(); });
 }
 
 void SaslServer::Authenticate(const net::ConnectionInfo& connection, RequestPtr request) const {
@@ -72,11 +76,7 @@ void SaslServer::Authenticate(const net::ConnectionInfo& connection, RequestPtr 
   if (login.ok()) return request->Respond(response);
   response.error_code = static_cast<int16_t>(ErrorCode::kSaslAuthenticationFailed);
   response.error_message = std::string(login.message());
-  // Answered after a pause, so guessing passwords costs time; then the connection closes.
-  auto timer = std::make_shared<asio::steady_timer>(request->io, std::chrono::milliseconds(failure_delay_ms_));
-  timer->async_wait([timer, request, response = std::move(response)](const asio::error_code&) {
-    request->RespondAndClose(response);
-  });
+  AfterFailureDelay(*request, [request, response = std::move(response)] { request->RespondAndClose(response); });
 }
 
 void SaslServer::Audit(const RequestContext& request, const std::string& user, ErrorCode result) const {

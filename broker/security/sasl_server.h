@@ -6,6 +6,7 @@
 // the connection is closed; every attempt is audited.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,9 @@ class SaslServer {
   // attempt is logged and audited. Returns the message for the client on failure.
   absl::Status LogIn(const net::ConnectionInfo& connection, RequestContext& request, std::string_view message) const;
   void Audit(const RequestContext& request, const std::string& user, kafka::ErrorCode result) const;
+  // Runs `answer` on the request's connection thread after the failure delay, so guessing
+  // passwords costs time.
+  void AfterFailureDelay(const RequestContext& request, std::function<void()> answer) const;
 
   const PlainCredentials credentials_;
   const std::vector<std::string> mechanisms_;

@@ -89,23 +89,32 @@ RequestDispatcher::RequestDispatcher(BrokerContext& broker) : broker_(broker) {
   }
 }
 
+RequestPtr RequestDispatcher::NewRequest(const net::ConnectionInfo& connection, kafka::RequestHeader header,
+                                        std::shared_ptr<const std::string> frame, std::string_view body,
+                                        net::Responder responder, const RequestContext::Stages& stages) const {
+  auto request = std::make_shared<RequestContext>(RequestContext{.header = std::move(header),
+                                                                 .frame = std::move(frame),
+                                                                 .body = body,
+                                                                 .io = connection.io,
+                                                                 .peer = connection.peer,
+                                                                 .responder = std::move(responder),
+                                                                 .received = std::chrono::steady_clock::now(),
+                                                                 .stages = stages,
+                                                                 .audit = broker_.audit,
+                                                                 .listener = broker_.listener_name});
+  if (!connection.principal.empty()) request->principal = connection.principal;
+  return request;
+}
+
 void RequestDispatcher::Dispatch(const net::ConnectionInfo& connection, std::shared_ptr<const std::string> frame,
                                  net::Responder responder) {
   if (connection.sasl_token_next && broker_.sasl != nullptr) {
     // A bare SASL token (after SaslHandshake v0), audited as the SaslAuthenticate it stands for.
     kafka::RequestHeader token_header;
     token_header.request_api_key = kafka::SaslAuthenticateRequest::kApiKey;
-    std::string_view token(*frame);
-    auto request = std::make_shared<RequestContext>(RequestContext{.header = std::move(token_header),
-                                                                   .frame = std::move(frame),
-                                                                   .body = token,
-                                                                   .io = connection.io,
-                                                                   .peer = connection.peer,
-                                                                   .responder = std::move(responder),
-                                                                   .received = std::chrono::steady_clock::now(),
-                                                                   .audit = broker_.audit,
-                                                                   .listener = broker_.listener_name});
-    return broker_.sasl->AuthenticateToken(connection, std::move(request));
+    const std::string_view token(*frame);
+    return broker_.sasl->AuthenticateToken(
+        connection, NewRequest(connection, std::move(token_header), std::move(frame), token, std::move(responder), {}));
   }
   kafka::Reader reader(*frame);
   auto header = kafka::DecodeRequestHeader(reader);
@@ -131,17 +140,8 @@ void RequestDispatcher::Dispatch(const net::ConnectionInfo& connection, std::sha
   std::string_view body = std::string_view(*frame).substr(reader.position());
   const ApiMetrics& instruments = api_metrics_[static_cast<size_t>(key) % api_metrics_.size()];
   if (instruments.requests != nullptr) instruments.requests->Add();
-  auto request = std::make_shared<RequestContext>(RequestContext{.header = std::move(*header),
-                                                                 .frame = std::move(frame),
-                                                                 .body = body,
-                                                                 .io = connection.io,
-                                                                 .peer = connection.peer,
-                                                                 .responder = std::move(responder),
-                                                                 .received = std::chrono::steady_clock::now(),
-                                                                 .stages = instruments.stages,
-                                                                 .audit = broker_.audit,
-                                                                 .listener = broker_.listener_name});
-  if (!connection.principal.empty()) request->principal = connection.principal;
+  RequestPtr request =
+      NewRequest(connection, std::move(*header), std::move(frame), body, std::move(responder), instruments.stages);
   if (route->handler == nullptr) {
     if (broker_.sasl == nullptr) {
       log::Warn("closing connection from {}: {} on a listener without SASL", connection.peer, api->name);

@@ -6,6 +6,7 @@
 #include <array>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "broker/handlers/broker_context.h"
 #include "broker/server/request_context.h"
@@ -25,6 +26,11 @@ class RequestDispatcher {
     metrics::Counter* requests = nullptr;
     RequestContext::Stages stages;
   };
+  // The request's context, with the connection's principal and this broker's audit log.
+  RequestPtr NewRequest(const net::ConnectionInfo& connection, kafka::RequestHeader header,
+                        std::shared_ptr<const std::string> frame, std::string_view body, net::Responder responder,
+                        const RequestContext::Stages& stages) const;
+
   BrokerContext& broker_;
   std::array<ApiMetrics, 128> api_metrics_{};  // by api key
 };
