@@ -9,8 +9,10 @@
 #include "broker/admin/broker_metrics.h"
 #include "broker/admin/cluster_summary.h"
 #include "broker/config/broker_config.h"
+#include "broker/config/listeners.h"
 #include "broker/replication/replica_fetchers.h"
 #include "broker/security/jaas_config.h"
+#include "protocol/net/tls_context.h"
 #include "common/absl_compat.h"
 #include "common/endpoint.h"
 #include "common/log.h"
@@ -24,22 +26,18 @@ namespace {
 constexpr char kClusterId[] = "sluice-local-cluster0";
 constexpr int kStartupWaitLogIntervalMs = 5000;
 
-// The security protocol that listener.security.protocol.map gives the listener `name`.
-absl::StatusOr<std::string> ListenerProtocol(const std::string& name, const std::string& map) {
-  for (absl::string_view entry : absl::StrSplit(map, ',', absl::SkipWhitespace())) {
-    const size_t colon = entry.find(':');
-    if (colon != absl::string_view::npos && absl::StripAsciiWhitespace(entry.substr(0, colon)) == name) {
-      return std::string(absl::StripAsciiWhitespace(entry.substr(colon + 1)));
-    }
+std::vector<metadata::BrokerEndpoint> AdvertisedEndpoints(const Listeners& listeners) {
+  std::vector<metadata::BrokerEndpoint> endpoints;
+  for (const Listener& listener : listeners.all) {
+    metadata::BrokerEndpoint& e = endpoints.emplace_back();
+    e.set_name(listener.name);
+    e.set_host(listener.advertised.host);
+    e.set_port(listener.advertised.port);
+    e.set_security_protocol(static_cast<int32_t>(listener.protocol));
   }
-  return absl::InvalidArgumentError(fmt::format("listener.security.protocol.map has no entry for listener {}", name));
+  return endpoints;
 }
 
-// "NAME://host:port" -> NAME; a bare host:port is PLAINTEXT, as Kafka reads it.
-std::string ListenerName(const std::string& listeners) {
-  const size_t scheme = listeners.find("://");
-  return scheme == std::string::npos ? "PLAINTEXT" : listeners.substr(0, scheme);
-}
 // How long SIGTERM waits for the controller to move this broker's leaderships.
 constexpr auto kControlledShutdownTimeout = std::chrono::seconds(30);
 }  // namespace
@@ -86,14 +84,39 @@ std::string Broker::NotReadyReason() const {
 
 Broker::~Broker() { Shutdown(); }
 
-absl::Status Broker::StartSecurity() {
-  const std::string name = ListenerName(config_.GetString("listeners"));
-  SLUICE_ASSIGN_OR_RETURN(std::string protocol,
-                          ListenerProtocol(name, config_.GetString("listener.security.protocol.map")));
-  if (protocol == "PLAINTEXT") return absl::OkStatus();
-  if (protocol != "SASL_PLAINTEXT") {
-    return absl::InvalidArgumentError(fmt::format(
-        "listener {}: security protocol {} is not supported yet (PLAINTEXT and SASL_PLAINTEXT are)", name, protocol));
+absl::StatusOr<net::TlsOptions> Broker::TlsOptionsFromConfig() const {
+  SLUICE_ASSIGN_OR_RETURN(net::ClientAuth client_auth, net::ParseClientAuth(config_.GetString("ssl.client.auth")));
+  return net::TlsOptions{.keystore_location = config_.GetString("ssl.keystore.location"),
+                         .key_password = config_.GetString("ssl.key.password"),
+                         .truststore_location = config_.GetString("ssl.truststore.location"),
+                         .client_auth = client_auth,
+                         .protocols = config_.GetList("ssl.enabled.protocols")};
+}
+
+absl::Status Broker::StartTls() {
+  const Listener& inter_broker = listeners_.InterBroker();
+  if (std::none_of(listeners_.all.begin(), listeners_.all.end(), [](const Listener& l) { return UsesTls(l.protocol); })) {
+    return absl::OkStatus();
+  }
+  SLUICE_ASSIGN_OR_RETURN(net::TlsOptions options, TlsOptionsFromConfig());
+  SLUICE_ASSIGN_OR_RETURN(server_tls_, net::ReloadingTlsContext::Create(net::ReloadingTlsContext::Side::kServer, options));
+  SLUICE_ASSIGN_OR_RETURN(security::SslPrincipalMapper mapper,
+                          security::SslPrincipalMapper::Parse(config_.GetString("ssl.principal.mapping.rules")));
+  ssl_principals_ = std::make_unique<security::SslPrincipalMapper>(std::move(mapper));
+  if (UsesTls(inter_broker.protocol)) {
+    // A follower presents this broker's own certificate, so leaders may require mTLS.
+    SLUICE_ASSIGN_OR_RETURN(replicas_.options.inter_broker.tls,
+                            net::ReloadingTlsContext::Create(net::ReloadingTlsContext::Side::kClient, options));
+    const std::string algorithm = config_.GetString("ssl.endpoint.identification.algorithm");
+    replicas_.options.inter_broker.verify_host = absl::AsciiStrToLower(algorithm) == "https";
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Broker::StartSasl() {
+  const Listener& inter_broker = listeners_.InterBroker();
+  if (std::none_of(listeners_.all.begin(), listeners_.all.end(), [](const Listener& l) { return UsesSasl(l.protocol); })) {
+    return absl::OkStatus();
   }
   std::vector<std::string> mechanisms = config_.GetList("sasl.enabled.mechanisms");
   for (const std::string& mechanism : mechanisms) {
@@ -105,13 +128,37 @@ absl::Status Broker::StartSecurity() {
   if (mechanisms.empty()) return absl::InvalidArgumentError("sasl.enabled.mechanisms: empty on a SASL listener");
   SLUICE_ASSIGN_OR_RETURN(security::PlainCredentials credentials,
                           security::ParsePlainJaasConfig(config_.GetString("sasl.jaas.config")));
-  if (credentials.username.empty() || credentials.password.empty()) {
-    return absl::InvalidArgumentError(
-        "sasl.jaas.config: username and password are needed: brokers log in to each other on this listener");
+  if (UsesSasl(inter_broker.protocol)) {
+    if (credentials.username.empty() || credentials.password.empty()) {
+      return absl::InvalidArgumentError(fmt::format(
+          "sasl.jaas.config: username and password are needed: brokers log in to each other on listener {}",
+          inter_broker.name));
+    }
+    replicas_.options.inter_broker.login = ReplicationOptions::Login{credentials.username, credentials.password};
   }
-  replicas_.options.inter_broker_login = ReplicationOptions::Login{credentials.username, credentials.password};
   sasl_ = std::make_unique<security::SaslServer>(std::move(credentials), std::move(mechanisms),
                                                  config_.GetInt("connection.failed.authentication.delay.ms"));
+  return absl::OkStatus();
+}
+
+absl::Status Broker::StartListeners() {
+  for (const Listener& listener : listeners_.all) {
+    auto server = std::make_unique<net::KafkaServer>(
+        shards_,
+        net::ServerOptions{.host = listener.bind.host,
+                           .port = listener.bind.port,
+                           .max_request_bytes = config_.GetInt("socket.request.max.bytes"),
+                           .idle_timeout_ms = config_.GetLong("connections.max.idle.ms"),
+                           .tls = UsesTls(listener.protocol) ? server_tls_ : nullptr},
+        [this, &listener](const net::ConnectionInfo& connection, std::shared_ptr<const std::string> frame,
+                          net::Responder responder) {
+          dispatcher_->Dispatch(listener, connection, std::move(frame), std::move(responder));
+        });
+    SLUICE_RETURN_IF_ERROR(server->Start());
+    log::Info("broker {}: listener {} ({}) on {}:{}", broker_id_, listener.name, SecurityProtocolName(listener.protocol),
+              listener.bind.host, server->port());
+    servers_.push_back(std::move(server));
+  }
   return absl::OkStatus();
 }
 
@@ -122,22 +169,17 @@ absl::Status Broker::Start() {
     admin_->AddJsonRoute("/v1/cluster", [this] { return ClusterSummaryJson(*metadata_.Current(), broker_id_); });
     SLUICE_RETURN_IF_ERROR(admin_->Start());
   }
-  SLUICE_ASSIGN_OR_RETURN(HostPort listener, ParseEndpoint(config_.GetString("listeners")));
-  SLUICE_RETURN_IF_ERROR(StartSecurity());
+  SLUICE_ASSIGN_OR_RETURN(listeners_, ParseListeners(config_));
+  SLUICE_RETURN_IF_ERROR(StartTls());
+  SLUICE_RETURN_IF_ERROR(StartSasl());
   if (const std::string file = config_.GetString("audit.log.file"); !file.empty()) {
     SLUICE_ASSIGN_OR_RETURN(audit_, audit::AuditLog::Open({.file = file,
                                                             .max_bytes = config_.GetLong("audit.log.max.bytes"),
                                                             .max_files = config_.GetInt("audit.log.max.files")}));
   }
-  std::string advertised_text = config_.GetString("advertised.listeners");
-  SLUICE_ASSIGN_OR_RETURN(HostPort advertised, ParseEndpoint(advertised_text.empty() ? config_.GetString("listeners")
-                                                                                     : advertised_text));
   SLUICE_ASSIGN_OR_RETURN(std::vector<ControllerAddress> controllers,
                           ParseControllerAddresses(config_.GetString("controller.quorum.voters"),
                                                    config_.GetString("controller.quorum.bootstrap.servers")));
-  if (advertised.host == "0.0.0.0") {
-    return absl::InvalidArgumentError("advertised.listeners: set a host clients can reach (listeners binds 0.0.0.0)");
-  }
   SLUICE_RETURN_IF_ERROR(storage::ClaimDataDirectory(config_.GetString("log.dirs"), broker_id_));
   // Recovery of every log happens before registering, so a long one cannot get the broker
   // fenced, and every replica is ready when the metadata names it.
@@ -146,8 +188,9 @@ absl::Status Broker::Start() {
   controller_ = std::make_unique<ControllerLink>(
       control_io_,
       ControllerLinkOptions{.broker_id = broker_id_,
-                            .advertised_host = advertised.host,
-                            .advertised_port = advertised.port,
+                            .advertised_host = listeners_.InterBroker().advertised.host,
+                            .advertised_port = listeners_.InterBroker().advertised.port,
+                            .endpoints = AdvertisedEndpoints(listeners_),
                             .rack = config_.GetString("broker.rack"),
                             .controllers = controllers,
                             .heartbeat_interval_ms = config_.GetLong("broker.heartbeat.interval.ms")},
@@ -195,8 +238,8 @@ absl::Status Broker::Start() {
                                                                "kafka_server_delayedoperationpurgatory_purgatorysize",
                                                                {{"delayedOperation", "Fetch"}}),
                                                            .audit = audit_.get(),
-                                                           .listener_name = ListenerName(config_.GetString("listeners")),
-                                                           .sasl = sasl_.get()});
+                                                           .sasl = sasl_.get(),
+                                                           .ssl_principals = ssl_principals_.get()});
   dispatcher_ = std::make_unique<RequestDispatcher>(*context_);
 
   auto guard = asio::make_work_guard(control_io_);
@@ -220,19 +263,9 @@ absl::Status Broker::Start() {
   partitions_.StartMaintenance();
   groups_->Start();
 
-  server_ = std::make_unique<net::KafkaServer>(
-      shards_,
-      net::ServerOptions{.host = listener.host,
-                         .port = listener.port,
-                         .max_request_bytes = config_.GetInt("socket.request.max.bytes"),
-                         .idle_timeout_ms = config_.GetLong("connections.max.idle.ms")},
-      [this](const net::ConnectionInfo& connection, std::shared_ptr<const std::string> frame, net::Responder responder) {
-        dispatcher_->Dispatch(connection, std::move(frame), std::move(responder));
-      });
-  SLUICE_RETURN_IF_ERROR(server_->Start());
+  SLUICE_RETURN_IF_ERROR(StartListeners());
   listening_ = true;
-  log::Info("broker {}: listening on {}:{} ({} shards), data in {}", broker_id_, listener.host, server_->port(),
-            shards_.size(), config_.GetString("log.dirs"));
+  log::Info("broker {}: serving ({} shards), data in {}", broker_id_, shards_.size(), config_.GetString("log.dirs"));
   return absl::OkStatus();
 }
 
@@ -277,7 +310,7 @@ void Broker::ControlledShutdown() {
 void Broker::Shutdown() {
   if (shut_down_.exchange(true)) return;
   listening_ = false;
-  if (server_) server_->Stop();
+  for (auto& server : servers_) server->Stop();
   // Before the logs close: the coordinator appends to __consumer_offsets.
   if (groups_) groups_->Stop();
   if (controller_) controller_->Stop();

@@ -15,12 +15,14 @@
 
 #include "absl/status/status.h"
 #include "broker/cluster/controller_link.h"
+#include "broker/config/listeners.h"
 #include "broker/cluster/metadata_cache.h"
 #include "broker/cluster/partition_manager.h"
 #include "broker/groups/group_coordinator.h"
 #include "broker/handlers/broker_context.h"
 #include "broker/replication/replica_context.h"
 #include "broker/security/sasl_server.h"
+#include "broker/security/ssl_principal_mapper.h"
 #include "broker/server/request_dispatcher.h"
 #include "broker/txn/producer_id_manager.h"
 #include "common/config.h"
@@ -28,6 +30,7 @@
 #include "protocol/admin/admin_server.h"
 #include "protocol/net/io_context_pool.h"
 #include "protocol/net/kafka_server.h"
+#include "protocol/net/tls_context.h"
 
 namespace sluice::broker {
 
@@ -43,8 +46,14 @@ class Broker {
   void RunUntilSignalled();
 
  private:
-  // The listener's security protocol; on SASL_PLAINTEXT, the SASL server and the followers' login.
-  absl::Status StartSecurity();
+  // With TLS listeners: the certificate they serve and the rules that name clients by theirs;
+  // on a TLS inter-broker listener, the followers' client side too.
+  absl::Status StartTls();
+  absl::StatusOr<net::TlsOptions> TlsOptionsFromConfig() const;
+  // With SASL listeners: the SASL server, and the followers' login on a SASL inter-broker one.
+  absl::Status StartSasl();
+  // One Kafka server per listener.
+  absl::Status StartListeners();
   // SIGTERM: the controller moves this broker's leaderships away before it stops serving.
   void ControlledShutdown();
   void Shutdown();
@@ -67,10 +76,13 @@ class Broker {
   std::unique_ptr<ProducerIdManager> producer_ids_;
   std::unique_ptr<groups::GroupCoordinator> groups_;
   std::unique_ptr<audit::AuditLog> audit_;  // outlives the handlers that record into it
-  std::unique_ptr<security::SaslServer> sasl_;  // on a SASL_PLAINTEXT listener
+  Listeners listeners_;  // before the servers whose handlers refer to them
+  std::shared_ptr<net::ReloadingTlsContext> server_tls_;  // with TLS listeners
+  std::unique_ptr<security::SslPrincipalMapper> ssl_principals_;
+  std::unique_ptr<security::SaslServer> sasl_;  // with SASL listeners
   std::unique_ptr<BrokerContext> context_;
   std::unique_ptr<RequestDispatcher> dispatcher_;
-  std::unique_ptr<net::KafkaServer> server_;
+  std::vector<std::unique_ptr<net::KafkaServer>> servers_;
   std::unique_ptr<admin::AdminServer> admin_;
   std::atomic<bool> listening_{false};
   mutable std::atomic<bool> caught_up_once_{false};

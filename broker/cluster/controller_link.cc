@@ -143,6 +143,7 @@ void ControllerLink::Register() {
   request.set_broker_id(options_.broker_id);
   request.set_host(options_.advertised_host);
   request.set_port(options_.advertised_port);
+  for (const metadata::BrokerEndpoint& endpoint : options_.endpoints) *request.add_endpoints() = endpoint;
   request.set_rack(options_.rack);
   request.set_heartbeat_interval_ms(options_.heartbeat_interval_ms);
   request.set_incarnation_id(incarnation_id_);

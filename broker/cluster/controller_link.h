@@ -40,8 +40,9 @@ absl::StatusOr<std::vector<ControllerAddress>> ParseControllerAddresses(const st
 
 struct ControllerLinkOptions {
   int32_t broker_id = 1;
-  std::string advertised_host;
+  std::string advertised_host;  // of the inter-broker listener
   int32_t advertised_port = 0;
+  std::vector<metadata::BrokerEndpoint> endpoints;  // every advertised listener
   std::string rack;
   std::vector<ControllerAddress> controllers;
   int64_t heartbeat_interval_ms = 2000;

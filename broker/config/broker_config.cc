@@ -21,8 +21,26 @@ const config::Schema& BrokerSchema() {
                 .min = min, .allowed_values = std::move(allowed)});
     };
     def("node.id", Type::kInt, "1", "this broker's id", 0);
-    def("listeners", Type::kString, "PLAINTEXT://127.0.0.1:9092", "where clients connect: NAME://host:port");
-    def("advertised.listeners", Type::kString, "", "address given to clients in metadata (default: listeners)");
+    def("listeners", Type::kString, "PLAINTEXT://127.0.0.1:9092",
+        "where clients connect: NAME://host:port,... (one Kafka listener each)");
+    def("advertised.listeners", Type::kString, "",
+        "NAME://host:port,... given in Metadata to clients of each listener (default: listeners)");
+    def("inter.broker.listener.name", Type::kString, "",
+        "the listener other brokers replicate from (empty: the first in listeners)");
+    def("ssl.keystore.type", Type::kString, "PEM", "format of ssl.keystore.location (PEM)", std::nullopt, {"PEM"});
+    def("ssl.keystore.location", Type::kString, "",
+        "PEM file with this broker's private key and certificate chain, for SSL and SASL_SSL listeners");
+    def("ssl.key.password", Type::kString, "", "password of an encrypted private key in ssl.keystore.location");
+    def("ssl.truststore.type", Type::kString, "PEM", "format of ssl.truststore.location (PEM)", std::nullopt, {"PEM"});
+    def("ssl.truststore.location", Type::kString, "",
+        "PEM file with the CA certificates client certificates (and other brokers') are checked against");
+    def("ssl.client.auth", Type::kString, "none", "client certificates on TLS listeners: none, requested, required",
+        std::nullopt, {"none", "requested", "required"});
+    def("ssl.enabled.protocols", Type::kList, "TLSv1.2,TLSv1.3", "TLS versions accepted (TLSv1.2, TLSv1.3)");
+    def("ssl.principal.mapping.rules", Type::kString, "DEFAULT",
+        "RULE:pattern/replacement/[LU],...,DEFAULT: user names from client certificate subjects");
+    def("ssl.endpoint.identification.algorithm", Type::kString, "https",
+        "https: a broker checks that another broker's certificate names the host it connects to; empty: no check");
     def("controller.quorum.voters", Type::kString, "",
         "the controller quorum's voters as id@host:port,...; empty: controller.quorum.bootstrap.servers");
     def("controller.quorum.bootstrap.servers", Type::kString, "127.0.0.1:9093",
@@ -91,7 +109,7 @@ const config::Schema& BrokerSchema() {
     def("group.max.size", Type::kInt, "2147483647", "largest number of members in one group", 1);
     def("listener.security.protocol.map", Type::kString,
         "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL",
-        "listener name -> security protocol; PLAINTEXT and SASL_PLAINTEXT are served");
+        "listener name -> security protocol (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL)");
     def("sasl.enabled.mechanisms", Type::kList, "PLAIN", "SASL mechanisms a SASL listener accepts (PLAIN)");
     def("sasl.mechanism.inter.broker.protocol", Type::kString, "PLAIN",
         "mechanism this broker logs in to other brokers with", std::nullopt, {"PLAIN"});

@@ -30,7 +30,7 @@ std::string ClientHost(const std::string& peer) {
 std::string ClientId(const RequestContext& request) { return request.header.client_id.value_or(""); }
 
 kafka::FindCoordinatorResponse::Coordinator Locate(BrokerContext& broker, const metadata::MetadataImage& image,
-                                                   int8_t key_type, const std::string& key) {
+                                                   std::string_view listener, int8_t key_type, const std::string& key) {
   kafka::FindCoordinatorResponse::Coordinator c;
   c.key = key;
   c.node_id = -1;
@@ -52,12 +52,16 @@ kafka::FindCoordinatorResponse::Coordinator Locate(BrokerContext& broker, const 
     const int32_t leader =
         topic && partition < static_cast<int32_t>(topic->partitions.size()) ? topic->partitions[partition].leader : -1;
     const metadata::BrokerInfo* info = leader >= 0 ? image.FindBroker(leader) : nullptr;
+    const std::optional<metadata::BrokerEndpointInfo> endpoint =
+        info != nullptr ? info->Endpoint(listener) : std::nullopt;
     if (info == nullptr || info->fenced) {
       fail(ErrorCode::kCoordinatorNotAvailable, "the group's offsets partition has no live leader");
+    } else if (!endpoint) {
+      fail(ErrorCode::kCoordinatorNotAvailable, "the coordinator has no listener of the name this client uses");
     } else {
       c.node_id = leader;
-      c.host = info->host;
-      c.port = info->port;
+      c.host = endpoint->host;
+      c.port = endpoint->port;
     }
   }
   return c;
@@ -76,7 +80,9 @@ void AnswerFindCoordinator(BrokerContext& broker, const RequestPtr& request,
     return;
   }
   kafka::FindCoordinatorResponse response;
-  for (const auto& key : keys) response.coordinators.push_back(Locate(broker, *image, body->key_type, key));
+  for (const auto& key : keys) {
+    response.coordinators.push_back(Locate(broker, *image, request->listener, body->key_type, key));
+  }
   if (request->version() < 4 && !response.coordinators.empty()) {
     const auto& c = response.coordinators.front();
     response.error_code = c.error_code;

@@ -20,6 +20,7 @@
 namespace sluice::broker {
 namespace security {
 class SaslServer;
+class SslPrincipalMapper;
 }
 
 struct BrokerContext {
@@ -37,8 +38,9 @@ struct BrokerContext {
   metrics::Registry& metrics;
   metrics::Gauge* fetch_purgatory = nullptr;  // fetches parked until data arrives or they time out
   audit::AuditLog* audit = nullptr;           // admin operations' trail, when audit.log.file is set
-  std::string listener_name;                  // e.g. PLAINTEXT, as `listeners` names it
-  const security::SaslServer* sasl = nullptr;  // when the listener is SASL_PLAINTEXT
+  const security::SaslServer* sasl = nullptr;  // when a listener is SASL_PLAINTEXT or SASL_SSL
+  // Names SSL listeners' clients by their certificates (ssl.principal.mapping.rules).
+  const security::SslPrincipalMapper* ssl_principals = nullptr;
 
   std::string ClusterId(const metadata::MetadataImage& image) const {
     return image.cluster_id().empty() ? cluster_id : image.cluster_id();

@@ -20,10 +20,12 @@ void HandleDescribeCluster(BrokerContext& broker, RequestPtr request) {
   response.controller_id = live.empty() ? -1 : live.front();
   for (int32_t id : live) {
     const metadata::BrokerInfo* info = image->FindBroker(id);
+    const std::optional<metadata::BrokerEndpointInfo> endpoint = info->Endpoint(request->listener);
+    if (!endpoint) continue;  // not reachable on the client's listener
     kafka::DescribeClusterResponse::DescribeClusterBroker b;
     b.broker_id = id;
-    b.host = info->host;
-    b.port = info->port;
+    b.host = endpoint->host;
+    b.port = endpoint->port;
     if (!info->rack.empty()) b.rack = info->rack;
     response.brokers.push_back(std::move(b));
   }

@@ -64,12 +64,17 @@ void Answer(BrokerContext& broker, const RequestPtr& request, const MetadataRequ
             const std::map<std::string, kafka::ErrorCode>& creation_errors) {
   auto image = broker.metadata.Current();
   MetadataResponse response;
+  // Each broker's address on the listener the client came in on; brokers without it are left out.
+  std::set<int32_t> reachable;
   for (int32_t id : image->LiveBrokerIds()) {
     const metadata::BrokerInfo* info = image->FindBroker(id);
+    const std::optional<metadata::BrokerEndpointInfo> endpoint = info->Endpoint(request->listener);
+    if (!endpoint) continue;
+    reachable.insert(id);
     MetadataResponse::MetadataResponseBroker b;
     b.node_id = id;
-    b.host = info->host;
-    b.port = info->port;
+    b.host = endpoint->host;
+    b.port = endpoint->port;
     if (!info->rack.empty()) b.rack = info->rack;
     response.brokers.push_back(std::move(b));
   }
@@ -99,6 +104,15 @@ void Answer(BrokerContext& broker, const RequestPtr& request, const MetadataRequ
           : wanted.name                  ? kafka::ErrorCode::kUnknownTopicOrPartition
                                          : kafka::ErrorCode::kUnknownTopicId);
       response.topics.push_back(std::move(missing));
+    }
+  }
+  for (auto& topic : response.topics) {
+    for (auto& partition : topic.partitions) {
+      if (partition.leader_id >= 0 && !reachable.count(partition.leader_id)) {
+        // A live leader without this listener: Kafka's answer, so clients do not wait for it.
+        partition.leader_id = -1;
+        partition.error_code = static_cast<int16_t>(kafka::ErrorCode::kListenerNotFound);
+      }
     }
   }
   if (body.include_cluster_authorized_operations) response.cluster_authorized_operations = 0;

@@ -1,13 +1,12 @@
 #include "broker/replication/leader_connection.h"
 
 #include <asio/connect.hpp>
-#include <asio/read.hpp>
-#include <asio/write.hpp>
 #include <fmt/format.h>
 
 #include "broker/security/sasl_plain.h"
 #include "common/absl_compat.h"
 #include "common/status_macros.h"
+#include "protocol/net/tls_context.h"
 #include "protocol/kafka/error_codes.h"
 #include "protocol/kafka/message_headers.h"
 #include "protocol/kafka/messages/sasl_authenticate.h"
@@ -42,9 +41,7 @@ void LeaderConnection::Call(const std::string& host, uint16_t port, std::string 
 }
 
 void LeaderConnection::Close() {
-  asio::error_code ignored;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  if (transport_) transport_->Close();
   connected_ = false;
 }
 
@@ -63,15 +60,28 @@ void LeaderConnection::Connect() {
                                                             asio::ip::tcp::resolver::results_type endpoints) {
     if (self->call_ != call || !self->done_) return;
     if (ec) return self->Fail("resolve", ec);
-    asio::async_connect(self->socket_, endpoints, [self, call](const asio::error_code& ec, const asio::ip::tcp::endpoint&) {
-      if (self->call_ != call || !self->done_) return;
-      if (ec) return self->Fail("connect", ec);
-      asio::error_code ignored;
-      self->socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
-      self->connected_ = true;
-      if (self->login_) return self->LogIn(0);
-      self->Send();
-    });
+    asio::ip::tcp::socket socket(self->io_);
+    self->transport_ = self->tls_ ? std::make_unique<net::Transport>(std::move(socket), self->tls_->Current())
+                                  : std::make_unique<net::Transport>(std::move(socket));
+    asio::async_connect(self->transport_->socket(), endpoints,
+                        [self, call](const asio::error_code& ec, const asio::ip::tcp::endpoint&) {
+                          if (self->call_ != call || !self->done_) return;
+                          if (ec) return self->Fail("connect", ec);
+                          asio::error_code ignored;
+                          self->transport_->socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+                          self->Handshake();
+                        });
+  });
+}
+
+void LeaderConnection::Handshake() {
+  if (transport_->tls() && verify_host_) transport_->VerifyServerName(host_);
+  transport_->Handshake(asio::ssl::stream_base::client, [self = shared_from_this(), call = call_](const asio::error_code& ec) {
+    if (self->call_ != call || !self->done_) return;
+    if (ec) return self->Fail("TLS handshake", ec);
+    self->connected_ = true;
+    if (self->login_) return self->LogIn(0);
+    self->Send();
   });
 }
 
@@ -90,18 +100,19 @@ void LeaderConnection::LogIn(int step) {
   const uint32_t size = static_cast<uint32_t>(encoded.bytes.size());
   for (int i = 0; i < 4; ++i) login_frame_[i] = static_cast<char>(size >> (24 - 8 * i));
   login_frame_ += encoded.bytes;
-  asio::async_write(socket_, asio::buffer(login_frame_), [self = shared_from_this(), call = call_, step](
-                                                             const asio::error_code& ec, size_t) {
+  transport_->WriteAll(asio::buffer(login_frame_), [self = shared_from_this(), call = call_, step](
+                                                       const asio::error_code& ec, size_t) {
     if (self->call_ != call || !self->done_) return;
     if (ec) return self->Fail("write", ec);
-    asio::async_read(self->socket_, asio::buffer(self->size_bytes_), [self, call, step](const asio::error_code& ec, size_t) {
+    self->transport_->ReadExactly(asio::buffer(self->size_bytes_), [self, call, step](const asio::error_code& ec, size_t) {
       if (self->call_ != call || !self->done_) return;
       if (ec) return self->Fail("SASL login: read", ec);
       uint32_t size = 0;
       for (unsigned char byte : self->size_bytes_) size = (size << 8) | byte;
       if (size < 4 || size > 1u << 20) return self->Fail("SASL login: response size", asio::error::invalid_argument);
       self->login_frame_.resize(size);
-      asio::async_read(self->socket_, asio::buffer(self->login_frame_), [self, call, step](const asio::error_code& ec, size_t) {
+      self->transport_->ReadExactly(asio::buffer(self->login_frame_), [self, call, step](const asio::error_code& ec,
+                                                                                          size_t) {
         if (self->call_ != call || !self->done_) return;
         if (ec) return self->Fail("SASL login: read", ec);
         if (absl::Status status = self->CheckLoginResponse(step, self->login_frame_); !status.ok()) {
@@ -137,7 +148,7 @@ absl::Status LeaderConnection::CheckLoginResponse(int step, std::string_view fra
 }
 
 void LeaderConnection::Send() {
-  asio::async_write(socket_, asio::buffer(request_), [self = shared_from_this(), call = call_](const asio::error_code& ec, size_t) {
+  transport_->WriteAll(asio::buffer(request_), [self = shared_from_this(), call = call_](const asio::error_code& ec, size_t) {
     if (self->call_ != call || !self->done_) return;
     if (ec) return self->Fail("write", ec);
     self->ReadSize();
@@ -145,7 +156,8 @@ void LeaderConnection::Send() {
 }
 
 void LeaderConnection::ReadSize() {
-  asio::async_read(socket_, asio::buffer(size_bytes_), [self = shared_from_this(), call = call_](const asio::error_code& ec, size_t) {
+  transport_->ReadExactly(asio::buffer(size_bytes_), [self = shared_from_this(), call = call_](const asio::error_code& ec,
+                                                                                                size_t) {
     if (self->call_ != call || !self->done_) return;
     if (ec) return self->Fail("read", ec);
     uint32_t size = 0;
@@ -158,8 +170,8 @@ void LeaderConnection::ReadSize() {
 void LeaderConnection::ReadBody(uint32_t size) {
   if (response_.size() < size) response_.resize(size);
   response_size_ = size;
-  asio::async_read(socket_, asio::buffer(response_.data(), size), [self = shared_from_this(), call = call_](
-                                                                     const asio::error_code& ec, size_t) {
+  transport_->ReadExactly(asio::buffer(response_.data(), size), [self = shared_from_this(), call = call_](
+                                                                   const asio::error_code& ec, size_t) {
     if (self->call_ != call || !self->done_) return;
     if (ec) return self->Fail("read", ec);
     self->Finish(std::string_view(self->response_.data(), self->response_size_));

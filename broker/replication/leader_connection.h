@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "broker/replication/replication_options.h"
+#include "protocol/net/transport.h"
 
 namespace sluice::broker {
 
@@ -25,10 +26,11 @@ class LeaderConnection : public std::enable_shared_from_this<LeaderConnection> {
   // megabytes of fetched records do not cost a fresh allocation (and fresh pages) each time.
   using Done = std::function<void(absl::StatusOr<std::string_view>)>;
 
-  // With `login`, every new connection first logs in with SASL/PLAIN (the leader's listener is
-  // SASL_PLAINTEXT) before the call's request goes out.
-  explicit LeaderConnection(asio::io_context& io, std::optional<ReplicationOptions::Login> login = std::nullopt)
-      : io_(io), socket_(io), timer_(io), login_(std::move(login)) {}
+  // With `tls`, connections speak TLS (the leader's inter-broker listener is SSL or SASL_SSL);
+  // with `login`, every new connection first logs in with SASL/PLAIN before the call's request
+  // goes out.
+  explicit LeaderConnection(asio::io_context& io, const ReplicationOptions::InterBrokerSecurity& security = {})
+      : io_(io), timer_(io), tls_(security.tls), verify_host_(security.verify_host), login_(security.login) {}
 
   // Sends `request` (an encoded request without size prefix) to host:port, reconnecting when
   // the address changed or the last call failed. `done` runs on the io_context; one call at a
@@ -41,6 +43,7 @@ class LeaderConnection : public std::enable_shared_from_this<LeaderConnection> {
 
  private:
   void Connect();
+  void Handshake();
   // SASL/PLAIN login, step 0 SaslHandshake and step 1 SaslAuthenticate; then Send().
   void LogIn(int step);
   absl::Status CheckLoginResponse(int step, std::string_view frame) const;
@@ -51,7 +54,7 @@ class LeaderConnection : public std::enable_shared_from_this<LeaderConnection> {
   void Fail(const std::string& what, const asio::error_code& ec);
 
   asio::io_context& io_;
-  asio::ip::tcp::socket socket_;
+  std::unique_ptr<net::Transport> transport_;  // a new one for every connection
   asio::steady_timer timer_;
   std::string host_;
   uint16_t port_ = 0;
@@ -62,6 +65,8 @@ class LeaderConnection : public std::enable_shared_from_this<LeaderConnection> {
   std::string response_;  // grows to the largest response seen, never shrinks
   size_t response_size_ = 0;
   Done done_;
+  const std::shared_ptr<net::ReloadingTlsContext> tls_;
+  const bool verify_host_;
   const std::optional<ReplicationOptions::Login> login_;
   std::string login_frame_;
 };

@@ -30,7 +30,7 @@ ReplicaFetcher::ReplicaFetcher(asio::io_context& shard, int32_t leader, ReplicaC
     : shard_(shard),
       leader_(leader),
       context_(context),
-      connection_(std::make_shared<LeaderConnection>(shard, context.options.inter_broker_login)),
+      connection_(std::make_shared<LeaderConnection>(shard, context.options.inter_broker)),
       retry_timer_(shard) {}
 
 void ReplicaFetcher::Add(std::shared_ptr<Partition> partition) {

@@ -2,11 +2,15 @@
 // Replication settings of a broker (Kafka's names), read once at start.
 
 #include <cstdint>
-
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "common/config.h"
+
+namespace sluice::net {
+class ReloadingTlsContext;
+}
 
 namespace sluice::broker {
 
@@ -18,12 +22,18 @@ struct ReplicationOptions {
   int32_t fetch_response_max_bytes = 10485760;  // per request
   int64_t fetch_backoff_ms = 1000;
   int64_t high_watermark_checkpoint_interval_ms = 5000;
-  // On a SASL_PLAINTEXT listener, the SASL/PLAIN login a follower opens its connections with.
+  // How a follower's connections to leaders are secured: TLS on an SSL or SASL_SSL
+  // inter-broker listener, a SASL/PLAIN login on a SASL one.
   struct Login {
     std::string username;
     std::string password;
   };
-  std::optional<Login> inter_broker_login;
+  struct InterBrokerSecurity {
+    std::shared_ptr<net::ReloadingTlsContext> tls;
+    bool verify_host = true;  // ssl.endpoint.identification.algorithm=https
+    std::optional<Login> login;
+  };
+  InterBrokerSecurity inter_broker;
 
   static ReplicationOptions FromConfig(const config::Properties& config);
 };

@@ -7,6 +7,7 @@
 #include "common/absl_compat.h"
 #include "common/log.h"
 #include "broker/security/sasl_server.h"
+#include "broker/security/ssl_principal_mapper.h"
 #include "protocol/kafka/api_registry.h"
 #include "protocol/kafka/messages/sasl_authenticate.h"
 #include "protocol/kafka/messages/sasl_handshake.h"
@@ -89,7 +90,8 @@ RequestDispatcher::RequestDispatcher(BrokerContext& broker) : broker_(broker) {
   }
 }
 
-RequestPtr RequestDispatcher::NewRequest(const net::ConnectionInfo& connection, kafka::RequestHeader header,
+RequestPtr RequestDispatcher::NewRequest(const Listener& listener, const net::ConnectionInfo& connection,
+                                        kafka::RequestHeader header,
                                         std::shared_ptr<const std::string> frame, std::string_view body,
                                         net::Responder responder, const RequestContext::Stages& stages) const {
   auto request = std::make_shared<RequestContext>(RequestContext{.header = std::move(header),
@@ -101,20 +103,41 @@ RequestPtr RequestDispatcher::NewRequest(const net::ConnectionInfo& connection, 
                                                                  .received = std::chrono::steady_clock::now(),
                                                                  .stages = stages,
                                                                  .audit = broker_.audit,
-                                                                 .listener = broker_.listener_name});
+                                                                 .listener = listener.name});
   if (!connection.principal.empty()) request->principal = connection.principal;
   return request;
 }
 
-void RequestDispatcher::Dispatch(const net::ConnectionInfo& connection, std::shared_ptr<const std::string> frame,
-                                 net::Responder responder) {
-  if (connection.sasl_token_next && broker_.sasl != nullptr) {
+bool RequestDispatcher::NameCertificatePrincipal(const net::ConnectionInfo& connection,
+                                                 const net::Responder& responder) const {
+  if (connection.tls_peer_subject.empty()) {
+    connection.principal = "User:ANONYMOUS";
+    return true;
+  }
+  absl::StatusOr<std::string> name = broker_.ssl_principals->Map(connection.tls_peer_subject);
+  if (!name.ok()) {
+    log::Warn("closing connection from {}: {}", connection.peer, name.status().message());
+    responder.Close();
+    return false;
+  }
+  connection.principal = "User:" + *name;
+  return true;
+}
+
+void RequestDispatcher::Dispatch(const Listener& listener, const net::ConnectionInfo& connection,
+                                 std::shared_ptr<const std::string> frame, net::Responder responder) {
+  const bool sasl = UsesSasl(listener.protocol) && broker_.sasl != nullptr;
+  if (listener.protocol == SecurityProtocol::kSsl && connection.principal.empty() &&
+      !NameCertificatePrincipal(connection, responder)) {
+    return;
+  }
+  if (connection.sasl_token_next && sasl) {
     // A bare SASL token (after SaslHandshake v0), audited as the SaslAuthenticate it stands for.
     kafka::RequestHeader token_header;
     token_header.request_api_key = kafka::SaslAuthenticateRequest::kApiKey;
     const std::string_view token(*frame);
-    return broker_.sasl->AuthenticateToken(
-        connection, NewRequest(connection, std::move(token_header), std::move(frame), token, std::move(responder), {}));
+    return broker_.sasl->AuthenticateToken(connection, NewRequest(listener, connection, std::move(token_header),
+                                                                  std::move(frame), token, std::move(responder), {}));
   }
   kafka::Reader reader(*frame);
   auto header = kafka::DecodeRequestHeader(reader);
@@ -140,10 +163,10 @@ void RequestDispatcher::Dispatch(const net::ConnectionInfo& connection, std::sha
   std::string_view body = std::string_view(*frame).substr(reader.position());
   const ApiMetrics& instruments = api_metrics_[static_cast<size_t>(key) % api_metrics_.size()];
   if (instruments.requests != nullptr) instruments.requests->Add();
-  RequestPtr request =
-      NewRequest(connection, std::move(*header), std::move(frame), body, std::move(responder), instruments.stages);
+  RequestPtr request = NewRequest(listener, connection, std::move(*header), std::move(frame), body,
+                                  std::move(responder), instruments.stages);
   if (route->handler == nullptr) {
-    if (broker_.sasl == nullptr) {
+    if (!sasl) {
       log::Warn("closing connection from {}: {} on a listener without SASL", connection.peer, api->name);
       return request->responder.Close();
     }
@@ -151,7 +174,7 @@ void RequestDispatcher::Dispatch(const net::ConnectionInfo& connection, std::sha
     return broker_.sasl->Authenticate(connection, std::move(request));
   }
   // Before a login only ApiVersions may come: Kafka closes the connection on anything else.
-  if (broker_.sasl != nullptr && connection.principal.empty() && key != kafka::kApiVersionsKey) {
+  if (sasl && connection.principal.empty() && key != kafka::kApiVersionsKey) {
     log::Warn("closing connection from {}: {} request before SASL authentication", connection.peer, api->name);
     return request->responder.Close();
   }

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "broker/config/listeners.h"
 #include "broker/handlers/broker_context.h"
 #include "broker/server/request_context.h"
 #include "protocol/net/kafka_server.h"
@@ -18,7 +19,8 @@ class RequestDispatcher {
  public:
   // Creates a request counter and a histogram per request stage and API in broker.metrics.
   explicit RequestDispatcher(BrokerContext& broker);
-  void Dispatch(const net::ConnectionInfo& connection, std::shared_ptr<const std::string> frame,
+  // `listener` (the one the connection came in on) outlives the broker's connections.
+  void Dispatch(const Listener& listener, const net::ConnectionInfo& connection, std::shared_ptr<const std::string> frame,
                 net::Responder responder);
 
  private:
@@ -27,9 +29,13 @@ class RequestDispatcher {
     RequestContext::Stages stages;
   };
   // The request's context, with the connection's principal and this broker's audit log.
-  RequestPtr NewRequest(const net::ConnectionInfo& connection, kafka::RequestHeader header,
+  RequestPtr NewRequest(const Listener& listener, const net::ConnectionInfo& connection, kafka::RequestHeader header,
                         std::shared_ptr<const std::string> frame, std::string_view body, net::Responder responder,
                         const RequestContext::Stages& stages) const;
+
+  // On an SSL listener the principal comes from the client's certificate, named once per
+  // connection; false (after closing it) when no mapping rule names the subject.
+  bool NameCertificatePrincipal(const net::ConnectionInfo& connection, const net::Responder& responder) const;
 
   BrokerContext& broker_;
   std::array<ApiMetrics, 128> api_metrics_{};  // by api key

@@ -14,6 +14,11 @@ absl::StatusOr<metadata::RegisterBrokerResponse> PlanRegisterBroker(const metada
                                                                     PlanContext& ctx) {
   if (request.broker_id() < 0) return absl::InvalidArgumentError("broker id must be non-negative");
   if (request.port() <= 0 || request.port() > 65535) return absl::InvalidArgumentError("broker port out of range");
+  for (const metadata::BrokerEndpoint& endpoint : request.endpoints()) {
+    if (endpoint.name().empty() || endpoint.host().empty() || endpoint.port() <= 0 || endpoint.port() > 65535) {
+      return absl::InvalidArgumentError("broker endpoint needs a listener name, a host and a port in range");
+    }
+  }
   const metadata::BrokerInfo* previous = ctx.image.FindBroker(request.broker_id());
   const bool replaces_live = previous != nullptr && !previous->fenced;
   if (replaces_live && request.incarnation_id() != 0 && previous->incarnation_id == request.incarnation_id()) {
@@ -31,6 +36,7 @@ absl::StatusOr<metadata::RegisterBrokerResponse> PlanRegisterBroker(const metada
   r->set_port(request.port());
   r->set_rack(request.rack());
   r->set_incarnation_id(request.incarnation_id());
+  *r->mutable_endpoints() = request.endpoints();
   ctx.records.push_back(std::move(record));
   for (Record& change :
        RejoinBroker(ctx.image, request.broker_id(), replaces_live, ctx.options.unclean_leader_election)) {

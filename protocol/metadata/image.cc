@@ -60,9 +60,13 @@ absl::Status MetadataImage::ApplyRecord(const Record& record, int64_t offset, Co
     case Record::kBrokerRegistration: {
       const auto& r = record.broker_registration();
       const int64_t epoch = r.broker_epoch() != 0 ? r.broker_epoch() : offset;
-      brokers_[r.broker_id()] = BrokerInfo{.id = r.broker_id(), .epoch = epoch, .host = r.host(),
-                                           .port = r.port(), .rack = r.rack(), .fenced = false,
-                                           .incarnation_id = r.incarnation_id()};
+      BrokerInfo& broker = brokers_[r.broker_id()] =
+          BrokerInfo{.id = r.broker_id(), .epoch = epoch, .host = r.host(), .port = r.port(), .rack = r.rack(),
+                     .fenced = false, .incarnation_id = r.incarnation_id()};
+      for (const BrokerEndpoint& e : r.endpoints()) {
+        broker.endpoints.push_back(
+            {.listener = e.name(), .host = e.host(), .port = e.port(), .security_protocol = e.security_protocol()});
+      }
       break;
     }
     case Record::kBrokerFenced: {
@@ -198,6 +202,14 @@ void AddConfig(MetadataSnapshot& snapshot, int32_t type, const std::string& name
 
 }  // namespace
 
+std::optional<BrokerEndpointInfo> BrokerInfo::Endpoint(std::string_view listener) const {
+  if (endpoints.empty()) return BrokerEndpointInfo{.listener = std::string(listener), .host = host, .port = port};
+  for (const BrokerEndpointInfo& e : endpoints) {
+    if (e.listener == listener) return e;
+  }
+  return std::nullopt;
+}
+
 MetadataSnapshot ToSnapshot(const MetadataImage& image) {
   MetadataSnapshot snapshot;
   snapshot.set_offset(image.offset());
@@ -210,6 +222,13 @@ MetadataSnapshot ToSnapshot(const MetadataImage& image) {
     r->set_port(broker.port);
     r->set_rack(broker.rack);
     r->set_incarnation_id(broker.incarnation_id);
+    for (const BrokerEndpointInfo& e : broker.endpoints) {
+      BrokerEndpoint* endpoint = r->add_endpoints();
+      endpoint->set_name(e.listener);
+      endpoint->set_host(e.host);
+      endpoint->set_port(e.port);
+      endpoint->set_security_protocol(e.security_protocol);
+    }
     if (broker.fenced) {
       auto* fenced = snapshot.add_records()->mutable_broker_fenced();
       fenced->set_broker_id(id);

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -22,14 +23,26 @@ using TopicId = std::array<uint8_t, 16>;
 inline constexpr int32_t kTopicResource = 2;
 inline constexpr int32_t kBrokerResource = 4;
 
+struct BrokerEndpointInfo {
+  std::string listener;  // the listener's name
+  std::string host;
+  int32_t port = 0;
+  int32_t security_protocol = 0;  // Kafka's id (see metadata.proto)
+};
+
 struct BrokerInfo {
   int32_t id = -1;
   int64_t epoch = 0;
-  std::string host;
+  std::string host;  // the inter-broker listener's address
   int32_t port = 0;
   std::string rack;
   bool fenced = false;
   uint64_t incarnation_id = 0;
+  std::vector<BrokerEndpointInfo> endpoints;  // every advertised listener (see metadata.proto)
+
+  // The address clients of `listener` reach this broker at; none when it has no such
+  // listener. A registration without endpoints serves every name at host:port.
+  std::optional<BrokerEndpointInfo> Endpoint(std::string_view listener) const;
 };
 
 struct PartitionInfo {

@@ -3,6 +3,7 @@
 #include <asio/read.hpp>
 
 #include "common/log.h"
+#include "protocol/net/tls_context.h"
 
 namespace sluice::net {
 
@@ -36,21 +37,36 @@ bool ConnectionSet::WaitUntilEmpty(std::chrono::milliseconds timeout) {
   return emptied_.wait_for(lock, timeout, [&] { return connections_.empty(); });
 }
 
-Connection::Connection(std::shared_ptr<ServerContext> server, tcp::socket socket, uint64_t id, std::string peer)
+Connection::Connection(std::shared_ptr<ServerContext> server, Transport transport, uint64_t id, std::string peer)
     : server_(std::move(server)),
-      socket_(std::move(socket)),
-      info_{.id = id, .peer = std::move(peer), .io = static_cast<asio::io_context&>(socket_.get_executor().context())},
+      transport_(std::move(transport)),
+      info_{.id = id,
+            .peer = std::move(peer),
+            .io = static_cast<asio::io_context&>(transport_.socket().get_executor().context())},
       idle_timer_(info_.io),
-      writer_(socket_, server_->options.zero_copy) {}
+      writer_(transport_, server_->options.zero_copy && !transport_.tls()) {}
 
 void Connection::Start() {
   asio::error_code ec;
-  socket_.set_option(tcp::no_delay(true), ec);
+  transport_.socket().set_option(tcp::no_delay(true), ec);
   // sendfile(2) is called directly on the socket and must not block the thread.
-  if (!ec) socket_.native_non_blocking(true, ec);
+  if (!ec) transport_.socket().native_non_blocking(true, ec);
   if (ec) return Close(fmt::format("socket setup failed: {}", ec.message()));
   last_activity_ = Clock::now();
+  // The idle timer also bounds a handshake that never finishes.
   ArmIdleTimer(std::chrono::milliseconds(server_->options.idle_timeout_ms));
+  transport_.Handshake(asio::ssl::stream_base::server,
+                       [self = shared_from_this()](asio::error_code ec) { self->OnHandshake(ec); });
+}
+
+void Connection::OnHandshake(asio::error_code ec) {
+  if (closed_) return;
+  if (ec) {
+    // A client that does not trust us, or that we do not trust: its own error says which.
+    log::Info("kafka: TLS handshake with {} failed: {}", info_.peer, ec.message());
+    return Close("TLS handshake failed");
+  }
+  if (transport_.tls()) info_.tls_peer_subject = PeerSubject(transport_.ssl());
   ReadSize();
 }
 
@@ -58,16 +74,14 @@ void Connection::Close(std::string_view reason) {
   if (closed_) return;
   closed_ = true;
   log::Debug("kafka: closing connection {} from {}: {}", info_.id, info_.peer, reason);
-  asio::error_code ignored;
-  socket_.shutdown(tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  transport_.Close();
   idle_timer_.cancel();
   slots_.clear();
   server_->connections.Remove(info_.id);
 }
 
 void Connection::ReadSize() {
-  asio::async_read(socket_, asio::buffer(size_bytes_),
+  transport_.ReadExactly(asio::buffer(size_bytes_),
                    [self = shared_from_this()](asio::error_code ec, size_t) { self->OnSize(ec); });
 }
 
@@ -87,7 +101,7 @@ void Connection::OnSize(asio::error_code ec) {
     frame_ = std::make_shared<std::string>();
   }
   frame_->resize(static_cast<size_t>(size));
-  asio::async_read(socket_, asio::buffer(*frame_),
+  transport_.ReadExactly(asio::buffer(*frame_),
                    [self = shared_from_this()](asio::error_code ec, size_t) { self->OnFrame(ec); });
 }
 

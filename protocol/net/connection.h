@@ -20,6 +20,7 @@
 #include "protocol/net/kafka_server.h"
 #include "protocol/net/responder.h"
 #include "protocol/net/response_writer.h"
+#include "protocol/net/transport.h"
 
 namespace sluice::net {
 
@@ -51,7 +52,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
  public:
   enum class Answer { kPending, kSend, kSendAndClose, kNoResponse, kClose };
 
-  Connection(std::shared_ptr<ServerContext> server, asio::ip::tcp::socket socket, uint64_t id, std::string peer);
+  Connection(std::shared_ptr<ServerContext> server, Transport transport, uint64_t id, std::string peer);
 
   // The rest runs on the connection's io_context thread.
   void Start();
@@ -67,6 +68,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     SendTiming timing;
   };
 
+  void OnHandshake(asio::error_code ec);
   void ReadSize();
   void OnSize(asio::error_code ec);
   void OnFrame(asio::error_code ec);
@@ -78,7 +80,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void OnIdleTimer();
 
   std::shared_ptr<ServerContext> server_;
-  asio::ip::tcp::socket socket_;
+  Transport transport_;
   ConnectionInfo info_;
   asio::steady_timer idle_timer_;
   ResponseWriter writer_;

@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "protocol/net/connection.h"
+#include "protocol/net/tls_context.h"
 
 namespace sluice::net {
 
@@ -55,7 +56,7 @@ class KafkaServer::Core : public std::enable_shared_from_this<KafkaServer::Core>
       return absl::UnavailableError(fmt::format("cannot listen on {}:{}: {}", options.host, options.port, ec.message()));
     }
     port_ = acceptor_.local_endpoint(ec).port();
-    log::Info("kafka: listening on {}:{}", options.host, port_.load());
+    log::Info("kafka: listening on {}:{}{}", options.host, port_.load(), options.tls ? " (TLS)" : "");
     asio::post(acceptor_io_, [self = shared_from_this()] { self->Accept(); });
     return absl::OkStatus();
   }
@@ -115,7 +116,9 @@ class KafkaServer::Core : public std::enable_shared_from_this<KafkaServer::Core>
     if (ec) return;  // already gone
     std::string peer = fmt::format("{}:{}", remote.address().to_string(), remote.port());
     uint64_t id = next_connection_id_++;
-    auto connection = std::make_shared<Connection>(context_, std::move(socket), id, std::move(peer));
+    Transport transport = context_->options.tls ? Transport(std::move(socket), context_->options.tls->Current())
+                                                : Transport(std::move(socket));
+    auto connection = std::make_shared<Connection>(context_, std::move(transport), id, std::move(peer));
     context_->connections.Add(id, connection);
     asio::post(io, [connection] { connection->Start(); });
   }

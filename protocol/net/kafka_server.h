@@ -16,6 +16,8 @@
 
 namespace sluice::net {
 
+class ReloadingTlsContext;
+
 struct ServerOptions {
   std::string host = "0.0.0.0";
   uint16_t port = 9092;  // 0 = ephemeral
@@ -23,8 +25,11 @@ struct ServerOptions {
   int64_t idle_timeout_ms = 600000;  // connections.max.idle.ms
   // Requests read but not yet answered; reading pauses at this many (back-pressure).
   int max_inflight_requests = 100;
-  // File slices go out with sendfile(2); false reads them into memory first (TLS, tests).
+  // File slices go out with sendfile(2); false reads them into memory first (tests). TLS
+  // connections always do.
   bool zero_copy = true;
+  // Set: connections speak TLS with the certificate it holds when they are accepted.
+  std::shared_ptr<ReloadingTlsContext> tls;
 };
 
 struct ConnectionInfo {
@@ -32,6 +37,8 @@ struct ConnectionInfo {
   std::string peer;  // "host:port"
   // The connection's io_context: post continuations here to resume on its thread.
   asio::io_context& io;
+  // TLS: the subject of the client's verified certificate (RFC 2253), empty without one.
+  std::string tls_peer_subject;
   // SASL state, kept by the request handler on the connection's thread: the mechanism a
   // SaslHandshake chose, and the principal ("User:NAME") once SaslAuthenticate succeeded.
   mutable std::string sasl_mechanism;

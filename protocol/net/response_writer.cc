@@ -8,7 +8,6 @@
 #include <cstring>
 
 #include <asio/post.hpp>
-#include <asio/write.hpp>
 #include <fmt/format.h>
 
 namespace sluice::net {
@@ -31,7 +30,7 @@ void ResponseWriter::Write(std::vector<kafka::OutboundMessage> messages, std::sh
   absl::Status planned = Plan();
   if (!planned.ok()) {
     // Keep the completion asynchronous, like every other outcome.
-    asio::post(socket_.get_executor(), [this, owner, planned] { Finish(planned); });
+    asio::post(transport_.socket().get_executor(), [this, owner, planned] { Finish(planned); });
     return;
   }
   Step();
@@ -76,7 +75,7 @@ void ResponseWriter::WriteMemoryRun() {
   for (; end < pieces_.size() && pieces_[end].file == nullptr; ++end) {
     buffers_.push_back(asio::buffer(pieces_[end].memory.data(), pieces_[end].memory.size()));
   }
-  asio::async_write(socket_, buffers_, [this, owner = owner_.lock(), end](asio::error_code ec, size_t) {
+  transport_.WriteAll(buffers_, [this, owner = owner_.lock(), end](asio::error_code ec, size_t) {
     if (ec) return Finish(absl::UnavailableError(fmt::format("write failed: {}", ec.message())));
     next_piece_ = end;
     Step();
@@ -88,12 +87,12 @@ void ResponseWriter::SendFile() {
   int64_t sent_this_turn = 0;
   while (file_sent_ < slice.size) {
     if (sent_this_turn >= kSendfileBytesPerTurn) {
-      asio::post(socket_.get_executor(), [this, owner = owner_.lock()] { SendFile(); });
+      asio::post(transport_.socket().get_executor(), [this, owner = owner_.lock()] { SendFile(); });
       return;
     }
     off_t offset = slice.position + file_sent_;
     size_t count = static_cast<size_t>(std::min(slice.size - file_sent_, kSendfileBytesPerTurn));
-    ssize_t n = ::sendfile(socket_.native_handle(), slice.file->fd(), &offset, count);
+    ssize_t n = ::sendfile(transport_.socket().native_handle(), slice.file->fd(), &offset, count);
     if (n > 0) {
       file_sent_ += n;
       sent_this_turn += n;
@@ -102,7 +101,7 @@ void ResponseWriter::SendFile() {
     if (n == 0) return Finish(absl::DataLossError("file slice reaches past the end of its file"));
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      socket_.async_wait(asio::ip::tcp::socket::wait_write, [this, owner = owner_.lock()](asio::error_code ec) {
+      transport_.socket().async_wait(asio::ip::tcp::socket::wait_write, [this, owner = owner_.lock()](asio::error_code ec) {
         if (ec) return Finish(absl::UnavailableError(fmt::format("write failed: {}", ec.message())));
         SendFile();
       });
@@ -130,7 +129,7 @@ void ResponseWriter::ReadFileIntoBuffer() {
   } while (n < 0 && errno == EINTR);
   if (n < 0) return Finish(ErrnoStatus("pread"));
   if (n == 0) return Finish(absl::DataLossError("file slice reaches past the end of its file"));
-  asio::async_write(socket_, asio::buffer(file_buffer_.data(), static_cast<size_t>(n)),
+  transport_.WriteAll(asio::buffer(file_buffer_.data(), static_cast<size_t>(n)),
                     [this, owner = owner_.lock()](asio::error_code ec, size_t written) {
                       if (ec) return Finish(absl::UnavailableError(fmt::format("write failed: {}", ec.message())));
                       file_sent_ += static_cast<int64_t>(written);

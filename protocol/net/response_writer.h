@@ -1,17 +1,18 @@
 #pragma once
 // Writes a batch of Kafka responses to a socket: each message's 4-byte size, then its bytes
 // with the file slices spliced in. Memory runs go out as gathered writes; file slices go out
-// with sendfile(2) on the non-blocking socket, or (zero_copy off) through pread into a buffer.
+// with sendfile(2) on the non-blocking socket, or (zero_copy off, and always under TLS) through
+// pread into a buffer.
 
 #include <array>
 #include <functional>
 #include <memory>
 #include <vector>
 
-#include <asio/ip/tcp.hpp>
 
 #include "absl/status/status.h"
 #include "protocol/kafka/records.h"
+#include "protocol/net/transport.h"
 
 namespace sluice::net {
 
@@ -19,8 +20,9 @@ class ResponseWriter {
  public:
   using Done = std::function<void(absl::Status)>;
 
-  // `socket` must outlive the writer and be in native non-blocking mode.
-  ResponseWriter(asio::ip::tcp::socket& socket, bool zero_copy) : socket_(socket), zero_copy_(zero_copy) {}
+  // `transport` must outlive the writer, its socket in native non-blocking mode. `zero_copy`
+  // needs a plaintext transport.
+  ResponseWriter(Transport& transport, bool zero_copy) : transport_(transport), zero_copy_(zero_copy) {}
 
   // One batch at a time. `owner` is kept alive until `done` runs (on the socket's executor).
   void Write(std::vector<kafka::OutboundMessage> messages, std::shared_ptr<void> owner, Done done);
@@ -38,7 +40,7 @@ class ResponseWriter {
   void ReadFileIntoBuffer();
   void Finish(absl::Status status);
 
-  asio::ip::tcp::socket& socket_;
+  Transport& transport_;
   const bool zero_copy_;
 
   // The batch in progress.

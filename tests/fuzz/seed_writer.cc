@@ -371,6 +371,13 @@ void SaslMessages() {
                                    "username=", "password=", "\"", "\\", ";"});
 }
 
+void SslPrincipalRules() {
+  Seed("ssl_principal_rules_fuzzer", "rules-and-subject",
+       "RULE:^CN=(.*?),OU=(.*?),O=(.*?)$/$1@$2/L,RULE:^CN=([^,]*)\\/x$/$1\\/y/U,DEFAULT\nCN=Alice,OU=Eng,O=acme");
+  Seed("ssl_principal_rules_fuzzer", "default", "DEFAULT\nCN=x");
+  Dictionary("ssl_principal_rules_fuzzer", {"RULE:", "DEFAULT", "/", "\\/", "$1", "(.*?)", "^", "$", ",", "L", "U"});
+}
+
 }  // namespace
 }  // namespace sluice::fuzz
 
@@ -392,5 +399,6 @@ int main(int argc, char** argv) {
   Properties();
   Addresses();
   SaslMessages();
+  SslPrincipalRules();
   return 0;
 }

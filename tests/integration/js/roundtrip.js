@@ -3,7 +3,10 @@
 // consumer group, and checks content, headers and per-key order.
 // Usage: node roundtrip.js BOOTSTRAP TOPIC COUNT
 // SLUICE_SASL_USER and SLUICE_SASL_PASSWORD: log in with SASL/PLAIN (a SASL_PLAINTEXT listener).
+// SLUICE_SSL_CA (a PEM file): connect with TLS trusting it; SLUICE_SSL_CERT and SLUICE_SSL_KEY:
+// present that client certificate (mTLS).
 'use strict';
+const fs = require('fs');
 const { Kafka, CompressionTypes, logLevel } = require('kafkajs');
 
 const [bootstrap, topic, countText] = process.argv.slice(2);
@@ -20,7 +23,14 @@ async function main() {
   const sasl = process.env.SLUICE_SASL_USER
     ? { mechanism: 'plain', username: process.env.SLUICE_SASL_USER, password: process.env.SLUICE_SASL_PASSWORD }
     : undefined;
-  const kafka = new Kafka({ clientId: 'sluice-it', brokers: bootstrap.split(','), logLevel: logLevel.ERROR, sasl });
+  const env = process.env;
+  const ssl = env.SLUICE_SSL_CA
+    ? {
+        ca: [fs.readFileSync(env.SLUICE_SSL_CA)],
+        ...(env.SLUICE_SSL_CERT ? { cert: fs.readFileSync(env.SLUICE_SSL_CERT), key: fs.readFileSync(env.SLUICE_SSL_KEY) } : {}),
+      }
+    : undefined;
+  const kafka = new Kafka({ clientId: 'sluice-it', brokers: bootstrap.split(','), logLevel: logLevel.ERROR, sasl, ssl });
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: Number(process.env.SLUICE_TEST_REPLICATION || '1') }], waitForLeaders: true });
