@@ -9,9 +9,10 @@
 #include "broker/admin/broker_metrics.h"
 #include "broker/admin/cluster_summary.h"
 #include "broker/config/broker_config.h"
-#include "broker/config/listeners.h"
+#include "common/listeners.h"
 #include "broker/replication/replica_fetchers.h"
 #include "broker/security/jaas_config.h"
+#include "protocol/net/tls_config.h"
 #include "protocol/net/tls_context.h"
 #include "common/absl_compat.h"
 #include "common/endpoint.h"
@@ -84,21 +85,12 @@ std::string Broker::NotReadyReason() const {
 
 Broker::~Broker() { Shutdown(); }
 
-absl::StatusOr<net::TlsOptions> Broker::TlsOptionsFromConfig() const {
-  SLUICE_ASSIGN_OR_RETURN(net::ClientAuth client_auth, net::ParseClientAuth(config_.GetString("ssl.client.auth")));
-  return net::TlsOptions{.keystore_location = config_.GetString("ssl.keystore.location"),
-                         .key_password = config_.GetString("ssl.key.password"),
-                         .truststore_location = config_.GetString("ssl.truststore.location"),
-                         .client_auth = client_auth,
-                         .protocols = config_.GetList("ssl.enabled.protocols")};
-}
-
 absl::Status Broker::StartTls() {
   const Listener& inter_broker = listeners_.InterBroker();
   if (std::none_of(listeners_.all.begin(), listeners_.all.end(), [](const Listener& l) { return UsesTls(l.protocol); })) {
     return absl::OkStatus();
   }
-  SLUICE_ASSIGN_OR_RETURN(net::TlsOptions options, TlsOptionsFromConfig());
+  SLUICE_ASSIGN_OR_RETURN(net::TlsOptions options, net::TlsOptionsFromConfig(config_));
   SLUICE_ASSIGN_OR_RETURN(server_tls_, net::ReloadingTlsContext::Create(net::ReloadingTlsContext::Side::kServer, options));
   SLUICE_ASSIGN_OR_RETURN(security::SslPrincipalMapper mapper,
                           security::SslPrincipalMapper::Parse(config_.GetString("ssl.principal.mapping.rules")));
@@ -107,10 +99,30 @@ absl::Status Broker::StartTls() {
     // A follower presents this broker's own certificate, so leaders may require mTLS.
     SLUICE_ASSIGN_OR_RETURN(replicas_.options.inter_broker.tls,
                             net::ReloadingTlsContext::Create(net::ReloadingTlsContext::Side::kClient, options));
-    const std::string algorithm = config_.GetString("ssl.endpoint.identification.algorithm");
-    replicas_.options.inter_broker.verify_host = absl::AsciiStrToLower(algorithm) == "https";
+    replicas_.options.inter_broker.verify_host = net::VerifiesServerHost(config_);
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<rpc::ClientOptions> Broker::ControllerRpcOptions() const {
+  const std::string name = absl::AsciiStrToUpper(config_.GetString("controller.listener.names"));
+  absl::StatusOr<SecurityProtocol> protocol =
+      ListenerSecurityProtocol(name, config_.GetString("listener.security.protocol.map"));
+  if (absl::IsNotFound(protocol.status()) || (protocol.ok() && *protocol == SecurityProtocol::kPlaintext)) {
+    return rpc::ClientOptions{};
+  }
+  if (!protocol.ok()) return protocol.status();
+  if (*protocol != SecurityProtocol::kSsl) {
+    return absl::InvalidArgumentError(fmt::format(
+        "controller.listener.names: listener {} is {}; the controller RPC speaks PLAINTEXT or SSL", name,
+        SecurityProtocolName(*protocol)));
+  }
+  // The broker presents its own certificate: controllers that require client certificates
+  // accept only brokers their CAs signed.
+  SLUICE_ASSIGN_OR_RETURN(net::TlsOptions options, net::TlsOptionsFromConfig(config_));
+  SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<net::ReloadingTlsContext> tls,
+                          net::ReloadingTlsContext::Create(net::ReloadingTlsContext::Side::kClient, options));
+  return rpc::ClientOptions{.tls = std::move(tls), .verify_host = net::VerifiesServerHost(config_)};
 }
 
 absl::Status Broker::StartSasl() {
@@ -184,6 +196,7 @@ absl::Status Broker::Start() {
   // Recovery of every log happens before registering, so a long one cannot get the broker
   // fenced, and every replica is ready when the metadata names it.
   SLUICE_RETURN_IF_ERROR(partitions_.Preload());
+  SLUICE_ASSIGN_OR_RETURN(rpc::ClientOptions controller_rpc, ControllerRpcOptions());
 
   controller_ = std::make_unique<ControllerLink>(
       control_io_,
@@ -193,6 +206,7 @@ absl::Status Broker::Start() {
                             .endpoints = AdvertisedEndpoints(listeners_),
                             .rack = config_.GetString("broker.rack"),
                             .controllers = controllers,
+                            .rpc = std::move(controller_rpc),
                             .heartbeat_interval_ms = config_.GetLong("broker.heartbeat.interval.ms")},
       metadata_, partitions_);
   replicas_.broker_epoch = [this] { return controller_->broker_epoch(); };

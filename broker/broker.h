@@ -15,7 +15,7 @@
 
 #include "absl/status/status.h"
 #include "broker/cluster/controller_link.h"
-#include "broker/config/listeners.h"
+#include "common/listeners.h"
 #include "broker/cluster/metadata_cache.h"
 #include "broker/cluster/partition_manager.h"
 #include "broker/groups/group_coordinator.h"
@@ -49,7 +49,8 @@ class Broker {
   // With TLS listeners: the certificate they serve and the rules that name clients by theirs;
   // on a TLS inter-broker listener, the followers' client side too.
   absl::Status StartTls();
-  absl::StatusOr<net::TlsOptions> TlsOptionsFromConfig() const;
+  // How this broker reaches the controllers: TLS when controller.listener.names maps to SSL.
+  absl::StatusOr<rpc::ClientOptions> ControllerRpcOptions() const;
   // With SASL listeners: the SASL server, and the followers' login on a SASL inter-broker one.
   absl::Status StartSasl();
   // One Kafka server per listener.

@@ -68,7 +68,7 @@ ControllerLink::ControllerLink(asio::io_context& io, ControllerLinkOptions optio
       incarnation_id_(NewIncarnationId()),
       image_(std::make_shared<metadata::MetadataImage>()) {
   for (const ControllerAddress& address : options_.controllers) {
-    endpoints_.push_back({address, std::make_unique<rpc::Client>(io, address.host, address.port)});
+    endpoints_.push_back({address, std::make_unique<rpc::Client>(io, address.host, address.port, options_.rpc)});
   }
 }
 

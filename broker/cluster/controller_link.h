@@ -45,6 +45,7 @@ struct ControllerLinkOptions {
   std::vector<metadata::BrokerEndpoint> endpoints;  // every advertised listener
   std::string rack;
   std::vector<ControllerAddress> controllers;
+  rpc::ClientOptions rpc;  // TLS to the controllers
   int64_t heartbeat_interval_ms = 2000;
 };
 

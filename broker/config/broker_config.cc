@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "common/absl_compat.h"
 #include "protocol/metadata/topic_config.h"
+#include "protocol/net/tls_config.h"
 
 namespace sluice::broker {
 
@@ -27,20 +28,12 @@ const config::Schema& BrokerSchema() {
         "NAME://host:port,... given in Metadata to clients of each listener (default: listeners)");
     def("inter.broker.listener.name", Type::kString, "",
         "the listener other brokers replicate from (empty: the first in listeners)");
-    def("ssl.keystore.type", Type::kString, "PEM", "format of ssl.keystore.location (PEM)", std::nullopt, {"PEM"});
-    def("ssl.keystore.location", Type::kString, "",
-        "PEM file with this broker's private key and certificate chain, for SSL and SASL_SSL listeners");
-    def("ssl.key.password", Type::kString, "", "password of an encrypted private key in ssl.keystore.location");
-    def("ssl.truststore.type", Type::kString, "PEM", "format of ssl.truststore.location (PEM)", std::nullopt, {"PEM"});
-    def("ssl.truststore.location", Type::kString, "",
-        "PEM file with the CA certificates client certificates (and other brokers') are checked against");
-    def("ssl.client.auth", Type::kString, "none", "client certificates on TLS listeners: none, requested, required",
-        std::nullopt, {"none", "requested", "required"});
-    def("ssl.enabled.protocols", Type::kList, "TLSv1.2,TLSv1.3", "TLS versions accepted (TLSv1.2, TLSv1.3)");
+    def("controller.listener.names", Type::kString, "CONTROLLER",
+        "the controllers' listener; its listener.security.protocol.map entry (PLAINTEXT or SSL, none: PLAINTEXT) "
+        "is how brokers reach them");
     def("ssl.principal.mapping.rules", Type::kString, "DEFAULT",
         "RULE:pattern/replacement/[LU],...,DEFAULT: user names from client certificate subjects");
-    def("ssl.endpoint.identification.algorithm", Type::kString, "https",
-        "https: a broker checks that another broker's certificate names the host it connects to; empty: no check");
+    net::DefineTlsProperties(s);
     def("controller.quorum.voters", Type::kString, "",
         "the controller quorum's voters as id@host:port,...; empty: controller.quorum.bootstrap.servers");
     def("controller.quorum.bootstrap.servers", Type::kString, "127.0.0.1:9093",

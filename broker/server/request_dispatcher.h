@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "broker/config/listeners.h"
+#include "common/listeners.h"
 #include "broker/handlers/broker_context.h"
 #include "broker/server/request_context.h"
 #include "protocol/net/kafka_server.h"

@@ -54,7 +54,7 @@ class RaftNode::Impl : public std::enable_shared_from_this<RaftNode::Impl> {
     if (!raft.ok()) return raft.status();
     raft_ = std::move(*raft);
     for (const auto& [id, addr] : options_.peers) {
-      clients_[id] = std::make_unique<rpc::Client>(io_, addr.host, addr.port);
+      clients_[id] = std::make_unique<rpc::Client>(io_, addr.host, addr.port, options_.peer_rpc);
     }
     disk_thread_ = std::thread([this] { disk_io_.run(); });
     return absl::OkStatus();

@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "controller/raft/raft.h"
 #include "controller/raft/raft.pb.h"
+#include "protocol/rpc/client.h"
 #include "protocol/rpc/server.h"
 
 namespace sluice::raft {
@@ -62,6 +63,7 @@ struct RaftNodeOptions {
   bool sync = true;                 // fsync every Ready
   uint64_t snapshot_every = 10000;  // compact the log after this many applied entries; 0 = never
   int rpc_timeout_ms = 2000;
+  rpc::ClientOptions peer_rpc;  // how this node reaches its peers (TLS)
   // Runs on the node's strand whenever the role, term or known leader changes (after the input
   // that changed it), so the application can start or stop acting as the leader.
   std::function<void(const RaftNodeStatus&)> on_status_change;

@@ -1,5 +1,7 @@
 #include "controller/service/controller_config.h"
 
+#include "protocol/net/tls_config.h"
+
 namespace sluice::controller {
 
 const config::Schema& ControllerSchema() {
@@ -9,6 +11,10 @@ const config::Schema& ControllerSchema() {
     s.Define({.name = "node.id", .type = Type::kInt, .default_value = "3000", .doc = "this controller's id", .min = 0});
     s.Define({.name = "listeners", .type = Type::kString, .default_value = "CONTROLLER://127.0.0.1:9093",
               .doc = "where brokers and the other voters reach this controller: NAME://host:port"});
+    s.Define({.name = "listener.security.protocol.map", .type = Type::kString,
+              .default_value = "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SSL:SSL",
+              .doc = "listener name -> security protocol; the controller listener may be PLAINTEXT or SSL"});
+    net::DefineTlsProperties(s);
     s.Define({.name = "admin.listeners", .type = Type::kString, .default_value = "",
               .doc = "admin HTTP listener (/healthz, /readyz, /metrics) as http://host:port; empty: none"});
     s.Define({.name = "controller.quorum.voters", .type = Type::kString, .default_value = "",

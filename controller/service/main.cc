@@ -12,6 +12,7 @@
 #include "common/absl_compat.h"
 #include "common/config.h"
 #include "common/endpoint.h"
+#include "common/listeners.h"
 #include "common/log.h"
 #include "common/process.h"
 #include "controller/service/controller.h"
@@ -21,6 +22,8 @@
 #include "controller/service/controller_service.h"
 #include "controller/service/raft_quorum.h"
 #include "protocol/metadata/quorum_voters.h"
+#include "protocol/net/tls_config.h"
+#include "protocol/rpc/client.h"
 #include "protocol/rpc/server.h"
 #include "storage/log/node_identity.h"
 
@@ -28,6 +31,34 @@ namespace {
 
 constexpr int kRaftTickMs = 25;
 constexpr int kRaftHeartbeatTicks = 2;
+
+// TLS on the controller listener when listener.security.protocol.map makes it SSL: the server
+// side for brokers and voters, the client side for this voter's Raft peers. Both present the
+// keystore, so ssl.client.auth=required is mTLS between every pair.
+absl::Status SetUpTls(const sluice::config::Properties& props, sluice::rpc::ServerOptions& server,
+                      sluice::rpc::ClientOptions& peers) {
+  using namespace sluice;
+  const std::string name = ListenerNameOf(props.GetString("listeners"));
+  absl::StatusOr<SecurityProtocol> protocol =
+      ListenerSecurityProtocol(name, props.GetString("listener.security.protocol.map"));
+  if (absl::IsNotFound(protocol.status())) return absl::OkStatus();
+  if (!protocol.ok()) return protocol.status();
+  if (*protocol == SecurityProtocol::kPlaintext) return absl::OkStatus();
+  if (*protocol != SecurityProtocol::kSsl) {
+    return absl::InvalidArgumentError(fmt::format("the controller listener {} is {}; PLAINTEXT and SSL are served",
+                                                  name, SecurityProtocolName(*protocol)));
+  }
+  absl::StatusOr<net::TlsOptions> options = net::TlsOptionsFromConfig(props);
+  if (!options.ok()) return options.status();
+  auto server_tls = net::ReloadingTlsContext::Create(net::ReloadingTlsContext::Side::kServer, *options);
+  if (!server_tls.ok()) return server_tls.status();
+  auto peer_tls = net::ReloadingTlsContext::Create(net::ReloadingTlsContext::Side::kClient, *options);
+  if (!peer_tls.ok()) return peer_tls.status();
+  server.tls = std::move(*server_tls);
+  peers.tls = std::move(*peer_tls);
+  peers.verify_host = net::VerifiesServerHost(props);
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -78,8 +109,11 @@ int main(int argc, char** argv) {
   asio::io_context events;
   auto network_guard = asio::make_work_guard(network);
   auto events_guard = asio::make_work_guard(events);
+  rpc::ServerOptions server_options;
+  rpc::ClientOptions peer_options;
+  if (absl::Status status = SetUpTls(*props, server_options, peer_options); !status.ok()) return fail("ssl", status);
   // One server carries the Raft peer traffic and the broker methods.
-  rpc::Server server(network, listener->host, listener->port);
+  rpc::Server server(network, listener->host, listener->port, server_options);
 
   raft::RaftNodeOptions raft_options;
   raft_options.id = controller::RaftQuorum::RaftId(node_id);
@@ -92,6 +126,7 @@ int main(int argc, char** argv) {
   raft_options.election_tick = std::max(2, props->GetInt("controller.quorum.election.timeout.ms") / kRaftTickMs);
   raft_options.heartbeat_tick = kRaftHeartbeatTicks;
   raft_options.snapshot_every = static_cast<uint64_t>(snapshot_interval);
+  raft_options.peer_rpc = peer_options;
   if (absl::Status status = storage::ClaimDataDirectory(props->GetString("metadata.log.dir"), node_id); !status.ok()) {
     log::Error("sluice-controller: {}", status);
     return 1;

@@ -8,13 +8,13 @@
 #include <asio/connect.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
-#include <asio/read.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
-#include <asio/write.hpp>
 
 #include "common/absl_compat.h"
 #include "common/log.h"
+#include "protocol/net/tls_context.h"
+#include "protocol/net/transport.h"
 
 namespace sluice::rpc {
 
@@ -45,8 +45,11 @@ class Client::Core : public std::enable_shared_from_this<Client::Core> {
  private:
   // One TCP connection attempt and its lifetime; replaced after a failure.
   struct Connection {
-    explicit Connection(const Strand& strand) : socket(strand), resolver(strand), connect_timer(strand) {}
-    tcp::socket socket;
+    Connection(const Strand& strand, std::shared_ptr<asio::ssl::context> tls)
+        : transport(tls ? net::Transport(tcp::socket(strand), std::move(tls)) : net::Transport(tcp::socket(strand))),
+          resolver(strand),
+          connect_timer(strand) {}
+    net::Transport transport;
     tcp::resolver resolver;
     asio::steady_timer connect_timer;
     bool ready = false;  // the Hello exchange succeeded
@@ -99,7 +102,7 @@ class Client::Core : public std::enable_shared_from_this<Client::Core> {
   }
 
   void Connect() {
-    auto conn = std::make_shared<Connection>(strand_);
+    auto conn = std::make_shared<Connection>(strand_, options_.tls ? options_.tls->Current() : nullptr);
     conn_ = conn;
     conn->connect_timer.expires_after(std::chrono::milliseconds(options_.connect_timeout_ms));
     conn->connect_timer.async_wait([self = shared_from_this(), conn](asio::error_code ec) {
@@ -115,22 +118,34 @@ class Client::Core : public std::enable_shared_from_this<Client::Core> {
         self->Fail(conn, self->ConnectionError("resolve", ec));
         return;
       }
-          asio::async_connect(conn->socket, endpoints, [self, conn](asio::error_code ec, const tcp::endpoint&) {
+          asio::async_connect(conn->transport.socket(), endpoints, [self, conn](asio::error_code ec, const tcp::endpoint&) {
             if (conn != self->conn_) return;
             if (ec) {
-        self->Fail(conn, self->ConnectionError("connect", ec));
-        return;
-      }
+              self->Fail(conn, self->ConnectionError("connect", ec));
+              return;
+            }
             asio::error_code ignored;
-            conn->socket.set_option(tcp::no_delay(true), ignored);
-            self->Send(conn, EncodeFrame({.kind = FrameKind::kHello}, EncodeHello(kProtocolVersion)));
-            self->ReadLength(conn);
+            conn->transport.socket().set_option(tcp::no_delay(true), ignored);
+            self->Handshake(conn);
           });
         });
   }
 
+  void Handshake(const ConnectionPtr& conn) {
+    if (conn->transport.tls() && options_.verify_host) conn->transport.VerifyServerName(host_);
+    conn->transport.Handshake(asio::ssl::stream_base::client, [self = shared_from_this(), conn](asio::error_code ec) {
+      if (conn != self->conn_) return;
+      if (ec) {
+        self->Fail(conn, self->ConnectionError("TLS handshake", ec));
+        return;
+      }
+      self->Send(conn, EncodeFrame({.kind = FrameKind::kHello}, EncodeHello(kProtocolVersion)));
+      self->ReadLength(conn);
+    });
+  }
+
   void ReadLength(const ConnectionPtr& conn) {
-    asio::async_read(conn->socket, asio::buffer(conn->length_bytes),
+    conn->transport.ReadExactly(asio::buffer(conn->length_bytes),
                      [self = shared_from_this(), conn](asio::error_code ec, size_t) {
                        if (conn != self->conn_) return;
                        if (ec) {
@@ -148,7 +163,7 @@ class Client::Core : public std::enable_shared_from_this<Client::Core> {
   }
 
   void ReadBody(const ConnectionPtr& conn) {
-    asio::async_read(conn->socket, asio::buffer(conn->body), [self = shared_from_this(), conn](asio::error_code ec, size_t) {
+    conn->transport.ReadExactly(asio::buffer(conn->body), [self = shared_from_this(), conn](asio::error_code ec, size_t) {
       if (conn != self->conn_) return;
       if (ec) {
         self->Fail(conn, self->ConnectionError("read", ec));
@@ -211,7 +226,7 @@ class Client::Core : public std::enable_shared_from_this<Client::Core> {
     conn->writing_frames.swap(conn->outbox);
     conn->buffers.clear();
     for (const auto& frame : conn->writing_frames) conn->buffers.push_back(asio::buffer(frame));
-    asio::async_write(conn->socket, conn->buffers, [self = shared_from_this(), conn](asio::error_code ec, size_t) {
+    conn->transport.WriteAll(conn->buffers, [self = shared_from_this(), conn](asio::error_code ec, size_t) {
       conn->writing = false;
       if (conn != self->conn_) return;
       if (ec) {
@@ -236,8 +251,7 @@ class Client::Core : public std::enable_shared_from_this<Client::Core> {
 
   void FailAll(const absl::Status& status) {
     if (conn_) {
-      asio::error_code ignored;
-      conn_->socket.close(ignored);
+      conn_->transport.Close();
       conn_->resolver.cancel();
       conn_->connect_timer.cancel();
       conn_.reset();

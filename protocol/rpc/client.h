@@ -13,12 +13,20 @@
 #include "absl/status/statusor.h"
 #include "protocol/rpc/frame.h"
 
+namespace sluice::net {
+class ReloadingTlsContext;
+}
+
 namespace sluice::rpc {
 
 struct ClientOptions {
   uint32_t max_frame_bytes = kDefaultMaxFrameBytes;
   // Bounds connect + handshake even for calls without a timeout.
   int connect_timeout_ms = 5000;
+  // Set: the connection speaks TLS, checking that the server's certificate names `host` when
+  // `verify_host`.
+  std::shared_ptr<net::ReloadingTlsContext> tls;
+  bool verify_host = true;
 };
 
 class Client {

@@ -8,13 +8,13 @@
 
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
-#include <asio/read.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
-#include <asio/write.hpp>
 
 #include "common/absl_compat.h"
 #include "common/log.h"
+#include "protocol/net/tls_context.h"
+#include "protocol/net/transport.h"
 
 namespace sluice::rpc {
 
@@ -81,10 +81,20 @@ class Server::Core : public std::enable_shared_from_this<Server::Core> {
 
 class Server::Core::Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(std::shared_ptr<Core> core, tcp::socket socket, uint64_t id, std::string peer)
-      : core_(std::move(core)), socket_(std::move(socket)), id_(id), peer_(std::move(peer)) {}
+  Session(std::shared_ptr<Core> core, net::Transport transport, uint64_t id, std::string peer)
+      : core_(std::move(core)), transport_(std::move(transport)), id_(id), peer_(std::move(peer)) {}
 
-  void Start() { ReadLength(); }
+  void Start() {
+    transport_.Handshake(asio::ssl::stream_base::server, [self = shared_from_this()](asio::error_code ec) {
+      if (self->closed_) return;
+      if (ec) {
+        // An untrusted or missing client certificate ends here.
+        log::Warn("rpc: TLS handshake with {} failed: {}", self->peer_, ec.message());
+        return self->Close();
+      }
+      self->ReadLength();
+    });
+  }
 
   // Strand only. Frames for a closed session are dropped.
   void Send(std::string frame) {
@@ -96,16 +106,14 @@ class Server::Core::Session : public std::enable_shared_from_this<Session> {
   void Close() {
     if (closed_) return;
     closed_ = true;
-    asio::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
+    transport_.Close();
     core_->Forget(id_);
   }
 
  private:
   void ReadLength() {
-    asio::async_read(socket_, asio::buffer(length_bytes_),
-                     [self = shared_from_this()](asio::error_code ec, size_t) { self->OnLength(ec); });
+    transport_.ReadExactly(asio::buffer(length_bytes_),
+                           [self = shared_from_this()](asio::error_code ec, size_t) { self->OnLength(ec); });
   }
 
   void OnLength(asio::error_code ec) {
@@ -114,8 +122,8 @@ class Server::Core::Session : public std::enable_shared_from_this<Session> {
     auto length = DecodeLength(length_bytes_, core_->max_frame_bytes());
     if (!length.ok()) return CloseWithLog(length.status());
     body_.resize(*length);
-    asio::async_read(socket_, asio::buffer(body_),
-                     [self = shared_from_this()](asio::error_code ec, size_t) { self->OnBody(ec); });
+    transport_.ReadExactly(asio::buffer(body_),
+                           [self = shared_from_this()](asio::error_code ec, size_t) { self->OnBody(ec); });
   }
 
   void OnBody(asio::error_code ec) {
@@ -163,7 +171,7 @@ class Server::Core::Session : public std::enable_shared_from_this<Session> {
     writing_frames_.swap(outbox_);
     buffers_.clear();
     for (const auto& frame : writing_frames_) buffers_.push_back(asio::buffer(frame));
-    asio::async_write(socket_, buffers_, [self = shared_from_this()](asio::error_code ec, size_t) {
+    transport_.WriteAll(buffers_, [self = shared_from_this()](asio::error_code ec, size_t) {
       self->writing_ = false;
       if (self->closed_) return;
       if (ec) return self->CloseQuietly(ec);
@@ -185,7 +193,7 @@ class Server::Core::Session : public std::enable_shared_from_this<Session> {
   }
 
   std::shared_ptr<Core> core_;
-  tcp::socket socket_;
+  net::Transport transport_;
   const uint64_t id_;
   const std::string peer_;
   bool handshake_done_ = false;
@@ -279,7 +287,7 @@ absl::Status Server::Core::Start() {
     return absl::UnavailableError(fmt::format("rpc server cannot listen on {}:{}: {}", host_, requested_port_, ec.message()));
   }
   bound_port_ = acceptor_.local_endpoint(ec).port();
-  log::Info("rpc: listening on {}:{}", host_, bound_port_.load());
+  log::Info("rpc: listening on {}:{}{}", host_, bound_port_.load(), options_.tls ? " (TLS)" : "");
   asio::post(strand_, [self = shared_from_this()] { self->Accept(); });
   return absl::OkStatus();
 }
@@ -301,7 +309,9 @@ void Server::Core::Accept() {
     socket.set_option(tcp::no_delay(true), ignored);
     std::string peer = PeerName(socket);
     uint64_t id = self->next_session_id_++;
-    auto session = std::make_shared<Session>(self, std::move(socket), id, std::move(peer));
+    net::Transport transport = self->options_.tls ? net::Transport(std::move(socket), self->options_.tls->Current())
+                                                  : net::Transport(std::move(socket));
+    auto session = std::make_shared<Session>(self, std::move(transport), id, std::move(peer));
     self->sessions_.emplace(id, session);
     session->Start();
     self->Accept();

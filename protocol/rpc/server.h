@@ -16,10 +16,17 @@
 #include "absl/status/statusor.h"
 #include "protocol/rpc/frame.h"
 
+namespace sluice::net {
+class ReloadingTlsContext;
+}
+
 namespace sluice::rpc {
 
 struct ServerOptions {
   uint32_t max_frame_bytes = kDefaultMaxFrameBytes;
+  // Set: connections speak TLS (with ssl.client.auth=required, only clients whose certificates
+  // the context's CAs signed get past the handshake).
+  std::shared_ptr<net::ReloadingTlsContext> tls;
 };
 
 class Server {

@@ -18,7 +18,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from kafka import KafkaProducer
 
 import certs
-from harness import Cluster, free_port, wait_until
+from harness import BROKER_BIN, Cluster, Process, free_port, port_open, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 JS_ROUNDTRIP = os.path.join(HERE, "js", "roundtrip.js")
@@ -42,15 +42,29 @@ class Pki:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def tls_cluster(pki, brokers=1, protocol="SSL", client_auth="none", extra=None, plaintext_port=None):
-    """Brokers whose harness port is a `protocol` listener; `plaintext_port` adds a PLAINTEXT one."""
-    overrides = {"ssl.keystore.location": pki.broker["keystore"], "ssl.truststore.location": pki.ca.cert,
-                 "ssl.client.auth": client_auth, "default.replication.factor": str(brokers),
-                 "offsets.topic.replication.factor": str(brokers),
-                 # The broker's own certificate (a follower's) and alice's name users.
-                 "ssl.principal.mapping.rules": "RULE:^CN=([^,]+),OU=eng,.*$/$1/L,RULE:^CN=([^,]+),O=sluice$/$1/,DEFAULT",
-                 **(extra or {})}
-    cluster = Cluster(brokers=brokers, controllers=1, broker_overrides=overrides)
+def tls_overrides(pki, client_auth):
+    return {"ssl.keystore.location": pki.broker["keystore"], "ssl.truststore.location": pki.ca.cert,
+            "ssl.client.auth": client_auth,
+            # The brokers' own certificate (followers') and alice's name users.
+            "ssl.principal.mapping.rules": "RULE:^CN=([^,]+),OU=eng,.*$/$1/L,RULE:^CN=([^,]+),O=sluice$/$1/,DEFAULT",
+            # Brokers reach the controllers with TLS when they have more than one (below).
+            "listener.security.protocol.map": "SSL:SSL,SASL_SSL:SASL_SSL,PLAINTEXT:PLAINTEXT,CONTROLLER:SSL"}
+
+
+def tls_cluster(pki, brokers=1, protocol="SSL", client_auth="none", extra=None, plaintext_port=None, controllers=1):
+    """Brokers whose harness port is a `protocol` listener; `plaintext_port` adds a PLAINTEXT one.
+    With several controllers, the controller RPC (brokers and Raft peers) runs over mTLS too."""
+    overrides = {**tls_overrides(pki, client_auth), "default.replication.factor": str(brokers),
+                 "offsets.topic.replication.factor": str(brokers), **(extra or {})}
+    controller_overrides = None
+    if controllers == 1:
+        overrides["listener.security.protocol.map"] = "SSL:SSL,SASL_SSL:SASL_SSL,PLAINTEXT:PLAINTEXT"
+    else:
+        controller_overrides = {"ssl.keystore.location": pki.broker["keystore"],
+                                "ssl.truststore.location": pki.ca.cert, "ssl.client.auth": "required",
+                                "listener.security.protocol.map": "CONTROLLER:SSL"}
+    cluster = Cluster(brokers=brokers, controllers=controllers, broker_overrides=overrides,
+                      controller_overrides=controller_overrides)
     for broker, port in zip(cluster.brokers, cluster.broker_ports):
         listeners = f"{protocol}://127.0.0.1:{port}"
         if plaintext_port:
@@ -202,15 +216,34 @@ class TlsTest(unittest.TestCase):
                                      "SLUICE_SASL_PASSWORD": "alice-secret"})
             self.assertEqual(js.returncode, 0, js.stdout + js.stderr)
 
-    def test_three_brokers_replicate_over_mtls(self):
+    def test_three_brokers_replicate_and_reach_three_controllers_over_mtls(self):
         pki = self.pki
-        cluster = tls_cluster(pki, brokers=3, client_auth="required", extra={"min.insync.replicas": "3"})
+        cluster = tls_cluster(pki, brokers=3, client_auth="required", controllers=3,
+                              extra={"min.insync.replicas": "3"})
         with cluster:
             config = ssl_config(cluster, pki, cert=pki.alice)
             admin = AdminClient(config)
             admin.create_topics([NewTopic("replicated-tls", 3, 3)])["replicated-tls"].result(30)
             # acks=all with min.insync.replicas=3: every follower fetched over mTLS.
             produce_and_consume(self, config, "replicated-tls", count=300)
+            self.assertIn("(TLS)", cluster.controller.log())
+
+            # A broker whose certificate another CA signed is not let in by the controllers.
+            stranger_port = free_port()
+            stranger = Process("broker-stranger", [
+                BROKER_BIN, "--override", "node.id=9", "--override", f"listeners=SSL://127.0.0.1:{stranger_port}",
+                "--override", f"controller.quorum.voters={cluster.voters}",
+                "--override", f"log.dirs={cluster.dir}/broker-stranger",
+                *sum((["--override", f"{k}={v}"] for k, v in tls_overrides(pki, "required").items()), []),
+                "--override", f"ssl.keystore.location={pki.stranger['keystore']}",
+            ], f"{cluster.dir}/broker-stranger.log")
+            stranger.start()
+            try:
+                wait_until(lambda: any("TLS handshake with" in c.log() for c in cluster.controllers), 30,
+                           "a controller to refuse the stranger's handshake")
+                self.assertFalse(port_open(stranger_port), "a broker the controllers refused serves clients")
+            finally:
+                stranger.kill9()
 
     def test_a_replaced_certificate_is_served_without_a_restart(self):
         pki = self.pki

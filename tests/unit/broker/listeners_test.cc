@@ -1,10 +1,10 @@
 #include <catch2/catch.hpp>
 
 #include "broker/config/broker_config.h"
-#include "broker/config/listeners.h"
+#include "common/listeners.h"
 
 using namespace sluice;
-using broker::SecurityProtocol;
+using sluice::SecurityProtocol;
 
 namespace {
 config::Properties With(std::initializer_list<std::pair<const char*, const char*>> values) {
@@ -15,7 +15,7 @@ config::Properties With(std::initializer_list<std::pair<const char*, const char*
 }  // namespace
 
 TEST_CASE("several listeners take their protocols from the map and their addresses from advertised.listeners") {
-  auto listeners = broker::ParseListeners(
+  auto listeners = ParseListeners(
       With({{"listeners", "SSL://0.0.0.0:9093,internal://10.0.0.1:9094,PLAINTEXT://127.0.0.1:9092"},
             {"advertised.listeners", "SSL://kafka-0.example:9093,INTERNAL://10.0.0.1:9094,PLAINTEXT://127.0.0.1:9092"},
             {"listener.security.protocol.map", "INTERNAL:SASL_SSL,SSL:SSL,PLAINTEXT:PLAINTEXT"},
@@ -31,7 +31,7 @@ TEST_CASE("several listeners take their protocols from the map and their address
 }
 
 TEST_CASE("the first listener replicates unless inter.broker.listener.name says otherwise") {
-  auto listeners = broker::ParseListeners(With({{"listeners", "SASL_PLAINTEXT://127.0.0.1:1,PLAINTEXT://127.0.0.1:2"}}));
+  auto listeners = ParseListeners(With({{"listeners", "SASL_PLAINTEXT://127.0.0.1:1,PLAINTEXT://127.0.0.1:2"}}));
   REQUIRE(listeners.ok());
   CHECK(listeners->InterBroker().name == "SASL_PLAINTEXT");
   CHECK(listeners->all[1].advertised.port == 2);
@@ -39,7 +39,7 @@ TEST_CASE("the first listener replicates unless inter.broker.listener.name says 
 
 TEST_CASE("listener configurations Kafka refuses are refused with the reason") {
   auto refused = [](std::initializer_list<std::pair<const char*, const char*>> values, std::string_view reason) {
-    auto listeners = broker::ParseListeners(With(values));
+    auto listeners = ParseListeners(With(values));
     REQUIRE_FALSE(listeners.ok());
     CHECK_THAT(std::string(listeners.status().message()), Catch::Contains(std::string(reason)));
   };

@@ -1,4 +1,4 @@
-#include "broker/config/listeners.h"
+#include "common/listeners.h"
 
 #include <algorithm>
 #include <set>
@@ -10,7 +10,7 @@
 #include "common/absl_compat.h"
 #include "common/status_macros.h"
 
-namespace sluice::broker {
+namespace sluice {
 namespace {
 
 absl::StatusOr<SecurityProtocol> ParseProtocol(std::string_view name) {
@@ -33,8 +33,7 @@ absl::StatusOr<std::vector<NamedEndpoint>> ParseEndpointList(std::string_view ke
   std::set<std::string> names;
   for (absl::string_view item : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
     const std::string entry(absl::StripAsciiWhitespace(item));
-    const size_t scheme = entry.find("://");
-    std::string name = scheme == std::string::npos ? "PLAINTEXT" : absl::AsciiStrToUpper(entry.substr(0, scheme));
+    std::string name = ListenerNameOf(entry);
     absl::StatusOr<HostPort> endpoint = ParseEndpoint(entry);
     if (!endpoint.ok()) return absl::InvalidArgumentError(fmt::format("{}: {}", key, ToStd(endpoint.status().message())));
     if (name.empty()) return absl::InvalidArgumentError(fmt::format("{}: {} has an empty listener name", key, entry));
@@ -47,7 +46,14 @@ absl::StatusOr<std::vector<NamedEndpoint>> ParseEndpointList(std::string_view ke
   return out;
 }
 
-absl::StatusOr<SecurityProtocol> ProtocolOf(const std::string& name, const std::string& map) {
+}  // namespace
+
+std::string ListenerNameOf(std::string_view endpoint) {
+  const size_t scheme = endpoint.find("://");
+  return scheme == std::string_view::npos ? "PLAINTEXT" : absl::AsciiStrToUpper(ToAbsl(endpoint.substr(0, scheme)));
+}
+
+absl::StatusOr<SecurityProtocol> ListenerSecurityProtocol(const std::string& name, const std::string& map) {
   for (absl::string_view entry : absl::StrSplit(map, ',', absl::SkipWhitespace())) {
     const size_t colon = entry.find(':');
     if (colon == absl::string_view::npos) {
@@ -57,10 +63,8 @@ absl::StatusOr<SecurityProtocol> ProtocolOf(const std::string& name, const std::
       return ParseProtocol(std::string(absl::StripAsciiWhitespace(entry.substr(colon + 1))));
     }
   }
-  return absl::InvalidArgumentError(fmt::format("listener.security.protocol.map has no entry for listener {}", name));
+  return absl::NotFoundError(fmt::format("listener.security.protocol.map has no entry for listener {}", name));
 }
-
-}  // namespace
 
 std::string_view SecurityProtocolName(SecurityProtocol protocol) {
   switch (protocol) {
@@ -96,7 +100,7 @@ absl::StatusOr<Listeners> ParseListeners(const config::Properties& config) {
     if (listener.endpoint.port != 0 && !ports.insert(listener.endpoint.port).second) {
       return absl::InvalidArgumentError(fmt::format("listeners: port {} is used twice", listener.endpoint.port));
     }
-    SLUICE_ASSIGN_OR_RETURN(SecurityProtocol protocol, ProtocolOf(listener.name, map));
+    SLUICE_ASSIGN_OR_RETURN(SecurityProtocol protocol, ListenerSecurityProtocol(listener.name, map));
     listeners.all.push_back(
         {.name = listener.name, .protocol = protocol, .bind = listener.endpoint, .advertised = match->endpoint});
   }
@@ -115,4 +119,4 @@ absl::StatusOr<Listeners> ParseListeners(const config::Properties& config) {
   return listeners;
 }
 
-}  // namespace sluice::broker
+}  // namespace sluice

@@ -1,5 +1,5 @@
 #pragma once
-// The broker's Kafka listeners as Kafka configures them: `listeners` (NAME://host:port,...),
+// Kafka listeners as Kafka configures them: `listeners` (NAME://host:port,...),
 // `advertised.listeners`, `listener.security.protocol.map` and `inter.broker.listener.name`.
 
 #include <cstdint>
@@ -11,12 +11,17 @@
 #include "common/config.h"
 #include "common/endpoint.h"
 
-namespace sluice::broker {
+namespace sluice {
 
 // Kafka's SecurityProtocol ids.
 enum class SecurityProtocol : int32_t { kPlaintext = 0, kSsl = 1, kSaslPlaintext = 2, kSaslSsl = 3 };
 
 std::string_view SecurityProtocolName(SecurityProtocol protocol);
+// "NAME://host:port" -> NAME (upper-cased); a bare host:port is PLAINTEXT, as Kafka reads it.
+std::string ListenerNameOf(std::string_view endpoint);
+// The protocol listener.security.protocol.map (`map`) gives the listener `name`; NotFound
+// without an entry.
+absl::StatusOr<SecurityProtocol> ListenerSecurityProtocol(const std::string& name, const std::string& map);
 inline bool UsesTls(SecurityProtocol p) { return p == SecurityProtocol::kSsl || p == SecurityProtocol::kSaslSsl; }
 inline bool UsesSasl(SecurityProtocol p) {
   return p == SecurityProtocol::kSaslPlaintext || p == SecurityProtocol::kSaslSsl;
@@ -42,4 +47,4 @@ struct Listeners {
 // `inter.broker.listener.name` picks the first listener.
 absl::StatusOr<Listeners> ParseListeners(const config::Properties& config);
 
-}  // namespace sluice::broker
+}  // namespace sluice
