@@ -16,6 +16,7 @@ namespace {
 
 constexpr auto kReloadCheckInterval = std::chrono::seconds(1);
 constexpr unsigned char kSessionIdContext[] = "sluice";
+constexpr char kTls13Ciphersuites[] = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 
 absl::StatusOr<int> ProtocolVersion(const std::string& name) {
   if (name == "TLSv1.2") return TLS1_2_VERSION;
@@ -66,6 +67,10 @@ absl::StatusOr<std::shared_ptr<asio::ssl::context>> NewContext(asio::ssl::contex
                        asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
                        asio::ssl::context::single_dh_use);
   if (absl::Status status = SetProtocols(context->native_handle(), options.protocols); !status.ok()) return status;
+  // AES-128-GCM first: as strong as TLS needs and about a third cheaper than AES-256 per byte,
+  // for the broker and its clients alike; the server's order decides.
+  SSL_CTX_set_ciphersuites(context->native_handle(), kTls13Ciphersuites);
+  SSL_CTX_set_options(context->native_handle(), SSL_OP_CIPHER_SERVER_PREFERENCE);
   return context;
 }
 
