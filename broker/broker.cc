@@ -153,6 +153,20 @@ absl::Status Broker::StartSasl() {
   return absl::OkStatus();
 }
 
+void Broker::AuditTlsFailure(const Listener& listener, const std::string& peer, const std::string& reason) const {
+  if (!audit_) return;
+  audit_->Record({.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch()).count(),
+                  .principal = "User:ANONYMOUS",
+                  .client = peer,
+                  .listener = listener.name,
+                  .api = "TlsHandshake",
+                  .resource_type = "USER",
+                  .resource = reason,
+                  // Kafka has no wire error code for a failed TLS handshake.
+                  .result = "SSL_HANDSHAKE_FAILED"});
+}
+
 absl::Status Broker::StartListeners() {
   for (const Listener& listener : listeners_.all) {
     auto server = std::make_unique<net::KafkaServer>(
@@ -161,7 +175,11 @@ absl::Status Broker::StartListeners() {
                            .port = listener.bind.port,
                            .max_request_bytes = config_.GetInt("socket.request.max.bytes"),
                            .idle_timeout_ms = config_.GetLong("connections.max.idle.ms"),
-                           .tls = UsesTls(listener.protocol) ? server_tls_ : nullptr},
+                           .tls = UsesTls(listener.protocol) ? server_tls_ : nullptr,
+                           .on_tls_failure =
+                               [this, &listener](const std::string& peer, const std::string& reason) {
+                                 AuditTlsFailure(listener, peer, reason);
+                               }},
         [this, &listener](const net::ConnectionInfo& connection, std::shared_ptr<const std::string> frame,
                           net::Responder responder) {
           dispatcher_->Dispatch(listener, connection, std::move(frame), std::move(responder));

@@ -53,6 +53,8 @@ class Broker {
   absl::StatusOr<rpc::ClientOptions> ControllerRpcOptions() const;
   // With SASL listeners: the SASL server, and the followers' login on a SASL inter-broker one.
   absl::Status StartSasl();
+  // A failed TLS handshake is a failed authentication: an audit line naming the reason.
+  void AuditTlsFailure(const Listener& listener, const std::string& peer, const std::string& reason) const;
   // One Kafka server per listener.
   absl::Status StartListeners();
   // SIGTERM: the controller moves this broker's leaderships away before it stops serving.

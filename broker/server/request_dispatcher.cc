@@ -108,7 +108,21 @@ RequestPtr RequestDispatcher::NewRequest(const Listener& listener, const net::Co
   return request;
 }
 
-bool RequestDispatcher::NameCertificatePrincipal(const net::ConnectionInfo& connection,
+void RequestDispatcher::AuditCertificateLogin(const Listener& listener, const net::ConnectionInfo& connection,
+                                              const std::string& principal, std::string_view result) const {
+  if (broker_.audit == nullptr) return;
+  broker_.audit->Record({.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch()).count(),
+                         .principal = principal,
+                         .client = connection.peer,
+                         .listener = listener.name,
+                         .api = "TlsHandshake",
+                         .resource_type = "USER",
+                         .resource = connection.tls_peer_subject,
+                         .result = result});
+}
+
+bool RequestDispatcher::NameCertificatePrincipal(const Listener& listener, const net::ConnectionInfo& connection,
                                                  const net::Responder& responder) const {
   if (connection.tls_peer_subject.empty()) {
     connection.principal = "User:ANONYMOUS";
@@ -117,10 +131,12 @@ bool RequestDispatcher::NameCertificatePrincipal(const net::ConnectionInfo& conn
   absl::StatusOr<std::string> name = broker_.ssl_principals->Map(connection.tls_peer_subject);
   if (!name.ok()) {
     log::Warn("closing connection from {}: {}", connection.peer, name.status().message());
+    AuditCertificateLogin(listener, connection, "User:ANONYMOUS", "NO_PRINCIPAL_MAPPING_RULE");
     responder.Close();
     return false;
   }
   connection.principal = "User:" + *name;
+  AuditCertificateLogin(listener, connection, connection.principal, "NONE");
   return true;
 }
 
@@ -128,7 +144,7 @@ void RequestDispatcher::Dispatch(const Listener& listener, const net::Connection
                                  std::shared_ptr<const std::string> frame, net::Responder responder) {
   const bool sasl = UsesSasl(listener.protocol) && broker_.sasl != nullptr;
   if (listener.protocol == SecurityProtocol::kSsl && connection.principal.empty() &&
-      !NameCertificatePrincipal(connection, responder)) {
+      !NameCertificatePrincipal(listener, connection, responder)) {
     return;
   }
   if (connection.sasl_token_next && sasl) {

@@ -35,7 +35,11 @@ class RequestDispatcher {
 
   // On an SSL listener the principal comes from the client's certificate, named once per
   // connection; false (after closing it) when no mapping rule names the subject.
-  bool NameCertificatePrincipal(const net::ConnectionInfo& connection, const net::Responder& responder) const;
+  bool NameCertificatePrincipal(const Listener& listener, const net::ConnectionInfo& connection,
+                                const net::Responder& responder) const;
+  // A certificate login (its subject, the principal it became) as an audit line.
+  void AuditCertificateLogin(const Listener& listener, const net::ConnectionInfo& connection,
+                             const std::string& principal, std::string_view result) const;
 
   BrokerContext& broker_;
   std::array<ApiMetrics, 128> api_metrics_{};  // by api key

@@ -64,6 +64,7 @@ void Connection::OnHandshake(asio::error_code ec) {
   if (ec) {
     // A client that does not trust us, or that we do not trust: its own error says which.
     log::Info("kafka: TLS handshake with {} failed: {}", info_.peer, ec.message());
+    if (server_->options.on_tls_failure) server_->options.on_tls_failure(info_.peer, ec.message());
     return Close("TLS handshake failed");
   }
   if (transport_.tls()) info_.tls_peer_subject = PeerSubject(transport_.ssl());

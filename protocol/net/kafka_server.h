@@ -30,6 +30,8 @@ struct ServerOptions {
   bool zero_copy = true;
   // Set: connections speak TLS with the certificate it holds when they are accepted.
   std::shared_ptr<ReloadingTlsContext> tls;
+  // Runs on the connection's thread when a TLS handshake fails (peer "host:port", reason).
+  std::function<void(const std::string& peer, const std::string& reason)> on_tls_failure;
 };
 
 struct ConnectionInfo {

@@ -190,9 +190,12 @@ class TlsTest(unittest.TestCase):
                     return False
                 with open(audit_file) as f:
                     lines = [json.loads(line) for line in f if line.strip()]
-                return any(l["api"] == "CreateTopics" and l["resource"] == "mtls" and l["principal"] == "User:alice"
-                           and l["listener"] == "SSL" for l in lines)
-            wait_until(created_by_alice, 15, "an audit line naming User:alice (ssl.principal.mapping.rules)")
+                created = any(l["api"] == "CreateTopics" and l["resource"] == "mtls" and l["principal"] == "User:alice"
+                              and l["listener"] == "SSL" for l in lines)
+                logins = {(l["principal"], l["result"]) for l in lines if l["api"] == "TlsHandshake"}
+                return created and ("User:alice", "NONE") in logins and ("User:ANONYMOUS", "SSL_HANDSHAKE_FAILED") in logins
+            wait_until(created_by_alice, 15,
+                       "audit lines naming User:alice (ssl.principal.mapping.rules) and the refused handshakes")
 
 
     def test_sasl_ssl_with_plain(self):
