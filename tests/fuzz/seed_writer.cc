@@ -371,6 +371,20 @@ void SaslMessages() {
                                    "username=", "password=", "\"", "\\", ";"});
 }
 
+void OAuthBearer() {
+  // A token of the right shape (its signature is not the key's, so it is refused late).
+  const std::string token =
+      "eyJhbGciOiJFUzI1NiIsImtpZCI6ImsifQ.eyJzdWIiOiJhbGljZSIsImlzcyI6ImkiLCJhdWQiOiJhIiwiZXhwIjoxOTAwMDAwMDAwfQ."
+      "AAAA";
+  Seed("oauthbearer_fuzzer", "message", std::string("\0n,,\x01", 5) + "auth=Bearer " + token + "\x01\x01");
+  Seed("oauthbearer_fuzzer", "token", "\x01" + token);
+  Seed("oauthbearer_fuzzer", "jwks",
+       "\x02{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"r\",\"n\":\"AQAB\",\"e\":\"AQAB\"},"
+       "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AA\",\"y\":\"AA\"}]}");
+  Dictionary("oauthbearer_fuzzer", {"auth=Bearer ", "\x01", "n,,", "a=", "\"alg\"", "\"ES256\"", "\"RS256\"",
+                                    "\"kid\"", "\"exp\"", "\"nbf\"", "\"aud\"", "\"keys\"", "\"kty\"", "."});
+}
+
 void SslPrincipalRules() {
   Seed("ssl_principal_rules_fuzzer", "rules-and-subject",
        "RULE:^CN=(.*?),OU=(.*?),O=(.*?)$/$1@$2/L,RULE:^CN=([^,]*)\\/x$/$1\\/y/U,DEFAULT\nCN=Alice,OU=Eng,O=acme");
@@ -400,5 +414,6 @@ int main(int argc, char** argv) {
   Addresses();
   SaslMessages();
   SslPrincipalRules();
+  OAuthBearer();
   return 0;
 }
