@@ -67,7 +67,9 @@ absl::StatusOr<std::string> ScramServerExchange::ClientFinal(std::string_view te
   if (final_message->channel_binding != gs2_header_) {
     return absl::UnauthenticatedError("SCRAM: the channel binding does not repeat the gs2 header");
   }
-  if (final_message->nonce != nonce_) return absl::UnauthenticatedError("SCRAM: the nonce does not match");
+  // Kafka checks that the nonce ends with the one it sent, not equality: librdkafka 2.0 repeats its
+  // own nonce in front. The proof covers the message as sent either way.
+  if (!final_message->nonce.ends_with(nonce_)) return absl::UnauthenticatedError("SCRAM: the nonce does not match");
   const std::string auth_message = auth_message_prefix_ + "," + final_message->without_proof;
   const std::string client_signature = ScramHmac(mechanism_, credential_.stored_key, auth_message);
   if (final_message->proof.size() != client_signature.size()) {
