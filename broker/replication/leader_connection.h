@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "broker/replication/replication_options.h"
+#include "broker/security/scram_client.h"
 
 namespace sluice::broker {
 
@@ -25,8 +26,8 @@ class LeaderConnection : public std::enable_shared_from_this<LeaderConnection> {
   // megabytes of fetched records do not cost a fresh allocation (and fresh pages) each time.
   using Done = std::function<void(absl::StatusOr<std::string_view>)>;
 
-  // With `login`, every new connection first logs in with SASL/PLAIN (the leader's listener is
-  // SASL_PLAINTEXT) before the call's request goes out.
+  // With `login`, every new connection first logs in with SASL (PLAIN or SCRAM: the leader's
+  // listener is SASL_PLAINTEXT) before the call's request goes out.
   explicit LeaderConnection(asio::io_context& io, std::optional<ReplicationOptions::Login> login = std::nullopt)
       : io_(io), socket_(io), timer_(io), login_(std::move(login)) {}
 
@@ -41,9 +42,13 @@ class LeaderConnection : public std::enable_shared_from_this<LeaderConnection> {
 
  private:
   void Connect();
-  // SASL/PLAIN login, step 0 SaslHandshake and step 1 SaslAuthenticate; then Send().
-  void LogIn(int step);
-  absl::Status CheckLoginResponse(int step, std::string_view frame) const;
+  // SASL login: step 0 SaslHandshake, then SaslAuthenticate requests carrying `token` (one for
+  // PLAIN, two for SCRAM); then Send().
+  void LogIn(int step, std::string token = "");
+  // The server's token in the response to `step`, or why the login failed.
+  absl::StatusOr<std::string> CheckLoginResponse(int step, std::string_view frame) const;
+  // What follows the response to `step`: the next step's token, or nullopt once logged in.
+  absl::StatusOr<std::optional<std::string>> NextLoginToken(int step, std::string_view server_token);
   void Send();
   void ReadSize();
   void ReadBody(uint32_t size);
@@ -64,6 +69,7 @@ class LeaderConnection : public std::enable_shared_from_this<LeaderConnection> {
   Done done_;
   const std::optional<ReplicationOptions::Login> login_;
   std::string login_frame_;
+  std::optional<security::ScramClientExchange> scram_;  // during a SCRAM login
 };
 
 }  // namespace sluice::broker

@@ -18,8 +18,9 @@ struct ReplicationOptions {
   int32_t fetch_response_max_bytes = 10485760;  // per request
   int64_t fetch_backoff_ms = 1000;
   int64_t high_watermark_checkpoint_interval_ms = 5000;
-  // On a SASL_PLAINTEXT listener, the SASL/PLAIN login a follower opens its connections with.
+  // On a SASL_PLAINTEXT listener, the SASL login a follower opens its connections with.
   struct Login {
+    std::string mechanism;  // PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
     std::string username;
     std::string password;
   };

@@ -2,7 +2,9 @@
 // messages (gzip and uncompressed) with an idempotent producer, consumes them back through a
 // consumer group, and checks content, headers and per-key order.
 // Usage: node roundtrip.js BOOTSTRAP TOPIC COUNT
-// SLUICE_SASL_USER and SLUICE_SASL_PASSWORD: log in with SASL/PLAIN (a SASL_PLAINTEXT listener).
+// SLUICE_SASL_USER and SLUICE_SASL_PASSWORD: log in with SASL (a SASL_PLAINTEXT listener), with
+// the mechanism SLUICE_SASL_MECHANISM names (kafkajs's: plain, scram-sha-256, scram-sha-512;
+// plain by default).
 'use strict';
 const { Kafka, CompressionTypes, logLevel } = require('kafkajs');
 
@@ -18,7 +20,7 @@ function fail(message) {
 
 async function main() {
   const sasl = process.env.SLUICE_SASL_USER
-    ? { mechanism: 'plain', username: process.env.SLUICE_SASL_USER, password: process.env.SLUICE_SASL_PASSWORD }
+    ? { mechanism: process.env.SLUICE_SASL_MECHANISM || 'plain', username: process.env.SLUICE_SASL_USER, password: process.env.SLUICE_SASL_PASSWORD }
     : undefined;
   const kafka = new Kafka({ clientId: 'sluice-it', brokers: bootstrap.split(','), logLevel: logLevel.ERROR, sasl });
   const admin = kafka.admin();
