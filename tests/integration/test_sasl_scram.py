@@ -4,7 +4,8 @@ changed, listed and deleted online (DescribeUserScramCredentials / AlterUserScra
 raw frames: no installed client has those calls), librdkafka (confluent-kafka), kcat, kafkajs
 and kafka-python (SaslHandshake v0, bare tokens) produce and consume with both mechanisms, wrong
 passwords and unknown users get Kafka's refusal while the broker keeps serving, a deleted user
-cannot log in, and three brokers replicate with SCRAM-SHA-512 between them."""
+cannot log in, credentials outlive restarts that rebuild from snapshots (the bootstrap is not
+written again), and three brokers replicate with SCRAM-SHA-512 between them."""
 import json
 import os
 import subprocess
@@ -200,6 +201,29 @@ class SaslScramTest(unittest.TestCase):
             logins = {(r["resource"], r["result"]) for r in audited() if r["api"] == "SaslAuthenticate"}
             self.assertTrue({("alice", "NONE"), ("alice", "SASL_AUTHENTICATION_FAILED"),
                              ("mallory", "SASL_AUTHENTICATION_FAILED")} <= logins)
+
+    def test_credentials_survive_restarts_from_snapshots_and_the_bootstrap_is_written_once(self):
+        cluster = scram_cluster()
+        # A snapshot after every entry: the restarted controller and broker rebuild from one.
+        cluster.controller.argv += ["--override", "metadata.log.max.snapshot.interval.entries=1"]
+        with cluster:
+            admin = admin_connection(cluster)
+            self.assertEqual(scram_wire.alter(admin, upsertions=[("carol", SHA256, 8192, "carol-secret")]),
+                             [("carol", 0, None)])
+            admin.close()
+            cluster.stop()
+            # A changed bootstrap property does nothing to a metadata log that is not new.
+            cluster.controller.argv += ["--override",
+                                        "scram.bootstrap.credentials=SCRAM-SHA-256=[name=intruder,password=x]"]
+            cluster.start()
+            self.assertIn("from a snapshot", cluster.controller.log())
+            admin = admin_connection(cluster)
+            self.assertEqual(scram_wire.describe(admin),
+                             {"admin": (0, {1: 4096, 2: 4096}), "carol": (0, {1: 8192})})
+            admin.close()
+            conn = kafka_wire.Connection(cluster.broker_ports[0])
+            scram_wire.log_in(conn, SHA256, "carol", "carol-secret")
+            conn.close()
 
     def test_three_brokers_replicate_with_scram_between_them(self):
         with scram_cluster(brokers=3) as cluster:
