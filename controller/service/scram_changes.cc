@@ -1,33 +1,32 @@
 #include "controller/service/scram_changes.h"
 
+#include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
+#include "broker/security/scram_credential.h"
 #include "protocol/kafka/error_codes.h"
 
 namespace sluice::controller {
 namespace {
 
+using broker::security::ScramMechanism;
 using kafka::ErrorCode;
-
-// Kafka's bounds (ScramMechanism min and max iterations).
-constexpr int32_t kMinIterations = 4096;
-constexpr int32_t kMaxIterations = 16384;
 
 struct Failure {
   ErrorCode code;
   const char* message;
 };
 
-size_t KeySize(int32_t mechanism) { return mechanism == metadata::kScramSha256 ? 32 : 64; }
-
-bool KnownMechanism(int32_t mechanism) {
-  return mechanism == metadata::kScramSha256 || mechanism == metadata::kScramSha512;
+std::optional<ScramMechanism> Mechanism(int32_t type) {
+  if (type < INT8_MIN || type > INT8_MAX) return std::nullopt;
+  return broker::security::ScramMechanismOfType(static_cast<int8_t>(type));
 }
 
 std::optional<Failure> CheckDeletion(const metadata::AlterUserScramCredentialsRequest::Deletion& deletion,
                                      const metadata::MetadataImage& image) {
-  if (!KnownMechanism(deletion.mechanism())) return Failure{ErrorCode::kUnsupportedSaslMechanism, "Unknown SCRAM mechanism"};
+  if (!Mechanism(deletion.mechanism())) return Failure{ErrorCode::kUnsupportedSaslMechanism, "Unknown SCRAM mechanism"};
   auto user = image.scram_credentials().find(deletion.name());
   if (user == image.scram_credentials().end() || user->second.count(deletion.mechanism()) == 0) {
     return Failure{ErrorCode::kResourceNotFound, "Attempt to delete a user credential that does not exist"};
@@ -36,10 +35,15 @@ std::optional<Failure> CheckDeletion(const metadata::AlterUserScramCredentialsRe
 }
 
 std::optional<Failure> CheckUpsertion(const metadata::UserScramCredential& upsertion) {
-  if (!KnownMechanism(upsertion.mechanism())) return Failure{ErrorCode::kUnsupportedSaslMechanism, "Unknown SCRAM mechanism"};
-  if (upsertion.iterations() < kMinIterations) return Failure{ErrorCode::kUnacceptableCredential, "Too few iterations"};
-  if (upsertion.iterations() > kMaxIterations) return Failure{ErrorCode::kUnacceptableCredential, "Too many iterations"};
-  const size_t key_size = KeySize(upsertion.mechanism());
+  const std::optional<ScramMechanism> mechanism = Mechanism(upsertion.mechanism());
+  if (!mechanism) return Failure{ErrorCode::kUnsupportedSaslMechanism, "Unknown SCRAM mechanism"};
+  if (upsertion.iterations() < broker::security::kScramMinIterations) {
+    return Failure{ErrorCode::kUnacceptableCredential, "Too few iterations"};
+  }
+  if (upsertion.iterations() > broker::security::kScramMaxIterations) {
+    return Failure{ErrorCode::kUnacceptableCredential, "Too many iterations"};
+  }
+  const size_t key_size = broker::security::ScramKeySize(*mechanism);
   if (upsertion.salt().empty() || upsertion.stored_key().size() != key_size ||
       upsertion.server_key().size() != key_size) {
     return Failure{ErrorCode::kUnacceptableCredential,
