@@ -133,7 +133,7 @@ absl::StatusOr<std::optional<std::string>> LeaderConnection::NextLoginToken(int 
     return std::optional<std::string>(scram_->first_message());
   }
   if (step == 1) {
-    SLUICE_ASSIGN_OR_RETURN(std::string final_message, scram_->FinalMessage(server_token));
+    SLUICE_ASSIGN_OR_RETURN(std::string final_message, scram_->FinalMessage(server_token, &salted_password_));
     return std::optional<std::string>(std::move(final_message));
   }
   absl::Status verified = scram_->VerifyServerFinal(server_token);

@@ -70,6 +70,7 @@ class LeaderConnection : public std::enable_shared_from_this<LeaderConnection> {
   const std::optional<ReplicationOptions::Login> login_;
   std::string login_frame_;
   std::optional<security::ScramClientExchange> scram_;  // during a SCRAM login
+  security::SaltedPasswordCache salted_password_;        // PBKDF2 once, not on every reconnection
 };
 
 }  // namespace sluice::broker

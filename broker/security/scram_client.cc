@@ -32,7 +32,8 @@ absl::StatusOr<ScramClientExchange> ScramClientExchange::Start(ScramMechanism me
   return ScramClientExchange(mechanism, std::move(password), std::move(client_nonce), std::move(first));
 }
 
-absl::StatusOr<std::string> ScramClientExchange::FinalMessage(std::string_view server_first_text) {
+absl::StatusOr<std::string> ScramClientExchange::FinalMessage(std::string_view server_first_text,
+                                                              SaltedPasswordCache* cache) {
   absl::StatusOr<ServerFirstMessage> server_first = ParseServerFirstMessage(server_first_text);
   if (!server_first.ok()) return server_first.status();
   if (server_first->nonce.size() <= nonce_.size() || !server_first->nonce.starts_with(nonce_)) {
@@ -42,9 +43,15 @@ absl::StatusOr<std::string> ScramClientExchange::FinalMessage(std::string_view s
     return absl::UnauthenticatedError(fmt::format("SCRAM: the server asks for {} iterations, outside {}..{}",
                                                   server_first->iterations, kScramMinIterations, kScramMaxIterations));
   }
+  const bool cached = cache != nullptr && cache->salt == server_first->salt &&
+                      cache->iterations == server_first->iterations && !cache->salted_password.empty();
   absl::StatusOr<std::string> salted =
-      SaltedPassword(mechanism_, password_, server_first->salt, server_first->iterations);
+      cached ? cache->salted_password : SaltedPassword(mechanism_, password_, server_first->salt, server_first->iterations);
   if (!salted.ok()) return salted.status();
+  if (cache != nullptr && !cached) {
+    *cache = SaltedPasswordCache{.salt = server_first->salt, .iterations = server_first->iterations,
+                                 .salted_password = *salted};
+  }
   const std::string without_proof = FormatClientFinalWithoutProof(kGs2Header, server_first->nonce);
   const std::string client_first_bare = first_message_.substr(kGs2Header.size());
   const std::string auth_message = client_first_bare + "," + std::string(server_first_text) + "," + without_proof;

@@ -191,6 +191,25 @@ TEST_CASE("the client-final message is refused for a wrong channel binding, nonc
   final_refused(kClientFirst, "c=bi!s," + nonce + "," + proof);
 }
 
+TEST_CASE("a client reuses the salted password of its last login for the same salt and iterations") {
+  SaltedPasswordCache cache;
+  for (int login = 0; login < 2; ++login) {
+    auto client = ScramClientExchange::Start(ScramMechanism::kSha256, "user", "pencil", kClientNonce);
+    REQUIRE(client.ok());
+    auto client_final = client->FinalMessage(kServerFirst, &cache);
+    REQUIRE(client_final.ok());
+    CHECK(*client_final == kClientFinal);
+    CHECK(client->VerifyServerFinal(kServerFinal).ok());
+  }
+  CHECK(cache.iterations == 4096);
+  CHECK(cache.salted_password == *SaltedPassword(ScramMechanism::kSha256, "pencil", cache.salt, 4096));
+  // Another salt is salted afresh (and replaces the cached one).
+  auto client = ScramClientExchange::Start(ScramMechanism::kSha256, "user", "pencil", kClientNonce);
+  REQUIRE(client.ok());
+  REQUIRE(client->FinalMessage("r=rOprNGfwEbeRWgbNEkqOxyz,s=c2FsdA==,i=4096", &cache).ok());
+  CHECK(cache.salt == "salt");
+}
+
 TEST_CASE("a client refuses a server that does not extend its nonce, or asks for too few or too many iterations") {
   auto refused = [](const std::string& server_first) {
     auto client = ScramClientExchange::Start(ScramMechanism::kSha256, "user", "pencil", kClientNonce);
