@@ -159,8 +159,8 @@ class SaslScramTest(unittest.TestCase):
                                   sasl_plain_password="wrong", api_version=(2, 0),
                                   max_block_ms=5000).send("scram", b"never").get(timeout=10)
 
-            # Wrong password, unknown user, a mechanism the user has no credential for: librdkafka's
-            # authentication error with Kafka's message; others keep being served.
+            # Wrong password, unknown user, a mechanism the user has no credential for: librdkafka's,
+            # kcat's and kafkajs's authentication error with Kafka's message; others keep being served.
             for user, password, mechanism in (("alice", "wrong", SHA256), ("mallory", "x", SHA512),
                                               ("bob", "bob-secret", SHA256)):
                 error = login_error(cluster, user, password, mechanism)
@@ -168,6 +168,19 @@ class SaslScramTest(unittest.TestCase):
                 self.assertEqual(error.code(), KafkaError._AUTHENTICATION)
                 self.assertIn(refusal(mechanism), error.str())
             self.assertIsNone(login_error(cluster, "alice", "alice-secret", SHA256))
+            refused = subprocess.run(["kcat", "-b", cluster.bootstrap, "-X", "security.protocol=SASL_PLAINTEXT",
+                                      "-X", f"sasl.mechanisms={SHA512}", "-X", "sasl.username=alice",
+                                      "-X", "sasl.password=wrong", "-L", "-m", "3"],
+                                     capture_output=True, text=True, timeout=60)
+            self.assertNotEqual(refused.returncode, 0)
+            self.assertIn(refusal(SHA512), refused.stderr)
+            js = subprocess.run(["node", JS_ROUNDTRIP, cluster.bootstrap, "scram-js-refused", "1"],
+                                capture_output=True, text=True, timeout=120,
+                                env={**os.environ, "SLUICE_SASL_USER": "mallory", "SLUICE_SASL_PASSWORD": "x",
+                                     "SLUICE_SASL_MECHANISM": "scram-sha-256"})
+            self.assertNotEqual(js.returncode, 0)
+            self.assertIn(f"KafkaJSSASLAuthenticationError: SASL SCRAM SHA256 authentication failed: {refusal(SHA256)}",
+                          js.stderr)
 
             # Raw frames: a wrong proof gets SASL_AUTHENTICATION_FAILED with Kafka's message, then the close.
             conn = kafka_wire.Connection(cluster.broker_ports[0])
