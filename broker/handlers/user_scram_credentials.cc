@@ -58,7 +58,8 @@ void HandleDescribeUserScramCredentials(BrokerContext& broker, RequestPtr reques
   const metadata::ScramCredentialMap& credentials = image->scram_credentials();
   kafka::DescribeUserScramCredentialsResponse response;
   response.error_message = std::nullopt;
-  if (!body.users.has_value()) {
+  // Null or empty: every user, as Kafka's Admin.describeUserScramCredentials documents.
+  if (!body.users.has_value() || body.users->empty()) {
     for (const auto& [user, mechanisms] : credentials) response.results.push_back(Described(user, mechanisms));
     return request->Respond(response);
   }

@@ -106,6 +106,7 @@ class SaslScramTest(unittest.TestCase):
             named = scram_wire.describe(admin, ["nobody", "bob", "bob"])
             self.assertEqual((named["nobody"][0], named["bob"][0]), (RESOURCE_NOT_FOUND, DUPLICATE_RESOURCE))
             self.assertEqual(sorted(scram_wire.describe(admin)), ["admin", "alice", "bob"])
+            self.assertEqual(scram_wire.describe(admin, []), scram_wire.describe(admin))  # empty: all, as null
 
             alice256 = client_config(cluster, "alice", "alice-secret", SHA256)
             alice512 = client_config(cluster, "alice", "alice-secret", SHA512)
