@@ -132,23 +132,61 @@ absl::Status Broker::StartSasl() {
   }
   std::vector<std::string> mechanisms = config_.GetList("sasl.enabled.mechanisms");
   for (const std::string& mechanism : mechanisms) {
-    if (mechanism != "PLAIN") {
-      return absl::InvalidArgumentError(
-          fmt::format("sasl.enabled.mechanisms: {} is not supported yet (PLAIN is)", mechanism));
+    if (mechanism != "PLAIN" && !security::ScramMechanismNamed(mechanism).has_value()) {
+      return absl::InvalidArgumentError(fmt::format(
+          "sasl.enabled.mechanisms: {} is not supported (PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 are)", mechanism));
     }
   }
   if (mechanisms.empty()) return absl::InvalidArgumentError("sasl.enabled.mechanisms: empty on a SASL listener");
-  SLUICE_ASSIGN_OR_RETURN(security::PlainCredentials credentials,
-                          security::ParsePlainJaasConfig(config_.GetString("sasl.jaas.config")));
+  auto enabled = [&](const std::string& mechanism) {
+    return std::find(mechanisms.begin(), mechanisms.end(), mechanism) != mechanisms.end();
+  };
+  const std::string mechanism = config_.GetString("sasl.mechanism.inter.broker.protocol");
+  SLUICE_ASSIGN_OR_RETURN(security::JaasConfig jaas, security::ParseJaasConfig(config_.GetString("sasl.jaas.config")));
+  if (enabled("PLAIN") && !jaas.plain.has_value()) {
+    return absl::InvalidArgumentError("sasl.jaas.config: PLAIN is enabled: a PlainLoginModule entry lists its users");
+  }
   if (UsesSasl(inter_broker.protocol)) {
-    if (credentials.username.empty() || credentials.password.empty()) {
+    if (!enabled(mechanism)) {
+      return absl::InvalidArgumentError(fmt::format(
+          "sasl.mechanism.inter.broker.protocol: {} is not in sasl.enabled.mechanisms: other brokers could not "
+          "accept this broker's login",
+          mechanism));
+    }
+    // Brokers log in to each other on that listener, with the entry of the inter-broker mechanism.
+    ReplicationOptions::Login login{.mechanism = mechanism};
+    if (mechanism == "PLAIN") {
+      login.username = jaas.plain->username;
+      login.password = jaas.plain->password;
+    } else if (jaas.scram.has_value()) {
+      login.username = jaas.scram->username;
+      login.password = jaas.scram->password;
+    } else {
+      return absl::InvalidArgumentError(fmt::format(
+          "sasl.jaas.config: a ScramLoginModule entry with username and password is needed for {} between brokers",
+          mechanism));
+    }
+    if (login.username.empty() || login.password.empty()) {
       return absl::InvalidArgumentError(fmt::format(
           "sasl.jaas.config: username and password are needed: brokers log in to each other on listener {}",
           inter_broker.name));
     }
-    replicas_.options.inter_broker.login = ReplicationOptions::Login{credentials.username, credentials.password};
+    replicas_.options.inter_broker.login = std::move(login);
   }
-  sasl_ = std::make_unique<security::SaslServer>(std::move(credentials), std::move(mechanisms),
+  // SCRAM users come from the metadata image current at each login, so changes apply at once.
+  auto scram = [this](security::ScramMechanism mechanism, const std::string& user) -> std::optional<security::ScramCredential> {
+    const auto image = metadata_.Current();
+    auto found = image->scram_credentials().find(user);
+    if (found == image->scram_credentials().end()) return std::nullopt;
+    auto credential = found->second.find(static_cast<int32_t>(mechanism));
+    if (credential == found->second.end()) return std::nullopt;
+    return security::ScramCredential{.salt = credential->second.salt,
+                                     .stored_key = credential->second.stored_key,
+                                     .server_key = credential->second.server_key,
+                                     .iterations = credential->second.iterations};
+  };
+  sasl_ = std::make_unique<security::SaslServer>(enabled("PLAIN") ? std::move(jaas.plain) : std::nullopt,
+                                                 std::move(scram), std::move(mechanisms),
                                                  config_.GetInt("connection.failed.authentication.delay.ms"));
   return absl::OkStatus();
 }

@@ -86,4 +86,8 @@ void AppendResources(const kafka::OffsetDeleteResponse& response, std::vector<Au
   }
 }
 
+void AppendResources(const kafka::AlterUserScramCredentialsResponse& response, std::vector<AuditedResource>& out) {
+  for (const auto& r : response.results) out.push_back({"USER", r.user, r.error_code});
+}
+
 }  // namespace sluice::broker::audit

@@ -9,6 +9,7 @@
 
 #include "protocol/kafka/messages/alter_configs.h"
 #include "protocol/kafka/messages/alter_partition_reassignments.h"
+#include "protocol/kafka/messages/alter_user_scram_credentials.h"
 #include "protocol/kafka/messages/create_partitions.h"
 #include "protocol/kafka/messages/create_topics.h"
 #include "protocol/kafka/messages/delete_groups.h"
@@ -21,7 +22,7 @@
 namespace sluice::broker::audit {
 
 struct AuditedResource {
-  std::string_view type;  // TOPIC, TOPIC_PARTITION, GROUP, BROKER, BROKER_LOGGER, CLUSTER
+  std::string_view type;  // TOPIC, TOPIC_PARTITION, GROUP, BROKER, BROKER_LOGGER, CLUSTER, USER
   std::string name;
   int16_t error_code = 0;
 };
@@ -36,6 +37,7 @@ void AppendResources(const kafka::DeleteRecordsResponse& response, std::vector<A
 void AppendResources(const kafka::ElectLeadersResponse& response, std::vector<AuditedResource>& out);
 void AppendResources(const kafka::DeleteGroupsResponse& response, std::vector<AuditedResource>& out);
 void AppendResources(const kafka::OffsetDeleteResponse& response, std::vector<AuditedResource>& out);
+void AppendResources(const kafka::AlterUserScramCredentialsResponse& response, std::vector<AuditedResource>& out);
 
 template <class Response>
 concept Audited = requires(const Response& response, std::vector<AuditedResource>& out) {

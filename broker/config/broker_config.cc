@@ -103,11 +103,15 @@ const config::Schema& BrokerSchema() {
     def("listener.security.protocol.map", Type::kString,
         "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL",
         "listener name -> security protocol (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL)");
-    def("sasl.enabled.mechanisms", Type::kList, "PLAIN", "SASL mechanisms a SASL listener accepts (PLAIN)");
+    def("sasl.enabled.mechanisms", Type::kList, "PLAIN",
+        "SASL mechanisms a SASL listener accepts: any of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512");
     def("sasl.mechanism.inter.broker.protocol", Type::kString, "PLAIN",
-        "mechanism this broker logs in to other brokers with", std::nullopt, {"PLAIN"});
+        "mechanism this broker logs in to other brokers with; must be in sasl.enabled.mechanisms", std::nullopt,
+        {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"});
     def("sasl.jaas.config", Type::kString, "",
-        "PlainLoginModule entry: user_NAME=\"PASSWORD\" accepted users, username/password this broker's own");
+        "login module entries: PlainLoginModule with user_NAME=\"PASSWORD\" accepted users and username/password "
+        "this broker's own PLAIN login; ScramLoginModule with username/password this broker's own SCRAM login "
+        "(SCRAM users live in the cluster metadata)");
     def("connection.failed.authentication.delay.ms", Type::kInt, "100",
         "pause before a failed authentication is answered and the connection closed", 0);
     def("audit.log.file", Type::kString, "",

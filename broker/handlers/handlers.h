@@ -28,5 +28,7 @@ void HandleDescribeQuorum(BrokerContext& broker, RequestPtr request);
 void HandleDeleteRecords(BrokerContext& broker, RequestPtr request);
 void HandleDescribeLogDirs(BrokerContext& broker, RequestPtr request);
 void HandleListClientMetricsResources(BrokerContext& broker, RequestPtr request);
+void HandleDescribeUserScramCredentials(BrokerContext& broker, RequestPtr request);
+void HandleAlterUserScramCredentials(BrokerContext& broker, RequestPtr request);
 
 }  // namespace sluice::broker

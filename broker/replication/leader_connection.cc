@@ -85,15 +85,15 @@ void LeaderConnection::Handshake() {
   });
 }
 
-void LeaderConnection::LogIn(int step) {
+void LeaderConnection::LogIn(int step, std::string token) {
   constexpr int16_t kHandshakeVersion = 1, kAuthenticateVersion = 1;
   kafka::OutboundMessage encoded;
   if (step == 0) {
     encoded = kafka::EncodeRequest(step, "sluice-replica-fetcher", kHandshakeVersion,
-                                   kafka::SaslHandshakeRequest{.mechanism = "PLAIN"});
+                                   kafka::SaslHandshakeRequest{.mechanism = login_->mechanism});
   } else {
     kafka::SaslAuthenticateRequest request;
-    request.auth_bytes = security::PlainMessageFor(login_->username, login_->password);
+    request.auth_bytes = std::move(token);
     encoded = kafka::EncodeRequest(step, "sluice-replica-fetcher", kAuthenticateVersion, request);
   }
   login_frame_.resize(4);
@@ -115,23 +115,51 @@ void LeaderConnection::LogIn(int step) {
                                                                                           size_t) {
         if (self->call_ != call || !self->done_) return;
         if (ec) return self->Fail("SASL login: read", ec);
-        if (absl::Status status = self->CheckLoginResponse(step, self->login_frame_); !status.ok()) {
+        absl::StatusOr<std::string> server_token = self->CheckLoginResponse(step, self->login_frame_);
+        absl::StatusOr<std::optional<std::string>> next =
+            server_token.ok() ? self->NextLoginToken(step, *server_token) : server_token.status();
+        if (!next.ok()) {
+          self->scram_.reset();
           self->Close();
-          return self->Finish(status);
+          return self->Finish(absl::UnauthenticatedError(fmt::format("{}:{}: SASL/{} login as {}: {}", self->host_,
+                                                                     self->port_, self->login_->mechanism,
+                                                                     self->login_->username, ToStd(next.status().message()))));
         }
-        if (step == 0) return self->LogIn(1);
+        if (next->has_value()) return self->LogIn(step + 1, std::move(**next));
         self->Send();
       });
     });
   });
 }
 
-absl::Status LeaderConnection::CheckLoginResponse(int step, std::string_view frame) const {
+absl::StatusOr<std::optional<std::string>> LeaderConnection::NextLoginToken(int step, std::string_view server_token) {
+  if (login_->mechanism == "PLAIN") {
+    if (step == 0) return std::optional<std::string>(security::PlainMessageFor(login_->username, login_->password));
+    return std::optional<std::string>();
+  }
+  if (step == 0) {
+    SLUICE_ASSIGN_OR_RETURN(scram_, security::ScramClientExchange::Start(
+                                        *security::ScramMechanismNamed(login_->mechanism), login_->username,
+                                        login_->password));
+    return std::optional<std::string>(scram_->first_message());
+  }
+  if (step == 1) {
+    SLUICE_ASSIGN_OR_RETURN(std::string final_message, scram_->FinalMessage(server_token, &salted_password_));
+    return std::optional<std::string>(std::move(final_message));
+  }
+  absl::Status verified = scram_->VerifyServerFinal(server_token);
+  scram_.reset();
+  if (!verified.ok()) return verified;
+  return std::optional<std::string>();
+}
+
+absl::StatusOr<std::string> LeaderConnection::CheckLoginResponse(int step, std::string_view frame) const {
   kafka::Reader reader(frame);
   kafka::ResponseHeader header;
   SLUICE_RETURN_IF_ERROR(header.Decode(reader, 0));
   int16_t error = 0;
   std::string message;
+  std::string token;
   if (step == 0) {
     kafka::SaslHandshakeResponse response;
     SLUICE_RETURN_IF_ERROR(response.Decode(reader, 1));
@@ -141,10 +169,11 @@ absl::Status LeaderConnection::CheckLoginResponse(int step, std::string_view fra
     SLUICE_RETURN_IF_ERROR(response.Decode(reader, 1));
     error = response.error_code;
     message = response.error_message.value_or("");
+    token = std::move(response.auth_bytes);
   }
-  if (error == 0) return absl::OkStatus();
-  return absl::UnauthenticatedError(fmt::format("{}:{}: SASL/PLAIN login as {}: {} {}", host_, port_, login_->username,
-                                                kafka::ErrorName(static_cast<kafka::ErrorCode>(error)), message));
+  if (error == 0) return token;
+  return absl::UnauthenticatedError(
+      fmt::format("{} {}", kafka::ErrorName(static_cast<kafka::ErrorCode>(error)), message));
 }
 
 void LeaderConnection::Send() {

@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "broker/replication/replication_options.h"
+#include "broker/security/scram_client.h"
 #include "protocol/net/transport.h"
 
 namespace sluice::broker {
@@ -27,8 +28,8 @@ class LeaderConnection : public std::enable_shared_from_this<LeaderConnection> {
   using Done = std::function<void(absl::StatusOr<std::string_view>)>;
 
   // With `tls`, connections speak TLS (the leader's inter-broker listener is SSL or SASL_SSL);
-  // with `login`, every new connection first logs in with SASL/PLAIN before the call's request
-  // goes out.
+  // with `login`, every new connection first logs in with SASL (PLAIN or SCRAM) before the
+  // call's request goes out.
   explicit LeaderConnection(asio::io_context& io, const ReplicationOptions::InterBrokerSecurity& security = {})
       : io_(io), timer_(io), tls_(security.tls), verify_host_(security.verify_host), login_(security.login) {}
 
@@ -44,9 +45,13 @@ class LeaderConnection : public std::enable_shared_from_this<LeaderConnection> {
  private:
   void Connect();
   void Handshake();
-  // SASL/PLAIN login, step 0 SaslHandshake and step 1 SaslAuthenticate; then Send().
-  void LogIn(int step);
-  absl::Status CheckLoginResponse(int step, std::string_view frame) const;
+  // SASL login: step 0 SaslHandshake, then SaslAuthenticate requests carrying `token` (one for
+  // PLAIN, two for SCRAM); then Send().
+  void LogIn(int step, std::string token = "");
+  // The server's token in the response to `step`, or why the login failed.
+  absl::StatusOr<std::string> CheckLoginResponse(int step, std::string_view frame) const;
+  // What follows the response to `step`: the next step's token, or nullopt once logged in.
+  absl::StatusOr<std::optional<std::string>> NextLoginToken(int step, std::string_view server_token);
   void Send();
   void ReadSize();
   void ReadBody(uint32_t size);
@@ -69,6 +74,8 @@ class LeaderConnection : public std::enable_shared_from_this<LeaderConnection> {
   const bool verify_host_;
   const std::optional<ReplicationOptions::Login> login_;
   std::string login_frame_;
+  std::optional<security::ScramClientExchange> scram_;  // during a SCRAM login
+  security::SaltedPasswordCache salted_password_;        // PBKDF2 once, not on every reconnection
 };
 
 }  // namespace sluice::broker

@@ -23,8 +23,9 @@ struct ReplicationOptions {
   int64_t fetch_backoff_ms = 1000;
   int64_t high_watermark_checkpoint_interval_ms = 5000;
   // How a follower's connections to leaders are secured: TLS on an SSL or SASL_SSL
-  // inter-broker listener, a SASL/PLAIN login on a SASL one.
+  // inter-broker listener, a SASL login (PLAIN or SCRAM) on a SASL one.
   struct Login {
+    std::string mechanism;  // PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
     std::string username;
     std::string password;
   };

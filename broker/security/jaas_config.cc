@@ -8,6 +8,7 @@ namespace sluice::broker::security {
 namespace {
 
 constexpr std::string_view kPlainModule = "org.apache.kafka.common.security.plain.PlainLoginModule";
+constexpr std::string_view kScramModule = "org.apache.kafka.common.security.scram.ScramLoginModule";
 
 class Scanner {
  public:
@@ -58,39 +59,55 @@ class Scanner {
 
 }  // namespace
 
-absl::StatusOr<PlainCredentials> ParsePlainJaasConfig(std::string_view text) {
+absl::StatusOr<JaasConfig> ParseJaasConfig(std::string_view text) {
   Scanner scan(text);
-  if (std::string_view module = scan.Word(); module != kPlainModule) {
-    return absl::InvalidArgumentError(
-        fmt::format("sasl.jaas.config: login module '{}' is not supported (only {})", module, kPlainModule));
-  }
-  if (std::string_view flag = scan.Word(); flag != "required") {
-    return absl::InvalidArgumentError(fmt::format("sasl.jaas.config: control flag '{}': expected 'required'", flag));
-  }
-  PlainCredentials credentials;
-  while (!scan.Take(';')) {
-    if (scan.AtEnd()) return absl::InvalidArgumentError("sasl.jaas.config: missing ';' at the end");
-    const std::string key(scan.Word());
-    if (key.empty() || !scan.Take('=')) {
-      return absl::InvalidArgumentError(fmt::format("sasl.jaas.config: expected key=\"value\" near '{}'", key));
+  JaasConfig config;
+  do {
+    const std::string_view module = scan.Word();
+    const bool plain = module == kPlainModule;
+    if (!plain && module != kScramModule) {
+      return absl::InvalidArgumentError(fmt::format(
+          "sasl.jaas.config: login module '{}' is not supported (only {} and {})", module, kPlainModule, kScramModule));
     }
-    auto value = scan.Quoted();
-    if (!value.ok()) return value.status();
-    if (key == "username") {
-      credentials.username = std::move(*value);
-    } else if (key == "password") {
-      credentials.password = std::move(*value);
-    } else if (key.starts_with("user_") && key.size() > 5) {
-      credentials.users[key.substr(5)] = std::move(*value);
+    if ((plain && config.plain) || (!plain && config.scram)) {
+      return absl::InvalidArgumentError(fmt::format("sasl.jaas.config: {} appears twice", module));
+    }
+    if (std::string_view flag = scan.Word(); flag != "required") {
+      return absl::InvalidArgumentError(fmt::format("sasl.jaas.config: control flag '{}': expected 'required'", flag));
+    }
+    PlainCredentials credentials;
+    while (!scan.Take(';')) {
+      if (scan.AtEnd()) return absl::InvalidArgumentError("sasl.jaas.config: missing ';' at the end");
+      const std::string key(scan.Word());
+      if (key.empty() || !scan.Take('=')) {
+        return absl::InvalidArgumentError(fmt::format("sasl.jaas.config: expected key=\"value\" near '{}'", key));
+      }
+      auto value = scan.Quoted();
+      if (!value.ok()) return value.status();
+      if (key == "username") {
+        credentials.username = std::move(*value);
+      } else if (key == "password") {
+        credentials.password = std::move(*value);
+      } else if (plain && key.starts_with("user_") && key.size() > 5) {
+        credentials.users[key.substr(5)] = std::move(*value);
+      } else {
+        return absl::InvalidArgumentError(fmt::format("sasl.jaas.config: unknown option '{}' of {}", key, module));
+      }
+    }
+    if (plain) {
+      if (credentials.users.empty()) {
+        return absl::InvalidArgumentError("sasl.jaas.config: no user_NAME=\"PASSWORD\" entries: no client could log in");
+      }
+      config.plain = std::move(credentials);
     } else {
-      return absl::InvalidArgumentError(fmt::format("sasl.jaas.config: unknown option '{}'", key));
+      // SCRAM users live in the cluster metadata: the entry is this broker's own login only.
+      if (credentials.username.empty() || credentials.password.empty()) {
+        return absl::InvalidArgumentError("sasl.jaas.config: the ScramLoginModule entry needs username and password");
+      }
+      config.scram = ScramLogin{std::move(credentials.username), std::move(credentials.password)};
     }
-  }
-  if (!scan.AtEnd()) return absl::InvalidArgumentError("sasl.jaas.config: text after the entry's ';'");
-  if (credentials.users.empty()) {
-    return absl::InvalidArgumentError("sasl.jaas.config: no user_NAME=\"PASSWORD\" entries: no client could log in");
-  }
-  return credentials;
+  } while (!scan.AtEnd());
+  return config;
 }
 
 }  // namespace sluice::broker::security

@@ -5,8 +5,11 @@
 #include <memory>
 
 #include <asio/steady_timer.hpp>
+#include <fmt/format.h>
 
 #include "broker/security/sasl_plain.h"
+#include "broker/security/scram_server.h"
+#include "common/absl_compat.h"
 #include "common/log.h"
 #include "protocol/kafka/messages/sasl_authenticate.h"
 #include "protocol/kafka/messages/sasl_handshake.h"
@@ -34,26 +37,69 @@ void SaslServer::Handshake(const net::ConnectionInfo& connection, RequestPtr req
   request->Respond(response);
 }
 
-absl::Status SaslServer::LogIn(const net::ConnectionInfo& connection, RequestContext& request,
-                               std::string_view message) const {
-  auto parsed = ParsePlainMessage(message);
-  if (parsed.ok() && security::Authenticate(credentials_, *parsed)) {
-    connection.principal = "User:" + parsed->username;
-    connection.sasl_mechanism.clear();
-    request.principal = connection.principal;
-    Audit(request, parsed->username, ErrorCode::kNone);
-    return absl::OkStatus();
+void SaslServer::LogInAs(const net::ConnectionInfo& connection, RequestContext& request, const std::string& user) const {
+  connection.principal = "User:" + user;
+  connection.sasl_mechanism.clear();
+  connection.sasl_exchange.reset();
+  request.principal = connection.principal;
+  Audit(request, user, ErrorCode::kNone);
+}
+
+SaslServer::Step SaslServer::EvaluatePlain(const net::ConnectionInfo& connection, RequestContext& request,
+                                           std::string_view token) const {
+  auto parsed = ParsePlainMessage(token);
+  if (parsed.ok() && plain_.has_value() && security::Authenticate(*plain_, *parsed)) {
+    LogInAs(connection, request, parsed->username);
+    return Step{.outcome = Step::Outcome::kSuccess};
   }
   const std::string user = parsed.ok() ? parsed->username : "";
   log::Warn("SASL/PLAIN authentication of '{}' from {} failed", user, request.peer);
   Audit(request, user, ErrorCode::kSaslAuthenticationFailed);
-  return parsed.ok() ? absl::UnauthenticatedError("Authentication failed: Invalid username or password")
-                     : parsed.status();
+  return Step{.outcome = Step::Outcome::kFailure,
+              .error_message = parsed.ok() ? "Authentication failed: Invalid username or password"
+                                           : std::string(parsed.status().message())};
+}
+
+SaslServer::Step SaslServer::EvaluateScram(const net::ConnectionInfo& connection, RequestContext& request,
+                                           std::string_view token) const {
+  const ScramMechanism mechanism = *ScramMechanismNamed(connection.sasl_mechanism);
+  if (connection.sasl_exchange == nullptr) {
+    connection.sasl_exchange = std::make_shared<ScramServerExchange>(
+        mechanism, [scram = scram_, mechanism](const std::string& user) { return scram(mechanism, user); });
+  }
+  auto& exchange = *std::static_pointer_cast<ScramServerExchange>(connection.sasl_exchange);
+  absl::StatusOr<std::string> answer = exchange.Evaluate(token);
+  if (answer.ok() && !exchange.complete()) return Step{.outcome = Step::Outcome::kChallenge, .token = *answer};
+  const std::string user = exchange.username();
+  if (answer.ok()) {
+    LogInAs(connection, request, user);
+    return Step{.outcome = Step::Outcome::kSuccess, .token = std::move(*answer)};
+  }
+  connection.sasl_exchange.reset();
+  log::Warn("SASL/{} authentication of '{}' from {} failed: {}", connection.sasl_mechanism, user, request.peer,
+            ToStd(answer.status().message()));
+  Audit(request, user, ErrorCode::kSaslAuthenticationFailed);
+  // Kafka tells the client only this, whatever went wrong, except about a foreign authorization id.
+  return Step{.outcome = Step::Outcome::kFailure,
+              .error_message = absl::IsPermissionDenied(answer.status())
+                                   ? std::string(answer.status().message())
+                                   : fmt::format("Authentication failed during authentication due to invalid "
+                                                 "credentials with SASL mechanism {}",
+                                                 connection.sasl_mechanism)};
+}
+
+SaslServer::Step SaslServer::Evaluate(const net::ConnectionInfo& connection, RequestContext& request,
+                                      std::string_view token) const {
+  if (connection.sasl_mechanism == "PLAIN") return EvaluatePlain(connection, request, token);
+  return EvaluateScram(connection, request, token);
 }
 
 void SaslServer::AuthenticateToken(const net::ConnectionInfo& connection, RequestPtr request) const {
-  connection.sasl_token_next = false;
-  if (LogIn(connection, *request, request->body).ok()) return request->responder.Send(kafka::OutboundMessage{});
+  Step step = Evaluate(connection, *request, request->body);
+  connection.sasl_token_next = step.outcome == Step::Outcome::kChallenge;
+  if (step.outcome != Step::Outcome::kFailure) {
+    return request->responder.Send(kafka::OutboundMessage{.bytes = std::move(step.token)});
+  }
   // v0 has no error message, only the closed connection.
   AfterFailureDelay(*request, [request] { request->responder.Close(); });
 }
@@ -72,10 +118,13 @@ void SaslServer::Authenticate(const net::ConnectionInfo& connection, RequestPtr 
     response.error_message = "SaslAuthenticate without a SaslHandshake before it, or after a login";
     return request->RespondAndClose(response);
   }
-  absl::Status login = LogIn(connection, *request, body.auth_bytes);
-  if (login.ok()) return request->Respond(response);
+  Step step = Evaluate(connection, *request, body.auth_bytes);
+  if (step.outcome != Step::Outcome::kFailure) {
+    response.auth_bytes = std::move(step.token);
+    return request->Respond(response);
+  }
   response.error_code = static_cast<int16_t>(ErrorCode::kSaslAuthenticationFailed);
-  response.error_message = std::string(login.message());
+  response.error_message = std::move(step.error_message);
   AfterFailureDelay(*request, [request, response = std::move(response)] { request->RespondAndClose(response); });
 }
 

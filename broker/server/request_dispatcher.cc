@@ -58,6 +58,8 @@ constexpr Route kRoutes[] = {
     {45, HandleAlterPartitionReassignments},
     {46, HandleListPartitionReassignments},
     {47, HandleOffsetDelete},
+    {50, HandleDescribeUserScramCredentials},
+    {51, HandleAlterUserScramCredentials},
     {55, HandleDescribeQuorum},
     {60, HandleDescribeCluster},
     {74, HandleListClientMetricsResources},

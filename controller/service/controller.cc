@@ -12,6 +12,7 @@
 #include "controller/service/broker_changes.h"
 #include "controller/service/partition_changes.h"
 #include "controller/service/partition_rules.h"
+#include "controller/service/scram_changes.h"
 #include "controller/service/topic_changes.h"
 #include "protocol/metadata/leader_hint.h"
 
@@ -99,7 +100,11 @@ void Controller::BecomeActive() {
   next_rebalance_ms_ = now + options_.leader_imbalance_check_interval_ms;
   log::Info("controller {}: acting as leader in term {} at metadata offset {}", options_.node_id, leading_term_,
             state_.image().offset());
-  EnqueueDuty(PlanMintClusterId);
+  // The bootstrap users go with the cluster id, which marks the metadata log as no longer new.
+  EnqueueDuty([this](PlanContext& ctx) {
+    PlanBootstrapScramCredentials(options_.scram_bootstrap, ctx);
+    PlanMintClusterId(ctx);
+  });
   EnqueueDuty([this](PlanContext& ctx) {
     for (metadata::Record& record :
          ElectOfflineLeaders(ctx.image, Liveness{.image = ctx.image}, options_.unclean_leader_election)) {
@@ -317,6 +322,13 @@ void Controller::AlterReassignments(const metadata::AlterReassignmentsRequest& r
   Enqueue<metadata::AlterReassignmentsResponse>(
       [request](PlanContext& ctx) { return PlanAlterReassignments(request, ctx); },
       SetOffset<metadata::AlterReassignmentsResponse>, std::move(reply));
+}
+
+void Controller::AlterUserScramCredentials(const metadata::AlterUserScramCredentialsRequest& request,
+                                           Reply<metadata::AlterUserScramCredentialsResponse> reply) {
+  Enqueue<metadata::AlterUserScramCredentialsResponse>(
+      [request](PlanContext& ctx) { return PlanAlterUserScramCredentials(request, ctx); },
+      SetOffset<metadata::AlterUserScramCredentialsResponse>, std::move(reply));
 }
 
 void Controller::ListReassignments(const metadata::ListReassignmentsRequest& request,

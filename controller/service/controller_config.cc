@@ -43,6 +43,10 @@ const config::Schema& ControllerSchema() {
               .doc = "rebalance a broker's partitions when more than this share of those it prefers are led "
                      "elsewhere",
               .min = 0, .max = 100});
+    s.Define({.name = "scram.bootstrap.credentials", .type = Type::kString, .default_value = "",
+              .doc = "SCRAM users a new cluster starts with, as kafka-storage format --add-scram takes them: "
+                     "MECHANISM=[name=NAME,password=PASSWORD(,iterations=N)] entries separated by ';'; written "
+                     "once, by the first controller leader of a new metadata log"});
     s.Define({.name = "log.level", .type = Type::kString, .default_value = "info", .doc = "debug, info, warn or error",
               .allowed_values = {"debug", "info", "warn", "error"}});
     return s;

@@ -21,6 +21,7 @@
 #include "protocol/admin/admin_server.h"
 #include "controller/service/controller_service.h"
 #include "controller/service/raft_quorum.h"
+#include "controller/service/scram_bootstrap.h"
 #include "protocol/metadata/quorum_voters.h"
 #include "protocol/net/tls_config.h"
 #include "protocol/rpc/client.h"
@@ -91,6 +92,8 @@ int main(int argc, char** argv) {
                 absl::InvalidArgumentError(fmt::format("{} voters: use 1, 3 or 5", voters.size())));
   }
   const int64_t snapshot_interval = props->GetLong("metadata.log.max.snapshot.interval.entries");
+  auto scram_bootstrap = controller::ParseScramBootstrap(props->GetString("scram.bootstrap.credentials"));
+  if (!scram_bootstrap.ok()) return fail("scram.bootstrap.credentials", scram_bootstrap.status());
   controller::ControllerOptions options{
       .node_id = node_id,
       .broker_session_timeout_ms = props->GetLong("broker.session.timeout.ms"),
@@ -98,7 +101,8 @@ int main(int argc, char** argv) {
       .auto_leader_rebalance = props->GetBool("auto.leader.rebalance.enable"),
       .leader_imbalance_check_interval_ms = props->GetLong("leader.imbalance.check.interval.seconds") * 1000,
       .leader_imbalance_per_broker_percentage = props->GetInt("leader.imbalance.per.broker.percentage"),
-      .fetch_tail_entries = static_cast<size_t>(snapshot_interval)};
+      .fetch_tail_entries = static_cast<size_t>(snapshot_interval),
+      .scram_bootstrap = std::move(*scram_bootstrap)};
   controller::Controller controller(options, voters, SystemClock::Instance());
 
   // Stop signals are taken by sigwait below, never by a thread that runs an event loop.

@@ -24,6 +24,8 @@ struct ControllerOptions {
   int32_t leader_imbalance_per_broker_percentage = 10;
   // Committed entries kept in memory for FetchMetadata; a broker further behind gets the image.
   size_t fetch_tail_entries = 10'000;
+  // scram.bootstrap.credentials: written once, by the first leader of a new metadata log.
+  std::vector<metadata::UserScramCredential> scram_bootstrap;
 };
 
 struct PlanContext {

@@ -48,6 +48,10 @@ constexpr AdvertisedApi kAdvertised[] = {
     {ListPartitionReassignmentsRequest::kApiKey, "ListPartitionReassignments", 0,
      ListPartitionReassignmentsRequest::kMaxVersion, 0},
     {OffsetDeleteRequest::kApiKey, "OffsetDelete", 0, OffsetDeleteRequest::kMaxVersion, 0},
+    {DescribeUserScramCredentialsRequest::kApiKey, "DescribeUserScramCredentials", 0,
+     DescribeUserScramCredentialsRequest::kMaxVersion, 0},
+    {AlterUserScramCredentialsRequest::kApiKey, "AlterUserScramCredentials", 0,
+     AlterUserScramCredentialsRequest::kMaxVersion, 0},
     {DescribeQuorumRequest::kApiKey, "DescribeQuorum", 0, DescribeQuorumRequest::kMaxVersion, 0},
     {DescribeClusterRequest::kApiKey, "DescribeCluster", 0, DescribeClusterRequest::kMaxVersion, 0},
     // GetTelemetrySubscriptions (71) and PushTelemetry (72) stay unadvertised, as in a Kafka broker

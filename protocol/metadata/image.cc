@@ -155,6 +155,19 @@ absl::Status MetadataImage::ApplyRecord(const Record& record, int64_t offset, Co
     case Record::kClusterId:
       cluster_id_ = record.cluster_id().cluster_id();
       break;
+    case Record::kUserScramCredential:
+      if (absl::Status status = ApplyUserScramCredential(record.user_scram_credential(), scram_credentials_);
+          !status.ok()) {
+        return status;
+      }
+      break;
+    case Record::kRemoveUserScramCredential:
+      if (absl::Status status =
+              ApplyRemoveUserScramCredential(record.remove_user_scram_credential(), scram_credentials_);
+          !status.ok()) {
+        return status;
+      }
+      break;
     case Record::KIND_NOT_SET:
       return absl::InvalidArgumentError(fmt::format("empty metadata record at offset {}", offset));
   }
@@ -251,6 +264,7 @@ MetadataSnapshot ToSnapshot(const MetadataImage& image) {
     r->set_first_producer_id(image.next_producer_id());
     r->set_size(0);
   }
+  AppendScramCredentialRecords(image.scram_credentials(), snapshot);
   return snapshot;
 }
 

@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "protocol/metadata/metadata.pb.h"
+#include "protocol/metadata/scram_credentials.h"
 
 namespace sluice::metadata {
 
@@ -88,6 +89,7 @@ class MetadataImage {
   const std::map<std::string, std::map<std::string, std::string>>& broker_configs() const { return broker_configs_; }
   int64_t next_producer_id() const { return next_producer_id_; }
   const std::string& cluster_id() const { return cluster_id_; }  // empty until minted
+  const ScramCredentialMap& scram_credentials() const { return scram_credentials_; }
 
  private:
   // Topics this image copied while applying the current entry: nobody else holds them yet, so
@@ -104,10 +106,12 @@ class MetadataImage {
   std::map<std::string, std::map<std::string, std::string>> broker_configs_;
   int64_t next_producer_id_ = 0;
   std::string cluster_id_;
+  ScramCredentialMap scram_credentials_;
 };
 
 // The whole image as records that rebuild it (brokers with explicit epochs, fenced flags,
-// topics, their configs and partitions, broker configs, the producer-id high mark).
+// topics, their configs and partitions, broker configs, the producer-id high mark, SCRAM
+// credentials).
 MetadataSnapshot ToSnapshot(const MetadataImage& image);
 // The image a snapshot describes, at snapshot.offset.
 absl::StatusOr<MetadataImage> FromSnapshot(const MetadataSnapshot& snapshot);

@@ -47,6 +47,9 @@ struct ConnectionInfo {
   mutable std::string principal;
   // After a SaslHandshake v0 the next frame is the client's bare SASL token, not a request.
   mutable bool sasl_token_next = false;
+  // A multi-round SASL exchange in progress (SCRAM): its type is the SASL server's business,
+  // the connection only keeps it alive until the login ends.
+  mutable std::shared_ptr<void> sasl_exchange;
 };
 
 // Runs on the connection's io_context thread. `connection` is valid during the call (copy what

@@ -15,10 +15,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (auto message = ParsePlainMessage(input); message.ok() && !input.empty() && input[0] == '\0') {
     SLUICE_FUZZ_CHECK(PlainMessageFor(message->username, message->password) == input);
   }
-  if (auto credentials = ParsePlainJaasConfig(input); credentials.ok()) {
-    for (const auto& [user, password] : credentials->users) {
-      SLUICE_FUZZ_CHECK(Authenticate(*credentials, PlainMessage{user, password}));
-      SLUICE_FUZZ_CHECK(!Authenticate(*credentials, PlainMessage{user, password + "x"}));
+  if (auto config = ParseJaasConfig(input); config.ok() && config->plain.has_value()) {
+    for (const auto& [user, password] : config->plain->users) {
+      SLUICE_FUZZ_CHECK(Authenticate(*config->plain, PlainMessage{user, password}));
+      SLUICE_FUZZ_CHECK(!Authenticate(*config->plain, PlainMessage{user, password + "x"}));
     }
   }
   return 0;

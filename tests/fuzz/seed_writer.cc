@@ -369,6 +369,22 @@ void SaslMessages() {
        "password=\"admin-secret\" user_admin=\"admin-secret\" user_alice=\"a \\\"q\\\" s\";");
   Dictionary("sasl_plain_fuzzer", {"org.apache.kafka.common.security.plain.PlainLoginModule", "required", "user_",
                                    "username=", "password=", "\"", "\\", ";"});
+  // SCRAM: RFC 7677's exchange, and a client-first and client-final pair joined by NUL (the
+  // fuzz target's exchange input).
+  Seed("scram_fuzzer", "client-first", "n,,n=user,r=rOprNGfwEbeRWgbNEkqO");
+  Seed("scram_fuzzer", "client-first-authzid", "n,a=user,n=us=2Cer,r=abc,tokenauth=false");
+  Seed("scram_fuzzer", "server-first",
+       "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096");
+  Seed("scram_fuzzer", "client-final",
+       "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=");
+  Seed("scram_fuzzer", "server-final", "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=");
+  Seed("scram_fuzzer", "server-error", "e=invalid-proof");
+  Seed("scram_fuzzer", "exchange",
+       std::string("n,,n=user,r=rOprNGfwEbeRWgbNEkqO\0"
+                   "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=",
+                   139));
+  Dictionary("scram_fuzzer", {"n,,", "y,,", "p=tls-unique,", "a=", "n=", "r=", "s=", "i=", "c=biws", "c=", "p=", "v=",
+                              "e=", "=2C", "=3D", "tokenauth=true", "m=", "4096", "16385", std::string(1, '\0')});
 }
 
 void OAuthBearer() {

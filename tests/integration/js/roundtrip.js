@@ -2,7 +2,8 @@
 // messages (gzip and uncompressed) with an idempotent producer, consumes them back through a
 // consumer group, and checks content, headers and per-key order.
 // Usage: node roundtrip.js BOOTSTRAP TOPIC COUNT
-// SLUICE_SASL_USER and SLUICE_SASL_PASSWORD: log in with SASL/PLAIN (a SASL_PLAINTEXT listener).
+// SLUICE_SASL_USER and SLUICE_SASL_PASSWORD: log in with SASL, with the mechanism
+// SLUICE_SASL_MECHANISM names (kafkajs's: plain, scram-sha-256, scram-sha-512; plain by default).
 // SLUICE_SSL_CA (a PEM file): connect with TLS trusting it; SLUICE_SSL_CERT and SLUICE_SSL_KEY:
 // present that client certificate (mTLS).
 'use strict';
@@ -21,7 +22,7 @@ function fail(message) {
 
 async function main() {
   const sasl = process.env.SLUICE_SASL_USER
-    ? { mechanism: 'plain', username: process.env.SLUICE_SASL_USER, password: process.env.SLUICE_SASL_PASSWORD }
+    ? { mechanism: process.env.SLUICE_SASL_MECHANISM || 'plain', username: process.env.SLUICE_SASL_USER, password: process.env.SLUICE_SASL_PASSWORD }
     : undefined;
   const env = process.env;
   const ssl = env.SLUICE_SSL_CA

@@ -139,3 +139,53 @@ TEST_CASE("records of one entry for a topic deleted and created again under its 
   REQUIRE(image.FindTopic("orders")->partitions.size() == 1);
   CHECK(image.FindTopic("orders")->partitions[0].leader == 2);
 }
+
+namespace {
+
+Record ScramRecord(const std::string& name, int32_t mechanism, int32_t iterations) {
+  Record record;
+  auto* r = record.mutable_user_scram_credential();
+  r->set_name(name);
+  r->set_mechanism(mechanism);
+  r->set_salt("salt-" + name);
+  r->set_stored_key("stored-" + name);
+  r->set_server_key("server-" + name);
+  r->set_iterations(iterations);
+  return record;
+}
+
+Record RemoveScramRecord(const std::string& name, int32_t mechanism) {
+  Record record;
+  record.mutable_remove_user_scram_credential()->set_name(name);
+  record.mutable_remove_user_scram_credential()->set_mechanism(mechanism);
+  return record;
+}
+
+}  // namespace
+
+TEST_CASE("SCRAM credentials are set, replaced and removed per user and mechanism, and snapshots carry them") {
+  MetadataImage image;
+  REQUIRE(image.Apply(ScramRecord("alice", kScramSha256, 4096), 1).ok());
+  REQUIRE(image.Apply(ScramRecord("alice", kScramSha512, 8192), 2).ok());
+  REQUIRE(image.Apply(ScramRecord("bob", kScramSha512, 4096), 3).ok());
+  REQUIRE(image.Apply(ScramRecord("bob", kScramSha512, 16384), 4).ok());  // replaced
+  CHECK(image.Apply(ScramRecord("", kScramSha256, 4096), 5).code() == absl::StatusCode::kInvalidArgument);
+  CHECK(image.Apply(ScramRecord("carol", 3, 4096), 6).code() == absl::StatusCode::kInvalidArgument);
+  REQUIRE(image.scram_credentials().size() == 2);
+  CHECK(image.scram_credentials().at("bob").at(kScramSha512).iterations == 16384);
+
+  auto rebuilt = FromSnapshot(ToSnapshot(image));
+  REQUIRE(rebuilt.ok());
+  REQUIRE(rebuilt->scram_credentials().size() == 2);
+  const ScramCredentialInfo& alice = rebuilt->scram_credentials().at("alice").at(kScramSha512);
+  CHECK(alice.salt == "salt-alice");
+  CHECK(alice.stored_key == "stored-alice");
+  CHECK(alice.server_key == "server-alice");
+  CHECK(alice.iterations == 8192);
+
+  REQUIRE(image.Apply(RemoveScramRecord("alice", kScramSha256), 7).ok());
+  CHECK(image.scram_credentials().at("alice").size() == 1);
+  REQUIRE(image.Apply(RemoveScramRecord("bob", kScramSha512), 8).ok());
+  CHECK(image.scram_credentials().count("bob") == 0);  // no credential left: no user
+  CHECK(image.Apply(RemoveScramRecord("bob", kScramSha512), 9).code() == absl::StatusCode::kFailedPrecondition);
+}
