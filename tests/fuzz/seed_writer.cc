@@ -371,6 +371,12 @@ void SaslMessages() {
                                    "username=", "password=", "\"", "\\", ";"});
 }
 
+void AclPrincipals() {
+  Seed("acl_principal_fuzzer", "principal", "User:alice");
+  Seed("acl_principal_fuzzer", "super-users", " User:admin ;User:CN=broker,O=sluice;;");
+  Dictionary("acl_principal_fuzzer", {"User:", "User:*", ";", ":", " "});
+}
+
 }  // namespace
 }  // namespace sluice::fuzz
 
@@ -392,5 +398,6 @@ int main(int argc, char** argv) {
   Properties();
   Addresses();
   SaslMessages();
+  AclPrincipals();
   return 0;
 }
