@@ -10,6 +10,7 @@
 #include "broker/admin/cluster_summary.h"
 #include "broker/config/broker_config.h"
 #include "broker/replication/replica_fetchers.h"
+#include "broker/security/authorizer_settings.h"
 #include "broker/security/jaas_config.h"
 #include "common/absl_compat.h"
 #include "common/endpoint.h"
@@ -124,6 +125,9 @@ absl::Status Broker::Start() {
   }
   SLUICE_ASSIGN_OR_RETURN(HostPort listener, ParseEndpoint(config_.GetString("listeners")));
   SLUICE_RETURN_IF_ERROR(StartSecurity());
+  SLUICE_ASSIGN_OR_RETURN(std::optional<security::AuthorizerSettings> authorization,
+                          security::AuthorizerSettingsFromConfig(config_));
+  if (authorization) authorizer_ = std::make_unique<security::AuthorizerCache>(std::move(*authorization));
   if (const std::string file = config_.GetString("audit.log.file"); !file.empty()) {
     SLUICE_ASSIGN_OR_RETURN(audit_, audit::AuditLog::Open({.file = file,
                                                             .max_bytes = config_.GetLong("audit.log.max.bytes"),
@@ -196,7 +200,8 @@ absl::Status Broker::Start() {
                                                                {{"delayedOperation", "Fetch"}}),
                                                            .audit = audit_.get(),
                                                            .listener_name = ListenerName(config_.GetString("listeners")),
-                                                           .sasl = sasl_.get()});
+                                                           .sasl = sasl_.get(),
+                                                           .authorizer = authorizer_.get()});
   dispatcher_ = std::make_unique<RequestDispatcher>(*context_);
 
   auto guard = asio::make_work_guard(control_io_);

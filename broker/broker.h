@@ -20,6 +20,7 @@
 #include "broker/groups/group_coordinator.h"
 #include "broker/handlers/broker_context.h"
 #include "broker/replication/replica_context.h"
+#include "broker/security/authorizer_cache.h"
 #include "broker/security/sasl_server.h"
 #include "broker/server/request_dispatcher.h"
 #include "broker/txn/producer_id_manager.h"
@@ -68,6 +69,7 @@ class Broker {
   std::unique_ptr<groups::GroupCoordinator> groups_;
   std::unique_ptr<audit::AuditLog> audit_;  // outlives the handlers that record into it
   std::unique_ptr<security::SaslServer> sasl_;  // on a SASL_PLAINTEXT listener
+  std::unique_ptr<security::AuthorizerCache> authorizer_;  // when authorizer.class.name is set
   std::unique_ptr<BrokerContext> context_;
   std::unique_ptr<RequestDispatcher> dispatcher_;
   std::unique_ptr<net::KafkaServer> server_;

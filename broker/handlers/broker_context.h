@@ -19,6 +19,7 @@
 
 namespace sluice::broker {
 namespace security {
+class AuthorizerCache;
 class SaslServer;
 }
 
@@ -39,6 +40,7 @@ struct BrokerContext {
   audit::AuditLog* audit = nullptr;           // admin operations' trail, when audit.log.file is set
   std::string listener_name;                  // e.g. PLAINTEXT, as `listeners` names it
   const security::SaslServer* sasl = nullptr;  // when the listener is SASL_PLAINTEXT
+  const security::AuthorizerCache* authorizer = nullptr;  // when authorizer.class.name is set
 
   std::string ClusterId(const metadata::MetadataImage& image) const {
     return image.cluster_id().empty() ? cluster_id : image.cluster_id();

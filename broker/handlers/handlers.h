@@ -28,5 +28,8 @@ void HandleDescribeQuorum(BrokerContext& broker, RequestPtr request);
 void HandleDeleteRecords(BrokerContext& broker, RequestPtr request);
 void HandleDescribeLogDirs(BrokerContext& broker, RequestPtr request);
 void HandleListClientMetricsResources(BrokerContext& broker, RequestPtr request);
+void HandleDescribeAcls(BrokerContext& broker, RequestPtr request);
+void HandleCreateAcls(BrokerContext& broker, RequestPtr request);
+void HandleDeleteAcls(BrokerContext& broker, RequestPtr request);
 
 }  // namespace sluice::broker

@@ -41,6 +41,12 @@ std::vector<AclOperation> ReportedOperations(ResourceType type) {
 
 }  // namespace
 
+int32_t ReportedOperationBits(ResourceType type) {
+  int32_t bits = 0;
+  for (AclOperation operation : ReportedOperations(type)) bits |= int32_t{1} << static_cast<int>(operation);
+  return bits;
+}
+
 AclAuthorizer::AclAuthorizer(const AuthorizerSettings& settings, const std::vector<AclBinding>& bindings)
     : super_users_(settings.super_users.begin(), settings.super_users.end()),
       allow_if_no_acl_(settings.allow_everyone_if_no_acl_found),

@@ -23,6 +23,10 @@ struct AuthorizerSettings {
   bool allow_everyone_if_no_acl_found = false;
 };
 
+// The bit set of every operation Kafka reports for a resource of `type`: what authorized-
+// operations fields hold when no authorizer is configured.
+int32_t ReportedOperationBits(ResourceType type);
+
 class AclAuthorizer {
  public:
   AclAuthorizer(const AuthorizerSettings& settings, const std::vector<AclBinding>& bindings);
