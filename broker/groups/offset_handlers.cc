@@ -97,12 +97,38 @@ std::set<std::string> DeniedTopics(const RequestAuthorizer& authorizer, AclOpera
   return denied;
 }
 
-// Every topic of the image the principal may not describe (OffsetFetch of all topics).
-std::set<std::string> UndescribableTopics(const RequestAuthorizer& authorizer, const metadata::MetadataImage& image) {
+// The topics an OffsetFetch may not show: named ones the principal may not describe (refused,
+// audited) and, when some group asks for all its topics, every such topic of the image (left
+// out). Groups already refused are not looked at.
+std::set<std::string> HiddenTopics(const RequestAuthorizer& authorizer, const metadata::MetadataImage& image,
+                                   const kafka::OffsetFetchRequest& body, int16_t version,
+                                   const std::set<std::string>& denied_groups) {
   std::set<std::string> hidden;
   if (!authorizer.enabled()) return hidden;
-  for (const auto& [name, topic] : image.topics()) {
-    if (!authorizer.Allowed(AclOperation::kDescribe, ResourceType::kTopic, name)) hidden.insert(name);
+  bool all_topics = false;
+  auto named = [&](const auto& topics) {
+    if (!topics) {
+      all_topics = true;
+      return;
+    }
+    for (const auto& topic : *topics) {
+      if (!authorizer.Check(AclOperation::kDescribe, ResourceType::kTopic, topic.name,
+                            ErrorCode::kTopicAuthorizationFailed)) {
+        hidden.insert(topic.name);
+      }
+    }
+  };
+  if (version >= 8) {
+    for (const auto& g : body.groups) {
+      if (denied_groups.count(g.group_id) == 0) named(g.topics);
+    }
+  } else if (denied_groups.count(body.group_id) == 0) {
+    named(body.topics);
+  }
+  if (all_topics) {
+    for (const auto& [name, topic] : image.topics()) {
+      if (!authorizer.Allowed(AclOperation::kDescribe, ResourceType::kTopic, name)) hidden.insert(name);
+    }
   }
   return hidden;
 }
@@ -185,7 +211,6 @@ void HandleOffsetFetch(BrokerContext& broker, RequestPtr request) {
   auto group_allowed = [&authorizer](const std::string& group) {
     return authorizer.Check(AclOperation::kDescribe, ResourceType::kGroup, group, ErrorCode::kGroupAuthorizationFailed);
   };
-  const std::set<std::string> hidden = UndescribableTopics(authorizer, *broker.metadata.Current());
   std::set<std::string> denied_groups;
   if (request->version() >= 8) {
     for (const auto& g : body->groups) {
@@ -194,6 +219,8 @@ void HandleOffsetFetch(BrokerContext& broker, RequestPtr request) {
   } else if (!group_allowed(body->group_id)) {
     denied_groups.insert(body->group_id);
   }
+  const std::set<std::string> hidden =
+      HiddenTopics(authorizer, *broker.metadata.Current(), *body, request->version(), denied_groups);
   broker.groups.Post([&broker, request, body, hidden, denied_groups = std::move(denied_groups)] {
     auto& coordinator = broker.groups;
     auto check = [&](const std::string& group) {
