@@ -292,10 +292,14 @@ class AclEnforcementTest(unittest.TestCase):
     def test_deny_overrides_allow(self):
         self.assertEqual(rdkafka_acls(self.cluster, "admin", "create",
                                       ("TOPIC", "*", "LITERAL", "User:bob", "*", "ALL", "ALLOW"),
-                                      ("TOPIC", "locked", "LITERAL", "User:bob", "*", "WRITE", "DENY")),
-                         ["RESULT OK"] * 2)
+                                      ("TOPIC", "locked", "LITERAL", "User:bob", "*", "WRITE", "DENY"),
+                                      # Hosts: bob connects from 127.0.0.1.
+                                      ("TOPIC", "open", "LITERAL", "User:bob", "10.9.9.9", "WRITE", "DENY"),
+                                      ("TOPIC", "secret", "LITERAL", "User:bob", "127.0.0.1", "WRITE", "DENY")),
+                         ["RESULT OK"] * 4)
         self.assertIsNone(produce_one(self.cluster, "bob", "open"))
         self.assertEqual(produce_one(self.cluster, "bob", "locked"), KafkaError.TOPIC_AUTHORIZATION_FAILED)
+        self.assertEqual(produce_one(self.cluster, "bob", "secret"), KafkaError.TOPIC_AUTHORIZATION_FAILED)
 
     def test_a_super_user_does_everything_without_acls(self):
         topic = f"super-{uuid.uuid4().hex[:8]}"
