@@ -30,6 +30,9 @@ int32_t ReportedOperationBits(ResourceType type);
 class AclAuthorizer {
  public:
   AclAuthorizer(const AuthorizerSettings& settings, const std::vector<AclBinding>& bindings);
+  // The pattern index points into bindings_: a copy would point into the original.
+  AclAuthorizer(const AclAuthorizer&) = delete;
+  AclAuthorizer& operator=(const AclAuthorizer&) = delete;
 
   bool Authorize(std::string_view principal, std::string_view host, AclOperation operation, ResourceType type,
                  std::string_view name) const;
