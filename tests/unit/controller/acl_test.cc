@@ -90,3 +90,23 @@ TEST_CASE("DeleteAcls removes what each filter matches and reports it; snapshots
   REQUIRE(f.image().acls()->size() == 1);
   CHECK(f.image().acls()->begin()->second.principal() == "User:y");
 }
+
+TEST_CASE("an ACL record needs a 16-byte id not in use; removing an unknown id changes nothing") {
+  metadata::MetadataImage image;
+  metadata::Record record;
+  *record.mutable_access_control_entry() = Binding("t", kLiteral, "User:a", kRead);
+  record.mutable_access_control_entry()->set_id("short");
+  CHECK_FALSE(image.Apply(record, 1).ok());
+  record.mutable_access_control_entry()->set_id(std::string(16, 'x'));
+  REQUIRE(image.Apply(record, 2).ok());
+  const auto before = image.acls();
+  CHECK_FALSE(image.Apply(record, 3).ok());
+  metadata::Record removal;
+  removal.mutable_remove_access_control_entry()->set_id(std::string(16, 'y'));
+  REQUIRE(image.Apply(removal, 4).ok());
+  CHECK(image.acls() == before);  // unchanged, not even copied
+  removal.mutable_remove_access_control_entry()->set_id(std::string(16, 'x'));
+  REQUIRE(image.Apply(removal, 5).ok());
+  CHECK(image.acls()->empty());
+  CHECK(before->size() == 1);  // an image published earlier keeps its ACLs
+}
