@@ -379,6 +379,14 @@ class AclFailoverTest(unittest.TestCase):
             self.assertEqual(kafka_wire.alter_partition_reassignments_v0(port, "guarded", {0: [1]}), (denied, {0: denied}))
             cluster.wait_for_quorum_leader()  # DescribeQuorum: DESCRIBE on the cluster is still allowed
 
+            # Authorized operations (Metadata v8, raw frames): Kafka's bit per operation code.
+            def bits(*codes):
+                return sum(1 << c for c in codes)
+            cluster_ops, topics = kafka_wire.metadata_v8_authorized_operations(port, ["guarded"])
+            # CREATE, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE: not ALTER (7).
+            self.assertEqual(cluster_ops, bits(5, 8, 9, 10, 11, 12))
+            self.assertEqual(topics, {"guarded": (0, bits(3, 8))})  # READ and the DESCRIBE it implies
+
 
 class WithoutAuthorizerTest(unittest.TestCase):
     def test_acl_apis_answer_security_disabled(self):
