@@ -1,7 +1,7 @@
 """ACLs (authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer) with real
 processes and real clients on a SASL_PLAINTEXT listener whose PLAIN users are the principals:
 ACLs are created, described and deleted with librdkafka's Admin API (rdkafka-acls, the calls
-confluent-kafka's AdminClient wraps) and with kafka-python's KafkaAdminClient, and enforced on
+confluent-kafka's AdminClient wraps), kafka-python's KafkaAdminClient and kafkajs' admin, and enforced on
 what confluent-kafka (librdkafka) and kafka-python clients do: a principal with READ on a
 PREFIXED topic pattern and on its group consumes but neither produces nor creates topics, DENY
 overrides ALLOW, a super user does everything, group and transactional-id ACLs refuse, Metadata
@@ -27,6 +27,7 @@ from kafka.admin import (ACL, ACLFilter, ACLOperation, ACLPermissionType, ACLRes
 import kafka_wire
 from harness import BROKER_BIN, BUILD_DIR, Cluster, free_port, wait_until
 
+JS_ACLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "js", "acls.js")
 ACLS_BIN = os.path.join(BUILD_DIR, "tests", "integration", "clients", "rdkafka-acls")
 AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 USERS = ["broker", "admin", "alice", "bob", "carol", "dave", "erin"]
@@ -248,6 +249,18 @@ class AclEnforcementTest(unittest.TestCase):
         self.assertEqual(refusals[0]["result"], "TOPIC_AUTHORIZATION_FAILED")
         self.wait_audited(lambda r: r["principal"] == "User:alice" and r["api"] == "CreateTopics"
                           and r["result"] == "TOPIC_AUTHORIZATION_FAILED", "alice's CreateTopics")
+
+    def test_acls_through_kafkajs_admin(self):
+        done = subprocess.run(["node", JS_ACLS, self.cluster.bootstrap, "admin", "admin-secret", "erin", "erin-secret"],
+                              capture_output=True, text=True, timeout=60)
+        self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+        out = json.loads(done.stdout.strip().splitlines()[-1])
+        self.assertIs(out["created"], True)
+        # kafkajs' numeric codes: TOPIC 2, GROUP 3; PREFIXED 4, LITERAL 3; READ 3; ALLOW 3.
+        self.assertEqual(sorted(out["described"]), ["2:4:kjs-:User:kjs/3/3", "3:3:kjs-g:User:kjs/3/3"])
+        self.assertEqual(out["deleted"], [{"errorCode": 0, "matched": 2}])
+        self.assertEqual(out["after"], 0)
+        self.assertEqual(out["refused"], "CLUSTER_AUTHORIZATION_FAILED")
 
     def test_admin_apis_refuse_what_acls_do_not_allow(self):
         # erin may describe the topic "open" and the group "erin-visible", nothing else.
