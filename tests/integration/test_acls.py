@@ -118,6 +118,8 @@ class AclEnforcementTest(unittest.TestCase):
             broker.argv += ["--override", f"listeners=SASL_PLAINTEXT://127.0.0.1:{port}",
                             "--override", f"audit.log.file={cls.audit_file}"]
         cls.cluster.__enter__()
+        # Runs even when the rest of setUpClass fails, so no process outlives the class.
+        cls.addClassCleanup(cls.cluster.__exit__, None, None, None)
         cls.admin = AdminClient(client_config(cls.cluster, "admin"))
         for topic in ["orders-1", "secret", "open", "locked"]:
             cls.admin.create_topics([NewTopic(topic, 1, 2)])[topic].result(30)
@@ -126,10 +128,6 @@ class AclEnforcementTest(unittest.TestCase):
         for i in range(5):
             producer.produce("orders-1", f"o{i}".encode(), on_delivery=lambda err, msg: err and failures.append(err))
         assert producer.flush(30) == 0 and not failures, f"records replicated to the follower: {failures}"
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cluster.__exit__(None, None, None)
 
     def audited(self):
         if not os.path.exists(self.audit_file):
