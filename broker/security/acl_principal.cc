@@ -33,7 +33,9 @@ absl::StatusOr<std::vector<std::string>> ParseSuperUsers(std::string_view text) 
     const std::string_view entry = Trim(text.substr(0, semicolon));
     if (!entry.empty()) {
       auto principal = ParsePrincipal(entry);
-      if (!principal.ok()) return absl::InvalidArgumentError(fmt::format("super.users: {}", std::string(principal.status().message())));
+      if (!principal.ok()) {
+        return absl::InvalidArgumentError(fmt::format("super.users: {}", std::string(principal.status().message())));
+      }
       principals.emplace_back(entry);
     }
     if (semicolon == std::string_view::npos) break;
