@@ -433,3 +433,22 @@ def metadata_v8_authorized_operations(port, topics, correlation_id=1):
                 r.array(lambda: r.take(">i"))
         found[name] = (error, r.take(">i"))
     return r.take(">i"), found
+
+
+def describe_cluster_v0_authorized_operations(port, correlation_id=1):
+    """DescribeCluster v0 asking for the cluster's authorized operations; returns
+    (error_code, cluster_authorized_operations)."""
+    body = struct.pack(">b", 1) + b"\x00"
+    r = exchange(port, flexible_request(60, 0, correlation_id, body), correlation_id, "DescribeCluster")
+    r.skip_tags()
+    r.take(">i")  # throttle
+    error = r.take(">h")
+    r.compact_string()  # error message
+    r.compact_string()  # cluster id
+    r.take(">i")  # controller id
+
+    def broker():
+        r.take(">i"), r.compact_string(), r.take(">i"), r.compact_string()
+        r.skip_tags()
+    r.compact_array(broker)
+    return error, r.take(">i")

@@ -397,6 +397,7 @@ class AclFailoverTest(unittest.TestCase):
             # CREATE, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE: not ALTER (7).
             self.assertEqual(cluster_ops, bits(5, 8, 9, 10, 11, 12))
             self.assertEqual(topics, {"guarded": (0, bits(3, 8))})  # READ and the DESCRIBE it implies
+            self.assertEqual(kafka_wire.describe_cluster_v0_authorized_operations(port), (0, cluster_ops))
 
 
 class WithoutAuthorizerTest(unittest.TestCase):
