@@ -11,6 +11,7 @@
 #include "broker/config/broker_config.h"
 #include "common/listeners.h"
 #include "broker/replication/replica_fetchers.h"
+#include "broker/security/authorizer_settings.h"
 #include "broker/security/jaas_config.h"
 #include "protocol/net/tls_config.h"
 #include "protocol/net/tls_context.h"
@@ -240,6 +241,9 @@ absl::Status Broker::Start() {
   SLUICE_ASSIGN_OR_RETURN(listeners_, ParseListeners(config_));
   SLUICE_RETURN_IF_ERROR(StartTls());
   SLUICE_RETURN_IF_ERROR(StartSasl());
+  SLUICE_ASSIGN_OR_RETURN(std::optional<security::AuthorizerSettings> authorization,
+                          security::AuthorizerSettingsFromConfig(config_));
+  if (authorization) authorizer_ = std::make_unique<security::AuthorizerCache>(std::move(*authorization));
   if (const std::string file = config_.GetString("audit.log.file"); !file.empty()) {
     SLUICE_ASSIGN_OR_RETURN(audit_, audit::AuditLog::Open({.file = file,
                                                             .max_bytes = config_.GetLong("audit.log.max.bytes"),
@@ -309,7 +313,8 @@ absl::Status Broker::Start() {
                                                                {{"delayedOperation", "Fetch"}}),
                                                            .audit = audit_.get(),
                                                            .sasl = sasl_.get(),
-                                                           .ssl_principals = ssl_principals_.get()});
+                                                           .ssl_principals = ssl_principals_.get(),
+                                                           .authorizer = authorizer_.get()});
   dispatcher_ = std::make_unique<RequestDispatcher>(*context_);
 
   auto guard = asio::make_work_guard(control_io_);

@@ -21,6 +21,7 @@
 #include "broker/groups/group_coordinator.h"
 #include "broker/handlers/broker_context.h"
 #include "broker/replication/replica_context.h"
+#include "broker/security/authorizer_cache.h"
 #include "broker/security/sasl_server.h"
 #include "broker/security/ssl_principal_mapper.h"
 #include "broker/server/request_dispatcher.h"
@@ -69,6 +70,7 @@ class Broker {
   // Declared first so they outlive everything that posts to them.
   net::IoContextPool shards_;
   asio::thread_pool background_;
+  std::unique_ptr<security::AuthorizerCache> authorizer_;  // when authorizer.class.name is set
   asio::io_context control_io_;
   std::thread control_thread_;
   MetadataCache metadata_;

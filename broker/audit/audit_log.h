@@ -24,7 +24,7 @@ struct AuditEvent {
   std::string client;    // host:port of the connection
   std::string listener;  // the listener's name, e.g. PLAINTEXT
   std::string_view api;
-  std::string_view resource_type;  // TOPIC, TOPIC_PARTITION, GROUP, BROKER, BROKER_LOGGER, CLUSTER
+  std::string_view resource_type;  // TOPIC, TOPIC_PARTITION, GROUP, BROKER, CLUSTER, ACL, ... (AuditedResource)
   std::string resource;
   std::string_view result;  // Kafka's error name, NONE on success
 };

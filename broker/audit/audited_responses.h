@@ -7,11 +7,14 @@
 #include <string_view>
 #include <vector>
 
+#include "broker/security/acl_binding.h"
 #include "protocol/kafka/messages/alter_configs.h"
 #include "protocol/kafka/messages/alter_partition_reassignments.h"
 #include "protocol/kafka/messages/alter_user_scram_credentials.h"
+#include "protocol/kafka/messages/create_acls.h"
 #include "protocol/kafka/messages/create_partitions.h"
 #include "protocol/kafka/messages/create_topics.h"
+#include "protocol/kafka/messages/delete_acls.h"
 #include "protocol/kafka/messages/delete_groups.h"
 #include "protocol/kafka/messages/delete_records.h"
 #include "protocol/kafka/messages/delete_topics.h"
@@ -22,7 +25,8 @@
 namespace sluice::broker::audit {
 
 struct AuditedResource {
-  std::string_view type;  // TOPIC, TOPIC_PARTITION, GROUP, BROKER, BROKER_LOGGER, CLUSTER, USER
+  // TOPIC, TOPIC_PARTITION, GROUP, BROKER, BROKER_LOGGER, CLUSTER, USER, TRANSACTIONAL_ID, ACL
+  std::string_view type;
   std::string name;
   int16_t error_code = 0;
 };
@@ -38,6 +42,14 @@ void AppendResources(const kafka::ElectLeadersResponse& response, std::vector<Au
 void AppendResources(const kafka::DeleteGroupsResponse& response, std::vector<AuditedResource>& out);
 void AppendResources(const kafka::OffsetDeleteResponse& response, std::vector<AuditedResource>& out);
 void AppendResources(const kafka::AlterUserScramCredentialsResponse& response, std::vector<AuditedResource>& out);
+
+// CreateAcls and DeleteAcls answers do not name what they created or matched on failure, so
+// these take the request's bindings (parallel to the results) and filters: one ACL line per
+// creation, per deleted binding, and per filter that failed.
+void AppendAclResources(const std::vector<security::AclBinding>& creations, const kafka::CreateAclsResponse& response,
+                        std::vector<AuditedResource>& out);
+void AppendAclResources(const std::vector<security::AclBindingFilter>& filters,
+                        const kafka::DeleteAclsResponse& response, std::vector<AuditedResource>& out);
 
 template <class Response>
 concept Audited = requires(const Response& response, std::vector<AuditedResource>& out) {

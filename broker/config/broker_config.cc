@@ -114,6 +114,13 @@ const config::Schema& BrokerSchema() {
         "(SCRAM users live in the cluster metadata)");
     def("connection.failed.authentication.delay.ms", Type::kInt, "100",
         "pause before a failed authentication is answered and the connection closed", 0);
+    def("authorizer.class.name", Type::kString, "",
+        "empty: no authorization (everyone may do everything); "
+        "org.apache.kafka.metadata.authorizer.StandardAuthorizer: ACLs decide");
+    def("super.users", Type::kString, "",
+        "principals (Type:name, separated by semicolons) that every ACL check allows; list the brokers' own login");
+    def("allow.everyone.if.no.acl.found", Type::kBool, "false",
+        "with the ACL authorizer: allow everything on resources that no ACL covers");
     def("audit.log.file", Type::kString, "",
         "file the admin operations' audit trail is appended to as JSON lines; empty: no audit log");
     def("audit.log.max.bytes", Type::kLong, "104857600", "size at which the audit log is rotated", 1);

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 
 #include "broker/groups/group_handlers.h"
+#include "broker/handlers/authorization.h"
 #include "common/absl_compat.h"
 #include "common/log.h"
 #include "protocol/kafka/messages/delete_groups.h"
@@ -16,8 +18,6 @@ namespace {
 using kafka::ErrorCode;
 using kafka::ToInt;
 
-// With no ACLs yet every group operation is allowed: READ, DELETE, DESCRIBE (AclOperation 3, 6, 8).
-constexpr int32_t kAllGroupOperations = (1 << 3) | (1 << 6) | (1 << 8);
 constexpr char kClassicGroupType[] = "classic";
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
@@ -31,7 +31,7 @@ bool Matches(const std::vector<std::string>& filter, std::string_view value) {
          std::any_of(filter.begin(), filter.end(), [&](const std::string& f) { return EqualsIgnoreCase(f, value); });
 }
 
-kafka::DescribeGroupsResponse::DescribedGroup Describe(const groups::Group& group, bool include_operations) {
+kafka::DescribeGroupsResponse::DescribedGroup Describe(const groups::Group& group, std::optional<int32_t> operations) {
   kafka::DescribeGroupsResponse::DescribedGroup out;
   out.group_id = group.id();
   out.group_state = groups::GroupStateName(group.state());
@@ -53,7 +53,7 @@ kafka::DescribeGroupsResponse::DescribedGroup Describe(const groups::Group& grou
     }
     out.members.push_back(std::move(m));
   }
-  if (include_operations) out.authorized_operations = kAllGroupOperations;
+  if (operations) out.authorized_operations = *operations;
   return out;
 }
 
@@ -65,11 +65,17 @@ void HandleDescribeGroups(BrokerContext& broker, RequestPtr request) {
   broker.groups.Post([&broker, request, body] {
     auto& coordinator = broker.groups;
     kafka::DescribeGroupsResponse response;
+    const RequestAuthorizer authorizer(broker, *request);
     for (const auto& id : body->groups) {
-      const ErrorCode error = coordinator.CheckGroupId(id);
+      const ErrorCode error =
+          authorizer.Check(AclOperation::kDescribe, ResourceType::kGroup, id, ErrorCode::kGroupAuthorizationFailed)
+              ? coordinator.CheckGroupId(id)
+              : ErrorCode::kGroupAuthorizationFailed;
       const groups::Group* group = error == ErrorCode::kNone ? coordinator.Find(id) : nullptr;
       if (group != nullptr) {
-        response.groups.push_back(Describe(*group, body->include_authorized_operations));
+        std::optional<int32_t> operations;
+        if (body->include_authorized_operations) operations = authorizer.AuthorizedOperations(ResourceType::kGroup, id);
+        response.groups.push_back(Describe(*group, operations));
         continue;
       }
       kafka::DescribeGroupsResponse::DescribedGroup out;
@@ -91,9 +97,13 @@ void HandleListGroups(BrokerContext& broker, RequestPtr request) {
     kafka::ListGroupsResponse response;
     if (coordinator.AnyLoading()) response.error_code = ToInt(ErrorCode::kCoordinatorLoadInProgress);
     const bool classic_wanted = Matches(body->types_filter, kClassicGroupType);
+    // DESCRIBE on the cluster lists every group; otherwise those the principal may describe.
+    const RequestAuthorizer authorizer(broker, *request);
+    const bool all_groups = authorizer.AllowedOnCluster(AclOperation::kDescribe);
     for (const groups::Group* group : coordinator.AllGroups()) {
       const char* state = groups::GroupStateName(group->state());
       if (!classic_wanted || !Matches(body->states_filter, state)) continue;
+      if (!all_groups && !authorizer.Allowed(AclOperation::kDescribe, ResourceType::kGroup, group->id())) continue;
       kafka::ListGroupsResponse::ListedGroup out;
       out.group_id = group->id();
       out.protocol_type = group->protocol_type();
@@ -118,8 +128,12 @@ void HandleDeleteGroups(BrokerContext& broker, RequestPtr request) {
       if (--*pending == 0) request->Respond(*response);
     };
     response->results.reserve(body->groups_names.size());  // keeps the results' addresses
+    const RequestAuthorizer authorizer(broker, *request);
     for (const auto& id : body->groups_names) {
-      ErrorCode error = coordinator.CheckGroupId(id);
+      // The answer's audit lines carry refusals.
+      ErrorCode error = authorizer.Allowed(AclOperation::kDelete, ResourceType::kGroup, id)
+                            ? coordinator.CheckGroupId(id)
+                            : ErrorCode::kGroupAuthorizationFailed;
       const groups::Group* group = error == ErrorCode::kNone ? coordinator.Find(id) : nullptr;
       if (error == ErrorCode::kNone) {
         if (group == nullptr || group->state() == groups::GroupState::kDead) {

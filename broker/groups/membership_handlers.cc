@@ -4,6 +4,7 @@
 
 #include "broker/groups/coordinator_key.h"
 #include "broker/groups/group_handlers.h"
+#include "broker/handlers/authorization.h"
 #include "common/absl_compat.h"
 #include "common/log.h"
 #include "protocol/kafka/messages/find_coordinator.h"
@@ -27,10 +28,17 @@ std::string ClientHost(const std::string& peer) {
   return "/" + (colon == std::string::npos ? peer : peer.substr(0, colon));
 }
 
+// JoinGroup, SyncGroup, Heartbeat and LeaveGroup need READ on the group.
+bool ReadGroupAllowed(BrokerContext& broker, const RequestContext& request, const std::string& group) {
+  return RequestAuthorizer(broker, request)
+      .Check(AclOperation::kRead, ResourceType::kGroup, group, ErrorCode::kGroupAuthorizationFailed);
+}
+
 std::string ClientId(const RequestContext& request) { return request.header.client_id.value_or(""); }
 
-kafka::FindCoordinatorResponse::Coordinator Locate(BrokerContext& broker, const metadata::MetadataImage& image,
-                                                   std::string_view listener, int8_t key_type, const std::string& key) {
+kafka::FindCoordinatorResponse::Coordinator Locate(BrokerContext& broker, const RequestAuthorizer& authorizer,
+                                                   const metadata::MetadataImage& image, std::string_view listener,
+                                                   int8_t key_type, const std::string& key) {
   kafka::FindCoordinatorResponse::Coordinator c;
   c.key = key;
   c.node_id = -1;
@@ -40,8 +48,15 @@ kafka::FindCoordinatorResponse::Coordinator Locate(BrokerContext& broker, const 
     c.error_code = ToInt(error);
     c.error_message = std::move(message);
   };
-  if (key_type == kTransactionKeyType) {
+  if (key_type == kTransactionKeyType &&
+      !authorizer.Check(AclOperation::kDescribe, ResourceType::kTransactionalId, key,
+                        ErrorCode::kTransactionalIdAuthorizationFailed)) {
+    fail(ErrorCode::kTransactionalIdAuthorizationFailed, "Transactional Id authorization failed.");
+  } else if (key_type == kTransactionKeyType) {
     fail(ErrorCode::kCoordinatorNotAvailable, "transactions are not supported yet");
+  } else if (key_type == kGroupKeyType &&
+             !authorizer.Check(AclOperation::kDescribe, ResourceType::kGroup, key, ErrorCode::kGroupAuthorizationFailed)) {
+    fail(ErrorCode::kGroupAuthorizationFailed, "Group authorization failed.");
   } else if (key_type != kGroupKeyType) {
     fail(ErrorCode::kInvalidRequest, "unknown coordinator key type");
   } else if (key.empty()) {
@@ -80,8 +95,9 @@ void AnswerFindCoordinator(BrokerContext& broker, const RequestPtr& request,
     return;
   }
   kafka::FindCoordinatorResponse response;
+  const RequestAuthorizer authorizer(broker, *request);
   for (const auto& key : keys) {
-    response.coordinators.push_back(Locate(broker, *image, request->listener, body->key_type, key));
+    response.coordinators.push_back(Locate(broker, authorizer, *image, request->listener, body->key_type, key));
   }
   if (request->version() < 4 && !response.coordinators.empty()) {
     const auto& c = response.coordinators.front();
@@ -129,6 +145,9 @@ void HandleJoinGroup(BrokerContext& broker, RequestPtr request) {
     }
     request->Respond(response);
   };
+  if (!ReadGroupAllowed(broker, *request, body.group_id)) {
+    return respond({.error = ErrorCode::kGroupAuthorizationFailed, .member_id = body.member_id});
+  }
   const auto& options = broker.groups.options();
   if (body.session_timeout_ms < options.min_session_timeout_ms || body.session_timeout_ms > options.max_session_timeout_ms) {
     return respond({.error = ErrorCode::kInvalidSessionTimeout, .member_id = body.member_id});
@@ -172,6 +191,7 @@ void HandleSyncGroup(BrokerContext& broker, RequestPtr request) {
     response.assignment = std::move(result.assignment);
     request->Respond(response);
   };
+  if (!ReadGroupAllowed(broker, *request, body.group_id)) return respond({.error = ErrorCode::kGroupAuthorizationFailed});
   groups::SyncParams params{.member_id = body.member_id,
                             .instance_id = body.group_instance_id,
                             .generation = body.generation_id,
@@ -191,6 +211,11 @@ void HandleSyncGroup(BrokerContext& broker, RequestPtr request) {
 void HandleHeartbeat(BrokerContext& broker, RequestPtr request) {
   auto body = std::make_shared<kafka::HeartbeatRequest>();
   if (!request->Decode(*body)) return;
+  if (!ReadGroupAllowed(broker, *request, body->group_id)) {
+    kafka::HeartbeatResponse response;
+    response.error_code = ToInt(ErrorCode::kGroupAuthorizationFailed);
+    return request->Respond(response);
+  }
   broker.groups.Post([&broker, request, body] {
     auto& coordinator = broker.groups;
     ErrorCode error = coordinator.CheckGroupId(body->group_id);
@@ -210,6 +235,11 @@ void HandleLeaveGroup(BrokerContext& broker, RequestPtr request) {
   auto body = std::make_shared<kafka::LeaveGroupRequest>();
   if (!request->Decode(*body)) return;
   if (request->version() < 3) body->members = {{.member_id = body->member_id}};
+  if (!ReadGroupAllowed(broker, *request, body->group_id)) {
+    kafka::LeaveGroupResponse response;
+    response.error_code = ToInt(ErrorCode::kGroupAuthorizationFailed);
+    return request->Respond(response);
+  }
   broker.groups.Post([&broker, request, body] {
     auto& coordinator = broker.groups;
     kafka::LeaveGroupResponse response;

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "broker/groups/group_handlers.h"
+#include "broker/handlers/authorization.h"
 #include "common/absl_compat.h"
 #include "common/log.h"
 #include "protocol/kafka/messages/offset_commit.h"
@@ -22,8 +23,10 @@ bool PartitionExists(const metadata::MetadataImage& image, const std::string& to
 }
 
 // Fills an OffsetFetch topic list (the v0-7 or the v8+ shape: same fields, different types).
+// Topics the principal may not describe are left out of "all topics" and refused when named.
 template <class TopicOut, class TopicsIn>
-std::vector<TopicOut> FetchOffsets(const groups::Group* group, const std::optional<TopicsIn>& wanted) {
+std::vector<TopicOut> FetchOffsets(const groups::Group* group, const std::optional<TopicsIn>& wanted,
+                                   const std::set<std::string>& hidden) {
   using PartitionOut = typename decltype(TopicOut::partitions)::value_type;
   std::vector<TopicOut> out;
   auto answer = [](int32_t partition, const groups::CommittedOffset* committed) {
@@ -37,6 +40,7 @@ std::vector<TopicOut> FetchOffsets(const groups::Group* group, const std::option
   if (!wanted) {  // every partition the group has an offset for
     if (group == nullptr) return out;
     for (const auto& [tp, committed] : group->offsets()) {
+      if (hidden.count(tp.first) > 0) continue;
       if (out.empty() || out.back().name != tp.first) out.push_back(TopicOut{.name = tp.first});
       out.back().partitions.push_back(answer(tp.second, &committed));
     }
@@ -51,6 +55,10 @@ std::vector<TopicOut> FetchOffsets(const groups::Group* group, const std::option
         if (it != group->offsets().end()) committed = &it->second;
       }
       t.partitions.push_back(answer(partition, committed));
+      if (hidden.count(topic.name) > 0) {
+        t.partitions.back() = answer(partition, nullptr);
+        t.partitions.back().error_code = ToInt(ErrorCode::kTopicAuthorizationFailed);
+      }
     }
     out.push_back(std::move(t));
   }
@@ -74,15 +82,72 @@ std::optional<std::set<std::string>> SubscribedTopics(const groups::Group& group
   return topics;
 }
 
+// The topics of `topics` (or, when absent, of the group's offsets in `image`) that the principal
+// may not `operation`; each refusal of a named topic is audited when `audit`.
+template <class Topics>
+std::set<std::string> DeniedTopics(const RequestAuthorizer& authorizer, AclOperation operation, const Topics& topics,
+                                   bool audit) {
+  std::set<std::string> denied;
+  for (const auto& topic : topics) {
+    const bool allowed = audit ? authorizer.Check(operation, ResourceType::kTopic, topic.name,
+                                                  ErrorCode::kTopicAuthorizationFailed)
+                               : authorizer.Allowed(operation, ResourceType::kTopic, topic.name);
+    if (!allowed) denied.insert(topic.name);
+  }
+  return denied;
+}
+
+// The topics an OffsetFetch may not show: named ones the principal may not describe (refused,
+// audited) and, when some group asks for all its topics, every such topic of the image (left
+// out). Groups already refused are not looked at.
+std::set<std::string> HiddenTopics(const RequestAuthorizer& authorizer, const metadata::MetadataImage& image,
+                                   const kafka::OffsetFetchRequest& body, int16_t version,
+                                   const std::set<std::string>& denied_groups) {
+  std::set<std::string> hidden;
+  if (!authorizer.enabled()) return hidden;
+  bool all_topics = false;
+  auto named = [&](const auto& topics) {
+    if (!topics) {
+      all_topics = true;
+      return;
+    }
+    for (const auto& topic : *topics) {
+      if (!authorizer.Check(AclOperation::kDescribe, ResourceType::kTopic, topic.name,
+                            ErrorCode::kTopicAuthorizationFailed)) {
+        hidden.insert(topic.name);
+      }
+    }
+  };
+  if (version >= 8) {
+    for (const auto& g : body.groups) {
+      if (denied_groups.count(g.group_id) == 0) named(g.topics);
+    }
+  } else if (denied_groups.count(body.group_id) == 0) {
+    named(body.topics);
+  }
+  if (all_topics) {
+    for (const auto& [name, topic] : image.topics()) {
+      if (!authorizer.Allowed(AclOperation::kDescribe, ResourceType::kTopic, name)) hidden.insert(name);
+    }
+  }
+  return hidden;
+}
+
 }  // namespace
 
 void HandleOffsetCommit(BrokerContext& broker, RequestPtr request) {
   auto body = std::make_shared<kafka::OffsetCommitRequest>();
   if (!request->Decode(*body)) return;
-  broker.groups.Post([&broker, request, body] {
+  // READ on the group, then READ on each topic, as Kafka checks them.
+  const RequestAuthorizer authorizer(broker, *request);
+  const bool group_allowed = authorizer.Check(AclOperation::kRead, ResourceType::kGroup, body->group_id,
+                                              ErrorCode::kGroupAuthorizationFailed);
+  std::set<std::string> denied =
+      group_allowed ? DeniedTopics(authorizer, AclOperation::kRead, body->topics, true) : std::set<std::string>();
+  broker.groups.Post([&broker, request, body, group_allowed, denied = std::move(denied)] {
     auto& coordinator = broker.groups;
     const int64_t now = coordinator.NowMs();
-    ErrorCode error = coordinator.CheckGroupId(body->group_id);
+    ErrorCode error = group_allowed ? coordinator.CheckGroupId(body->group_id) : ErrorCode::kGroupAuthorizationFailed;
     groups::Group* group = nullptr;
     if (error == ErrorCode::kNone) {
       group = coordinator.Find(body->group_id);
@@ -103,7 +168,9 @@ void HandleOffsetCommit(BrokerContext& broker, RequestPtr request) {
       for (const auto& p : topic.partitions) {
         partitions.push_back({.partition_index = p.partition_index});
         ErrorCode partition_error = error;
-        if (partition_error == ErrorCode::kNone && !PartitionExists(*image, topic.name, p.partition_index)) {
+        if (partition_error == ErrorCode::kNone && denied.count(topic.name) > 0) {
+          partition_error = ErrorCode::kTopicAuthorizationFailed;
+        } else if (partition_error == ErrorCode::kNone && !PartitionExists(*image, topic.name, p.partition_index)) {
           partition_error = ErrorCode::kUnknownTopicOrPartition;
         } else if (partition_error == ErrorCode::kNone && p.committed_metadata &&
                    static_cast<int32_t>(p.committed_metadata->size()) > max_metadata) {
@@ -139,30 +206,48 @@ void HandleOffsetFetch(BrokerContext& broker, RequestPtr request) {
   auto body = std::make_shared<kafka::OffsetFetchRequest>();
   if (!request->Decode(*body)) return;
   if (request->version() < 2 && !body->topics) body->topics.emplace();  // v1 has no "all topics"
-  broker.groups.Post([&broker, request, body] {
+  // DESCRIBE on each group and on each topic, decided here on the connection's thread.
+  const RequestAuthorizer authorizer(broker, *request);
+  auto group_allowed = [&authorizer](const std::string& group) {
+    return authorizer.Check(AclOperation::kDescribe, ResourceType::kGroup, group, ErrorCode::kGroupAuthorizationFailed);
+  };
+  std::set<std::string> denied_groups;
+  if (request->version() >= 8) {
+    for (const auto& g : body->groups) {
+      if (!group_allowed(g.group_id)) denied_groups.insert(g.group_id);
+    }
+  } else if (!group_allowed(body->group_id)) {
+    denied_groups.insert(body->group_id);
+  }
+  const std::set<std::string> hidden =
+      HiddenTopics(authorizer, *broker.metadata.Current(), *body, request->version(), denied_groups);
+  broker.groups.Post([&broker, request, body, hidden, denied_groups = std::move(denied_groups)] {
     auto& coordinator = broker.groups;
+    auto check = [&](const std::string& group) {
+      return denied_groups.count(group) > 0 ? ErrorCode::kGroupAuthorizationFailed : coordinator.CheckGroupId(group);
+    };
     kafka::OffsetFetchResponse response;
     if (request->version() >= 8) {
       for (const auto& g : body->groups) {
         kafka::OffsetFetchResponse::OffsetFetchResponseGroup out{.group_id = g.group_id};
-        const ErrorCode error = coordinator.CheckGroupId(g.group_id);
+        const ErrorCode error = check(g.group_id);
         out.error_code = ToInt(error);
         if (error == ErrorCode::kNone) {
           out.topics = FetchOffsets<kafka::OffsetFetchResponse::OffsetFetchResponseTopics>(coordinator.Find(g.group_id),
-                                                                                          g.topics);
+                                                                                          g.topics, hidden);
         }
         response.groups.push_back(std::move(out));
       }
       return request->Respond(response);
     }
-    const ErrorCode error = coordinator.CheckGroupId(body->group_id);
+    const ErrorCode error = check(body->group_id);
     if (error == ErrorCode::kNone) {
       response.topics = FetchOffsets<kafka::OffsetFetchResponse::OffsetFetchResponseTopic>(coordinator.Find(body->group_id),
-                                                                                          body->topics);
+                                                                                          body->topics, hidden);
     } else if (request->version() >= 2) {
       response.error_code = ToInt(error);
     } else {  // v1 reports errors per partition only
-      response.topics = FetchOffsets<kafka::OffsetFetchResponse::OffsetFetchResponseTopic>(nullptr, body->topics);
+      response.topics = FetchOffsets<kafka::OffsetFetchResponse::OffsetFetchResponseTopic>(nullptr, body->topics, {});
       for (auto& t : response.topics) {
         for (auto& p : t.partitions) p.error_code = ToInt(error);
       }
@@ -174,10 +259,16 @@ void HandleOffsetFetch(BrokerContext& broker, RequestPtr request) {
 void HandleOffsetDelete(BrokerContext& broker, RequestPtr request) {
   auto body = std::make_shared<kafka::OffsetDeleteRequest>();
   if (!request->Decode(*body)) return;
-  broker.groups.Post([&broker, request, body] {
+  // DELETE on the group, READ on each topic. The answer's audit lines carry the topics' refusals.
+  const RequestAuthorizer authorizer(broker, *request);
+  const bool group_allowed = authorizer.Check(AclOperation::kDelete, ResourceType::kGroup, body->group_id,
+                                              ErrorCode::kGroupAuthorizationFailed);
+  std::set<std::string> denied =
+      group_allowed ? DeniedTopics(authorizer, AclOperation::kRead, body->topics, false) : std::set<std::string>();
+  broker.groups.Post([&broker, request, body, group_allowed, denied = std::move(denied)] {
     auto& coordinator = broker.groups;
     kafka::OffsetDeleteResponse response;
-    ErrorCode error = coordinator.CheckGroupId(body->group_id);
+    ErrorCode error = group_allowed ? coordinator.CheckGroupId(body->group_id) : ErrorCode::kGroupAuthorizationFailed;
     groups::Group* group = error == ErrorCode::kNone ? coordinator.Find(body->group_id) : nullptr;
     if (error == ErrorCode::kNone && group == nullptr) error = ErrorCode::kGroupIdNotFound;
     std::optional<std::set<std::string>> subscribed = std::set<std::string>();
@@ -196,7 +287,8 @@ void HandleOffsetDelete(BrokerContext& broker, RequestPtr request) {
       response.topics.push_back({.name = topic.name});
       for (const auto& p : topic.partitions) {
         ErrorCode partition_error = ErrorCode::kNone;
-        if (!subscribed || subscribed->count(topic.name)) partition_error = ErrorCode::kGroupSubscribedToTopic;
+        if (denied.count(topic.name) > 0) partition_error = ErrorCode::kTopicAuthorizationFailed;
+        else if (!subscribed || subscribed->count(topic.name)) partition_error = ErrorCode::kGroupSubscribedToTopic;
         else if (!PartitionExists(*image, topic.name, p.partition_index)) partition_error = ErrorCode::kUnknownTopicOrPartition;
         else deleting.emplace_back(topic.name, p.partition_index);
         response.topics.back().partitions.push_back({.partition_index = p.partition_index, .error_code = ToInt(partition_error)});

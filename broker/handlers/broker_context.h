@@ -19,6 +19,7 @@
 
 namespace sluice::broker {
 namespace security {
+class AuthorizerCache;
 class SaslServer;
 class SslPrincipalMapper;
 }
@@ -41,6 +42,7 @@ struct BrokerContext {
   const security::SaslServer* sasl = nullptr;  // when a listener is SASL_PLAINTEXT or SASL_SSL
   // Names SSL listeners' clients by their certificates (ssl.principal.mapping.rules).
   const security::SslPrincipalMapper* ssl_principals = nullptr;
+  const security::AuthorizerCache* authorizer = nullptr;  // when authorizer.class.name is set
 
   std::string ClusterId(const metadata::MetadataImage& image) const {
     return image.cluster_id().empty() ? cluster_id : image.cluster_id();

@@ -1,3 +1,4 @@
+#include "broker/handlers/authorization.h"
 #include "broker/handlers/handlers.h"
 #include "protocol/kafka/messages/describe_cluster.h"
 
@@ -29,7 +30,14 @@ void HandleDescribeCluster(BrokerContext& broker, RequestPtr request) {
     if (!info->rack.empty()) b.rack = info->rack;
     response.brokers.push_back(std::move(b));
   }
-  if (body.include_cluster_authorized_operations) response.cluster_authorized_operations = 0;
+  // Everyone may describe the cluster, as in Kafka; its operations only with DESCRIBE on it.
+  if (body.include_cluster_authorized_operations) {
+    const RequestAuthorizer authorizer(broker, *request);
+    response.cluster_authorized_operations =
+        authorizer.AllowedOnCluster(AclOperation::kDescribe)
+            ? authorizer.AuthorizedOperations(ResourceType::kCluster, security::kClusterResourceName)
+            : 0;
+  }
   request->Respond(response);
 }
 

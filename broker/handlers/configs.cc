@@ -4,6 +4,7 @@
 #include <set>
 
 #include "broker/config/broker_config.h"
+#include "broker/handlers/authorization.h"
 #include "broker/handlers/controller_forward.h"
 #include "broker/handlers/handlers.h"
 #include "broker/handlers/topic_configs.h"
@@ -100,10 +101,26 @@ DescribeConfigsResponse::DescribeConfigsResult DescribeBroker(BrokerContext& bro
   return result;
 }
 
+// A topic's configs need `operation` on the topic, a broker's on the cluster.
+struct ConfigAuthorization {
+  bool allowed;
+  ErrorCode error;
+};
+ConfigAuthorization AuthorizeConfigs(const RequestAuthorizer& authorizer, AclOperation operation, int8_t type,
+                                     const std::string& name) {
+  if (type == metadata::kTopicResource) {
+    return {authorizer.Allowed(operation, ResourceType::kTopic, name), ErrorCode::kTopicAuthorizationFailed};
+  }
+  return {authorizer.AllowedOnCluster(operation), ErrorCode::kClusterAuthorizationFailed};
+}
+
+// Refused resources (not forwarded) first, then the controller's results in request order.
 template <class Response>
 Response AlterResponse(const metadata::AlterConfigsRequest& alter,
-                       const absl::StatusOr<metadata::AlterConfigsResponse>& altered) {
+                       const absl::StatusOr<metadata::AlterConfigsResponse>& altered,
+                       const std::vector<typename decltype(Response::responses)::value_type>& refused) {
   Response response;
+  response.responses = refused;
   for (int i = 0; i < alter.resources_size(); ++i) {
     typename decltype(Response::responses)::value_type out;
     out.resource_type = static_cast<int8_t>(alter.resources(i).resource_type());
@@ -125,7 +142,20 @@ template <class Request, class Response, class OpOf>
 void ForwardAlter(BrokerContext& broker, const RequestPtr& request, const Request& body, bool replace_all, OpOf op_of) {
   metadata::AlterConfigsRequest alter;
   alter.set_validate_only(body.validate_only);
+  // ALTER_CONFIGS on the topic or the cluster; the answer's audit lines carry the refusals.
+  const RequestAuthorizer authorizer(broker, *request);
+  std::vector<typename decltype(Response::responses)::value_type> refused;
   for (const auto& resource : body.resources) {
+    const ConfigAuthorization authorization =
+        AuthorizeConfigs(authorizer, AclOperation::kAlterConfigs, resource.resource_type, resource.resource_name);
+    if (!authorization.allowed) {
+      auto& out = refused.emplace_back();
+      out.resource_type = resource.resource_type;
+      out.resource_name = resource.resource_name;
+      out.error_code = static_cast<int16_t>(authorization.error);
+      out.error_message = "Authorization failed.";
+      continue;
+    }
     auto* r = alter.add_resources();
     r->set_resource_type(resource.resource_type);
     r->set_resource_name(resource.resource_name);
@@ -137,10 +167,13 @@ void ForwardAlter(BrokerContext& broker, const RequestPtr& request, const Reques
       if (c.value) op->set_value(*c.value);
     }
   }
+  if (alter.resources_size() == 0) {
+    return request->Respond(AlterResponse<Response>(alter, metadata::AlterConfigsResponse(), refused));
+  }
   ForwardToController<metadata::AlterConfigsRequest, metadata::AlterConfigsResponse>(
       broker, request, metadata::ALTER_CONFIGS, alter,
-      [request, alter](const absl::StatusOr<metadata::AlterConfigsResponse>& altered) {
-        request->Respond(AlterResponse<Response>(alter, altered));
+      [request, alter, refused](const absl::StatusOr<metadata::AlterConfigsResponse>& altered) {
+        request->Respond(AlterResponse<Response>(alter, altered, refused));
       });
 }
 
@@ -150,8 +183,27 @@ void HandleDescribeConfigs(BrokerContext& broker, RequestPtr request) {
   kafka::DescribeConfigsRequest body;
   if (!request->Decode(body)) return;
   auto image = broker.metadata.Current();
+  const RequestAuthorizer authorizer(broker, *request);
   DescribeConfigsResponse response;
   for (const auto& resource : body.resources) {
+    if (resource.resource_type == metadata::kTopicResource || resource.resource_type == metadata::kBrokerResource) {
+      // DESCRIBE_CONFIGS on the topic, or on the cluster for a broker.
+      const ConfigAuthorization authorization = AuthorizeConfigs(authorizer, AclOperation::kDescribeConfigs,
+                                                                 resource.resource_type, resource.resource_name);
+      if (!authorization.allowed) {
+        const bool topic = resource.resource_type == metadata::kTopicResource;
+        authorizer.AuditDenied(topic ? ResourceType::kTopic : ResourceType::kCluster,
+                               topic ? std::string_view(resource.resource_name) : security::kClusterResourceName,
+                               authorization.error);
+        DescribeConfigsResponse::DescribeConfigsResult result;
+        result.resource_type = resource.resource_type;
+        result.resource_name = resource.resource_name;
+        result.error_code = static_cast<int16_t>(authorization.error);
+        result.error_message = "Authorization failed.";
+        response.results.push_back(std::move(result));
+        continue;
+      }
+    }
     if (resource.resource_type == metadata::kTopicResource) {
       response.results.push_back(DescribeTopic(broker, *image, resource, body.include_synonyms, body.include_documentation));
     } else if (resource.resource_type == metadata::kBrokerResource) {

@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "broker/handlers/authorization.h"
 #include "broker/handlers/handlers.h"
 #include "broker/handlers/on_owner.h"
 #include "broker/handlers/partition_lookup.h"
@@ -29,13 +30,20 @@ class DeleteRecordsOperation : public std::enable_shared_from_this<DeleteRecords
       response_.topics[t].partitions.resize(body_.topics[t].partitions.size());
     }
     pending_ = 1;  // this loop: nothing is sent before every partition is handed out
+    // DELETE on the topic; the answer's audit lines carry the refusals.
+    const RequestAuthorizer authorizer(broker_, *request_);
     for (size_t t = 0; t < body_.topics.size(); ++t) {
       const auto& topic = body_.topics[t];
+      const bool deletable = authorizer.Allowed(AclOperation::kDelete, ResourceType::kTopic, topic.name);
       for (size_t p = 0; p < topic.partitions.size(); ++p) {
         const auto& asked = topic.partitions[p];
         auto& out = response_.topics[t].partitions[p];
         out.partition_index = asked.partition_index;
         out.low_watermark = -1;
+        if (!deletable) {
+          out.error_code = static_cast<int16_t>(ErrorCode::kTopicAuthorizationFailed);
+          continue;
+        }
         LeaderLookup lookup = FindLeaderPartition(broker_, *image, topic.name, asked.partition_index);
         if (lookup.error != ErrorCode::kNone) {
           out.error_code = static_cast<int16_t>(lookup.error);

@@ -10,6 +10,7 @@
 
 #include <asio/post.hpp>
 
+#include "broker/handlers/authorization.h"
 #include "broker/handlers/handlers.h"
 #include "protocol/kafka/messages/describe_log_dirs.h"
 
@@ -63,6 +64,11 @@ DescribeLogDirsResponse Describe(const PartitionManager& partitions, const Descr
 void HandleDescribeLogDirs(BrokerContext& broker, RequestPtr request) {
   auto body = std::make_shared<DescribeLogDirsRequest>();
   if (!request->Decode(*body)) return;
+  if (!RequestAuthorizer(broker, *request).CheckCluster(AclOperation::kDescribe)) {
+    DescribeLogDirsResponse response;  // before v3 the refusal is an empty answer, as in Kafka
+    response.error_code = static_cast<int16_t>(ErrorCode::kClusterAuthorizationFailed);
+    return request->Respond(response);
+  }
   asio::post(broker.background, [&broker, request, body] {
     DescribeLogDirsResponse response = Describe(broker.partitions, *body);
     asio::post(request->io, [request, response = std::move(response)] { request->Respond(response); });

@@ -3,6 +3,7 @@
 
 #include <asio/post.hpp>
 
+#include "broker/handlers/authorization.h"
 #include "broker/handlers/handlers.h"
 #include "protocol/kafka/messages/describe_quorum.h"
 
@@ -36,6 +37,9 @@ DescribeQuorumResponse Failed(ErrorCode code, std::string message) {
 void HandleDescribeQuorum(BrokerContext& broker, RequestPtr request) {
   kafka::DescribeQuorumRequest body;
   if (!request->Decode(body)) return;
+  if (!RequestAuthorizer(broker, *request).CheckCluster(AclOperation::kDescribe)) {
+    return request->Respond(Failed(ErrorCode::kClusterAuthorizationFailed, "Cluster authorization failed."));
+  }
   if (body.topics.size() != 1 || body.topics[0].topic_name != kMetadataTopic || body.topics[0].partitions.size() != 1 ||
       body.topics[0].partitions[0].partition_index != 0) {
     request->Respond(Failed(ErrorCode::kUnknownTopicOrPartition, "only __cluster_metadata partition 0 has a quorum"));

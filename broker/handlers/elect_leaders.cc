@@ -3,6 +3,7 @@
 #include <map>
 
 #include "broker/handlers/controller_forward.h"
+#include "broker/handlers/authorization.h"
 #include "broker/handlers/handlers.h"
 #include "protocol/kafka/messages/elect_leaders.h"
 
@@ -11,6 +12,22 @@ namespace sluice::broker {
 void HandleElectLeaders(BrokerContext& broker, RequestPtr request) {
   kafka::ElectLeadersRequest body;
   if (!request->Decode(body)) return;
+  // ALTER on the cluster; refused, every partition named carries the error (the answer's audit lines).
+  if (!RequestAuthorizer(broker, *request).AllowedOnCluster(AclOperation::kAlter)) {
+    kafka::ElectLeadersResponse response;
+    response.error_code = static_cast<int16_t>(kafka::ErrorCode::kClusterAuthorizationFailed);
+    for (const auto& tp : body.topic_partitions.value_or(std::vector<kafka::ElectLeadersRequest::TopicPartitions>{})) {
+      kafka::ElectLeadersResponse::ReplicaElectionResult result{.topic = tp.topic};
+      for (int32_t partition : tp.partitions) {
+        result.partition_result.push_back(
+            {.partition_id = partition,
+             .error_code = static_cast<int16_t>(kafka::ErrorCode::kClusterAuthorizationFailed),
+             .error_message = "Cluster authorization failed."});
+      }
+      response.replica_election_results.push_back(std::move(result));
+    }
+    return request->Respond(response);
+  }
   metadata::ElectLeadersRequest elect;
   elect.set_election_type(body.election_type);  // v0 has no type: preferred (0)
   elect.set_all_partitions(!body.topic_partitions.has_value());

@@ -16,6 +16,7 @@
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "broker/handlers/authorization.h"
 #include "broker/handlers/handlers.h"
 #include "broker/handlers/on_owner.h"
 #include "broker/handlers/partition_lookup.h"
@@ -74,6 +75,11 @@ class FetchOperation : public FetchWaiter, public std::enable_shared_from_this<F
   // Resolves every partition once and groups them by owner shard, in request order within each.
   void Plan() {
     auto image = broker_.metadata.Current();
+    const RequestAuthorizer authorizer(broker_, *request_);
+    // A follower needs CLUSTER_ACTION; Kafka then refuses every partition as a topic it may not read.
+    const bool follower_allowed =
+        replica_id_ < 0 || authorizer.Check(AclOperation::kClusterAction, ResourceType::kCluster,
+                                            security::kClusterResourceName, ErrorCode::kTopicAuthorizationFailed);
     response_.responses.resize(body_.topics.size());
     for (size_t t = 0; t < body_.topics.size(); ++t) {
       const auto& topic = body_.topics[t];
@@ -82,13 +88,18 @@ class FetchOperation : public FetchWaiter, public std::enable_shared_from_this<F
       topic_response.topic_id = topic.topic_id;
       topic_response.partitions.resize(topic.partitions.size());
       const std::string name = TopicName(*image, topic);
+      const bool readable = !name.empty() && follower_allowed &&
+                            (replica_id_ >= 0 || authorizer.Check(AclOperation::kRead, ResourceType::kTopic, name,
+                                                                  ErrorCode::kTopicAuthorizationFailed));
       for (size_t p = 0; p < topic.partitions.size(); ++p) {
         auto& out = topic_response.partitions[p];
         out.partition_index = topic.partitions[p].partition;
         out.records = kafka::Records::Borrow({});
         ErrorCode error = ErrorCode::kUnknownTopicId;
         std::shared_ptr<Partition> replica;
-        if (!name.empty()) {
+        if (!name.empty() && !readable) {
+          error = ErrorCode::kTopicAuthorizationFailed;
+        } else if (!name.empty()) {
           LeaderLookup lookup = FindLeaderPartition(broker_, *image, name, out.partition_index);
           error = lookup.error;
           replica = std::move(lookup.partition);

@@ -28,6 +28,9 @@ void HandleDescribeQuorum(BrokerContext& broker, RequestPtr request);
 void HandleDeleteRecords(BrokerContext& broker, RequestPtr request);
 void HandleDescribeLogDirs(BrokerContext& broker, RequestPtr request);
 void HandleListClientMetricsResources(BrokerContext& broker, RequestPtr request);
+void HandleDescribeAcls(BrokerContext& broker, RequestPtr request);
+void HandleCreateAcls(BrokerContext& broker, RequestPtr request);
+void HandleDeleteAcls(BrokerContext& broker, RequestPtr request);
 void HandleDescribeUserScramCredentials(BrokerContext& broker, RequestPtr request);
 void HandleAlterUserScramCredentials(BrokerContext& broker, RequestPtr request);
 

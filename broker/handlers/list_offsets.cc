@@ -1,6 +1,7 @@
 // ListOffsets: answered on the connection's shard from the replica's mirrored high watermark
 // and the thread-safe log, by the leader only.
 
+#include "broker/handlers/authorization.h"
 #include "broker/handlers/handlers.h"
 #include "broker/handlers/partition_lookup.h"
 #include "protocol/kafka/messages/list_offsets.h"
@@ -70,13 +71,21 @@ void HandleListOffsets(BrokerContext& broker, RequestPtr request) {
   ListOffsetsRequest body;
   if (!request->Decode(body)) return;
   auto image = broker.metadata.Current();
+  const RequestAuthorizer authorizer(broker, *request);
   ListOffsetsResponse response;
   for (const auto& topic : body.topics) {
     ListOffsetsResponse::ListOffsetsTopicResponse topic_response;
     topic_response.name = topic.name;
+    const bool described =
+        authorizer.Check(AclOperation::kDescribe, ResourceType::kTopic, topic.name, ErrorCode::kTopicAuthorizationFailed);
     for (const auto& p : topic.partitions) {
       ListOffsetsResponse::ListOffsetsPartitionResponse out;
       out.partition_index = p.partition_index;
+      if (!described) {
+        out.error_code = static_cast<int16_t>(ErrorCode::kTopicAuthorizationFailed);
+        topic_response.partitions.push_back(std::move(out));
+        continue;
+      }
       LeaderLookup lookup = FindLeaderPartition(broker, *image, topic.name, p.partition_index, p.current_leader_epoch);
       if (lookup.error == ErrorCode::kNone && !lookup.partition->leading()) lookup.error = ErrorCode::kNotLeaderOrFollower;
       if (lookup.error != ErrorCode::kNone) {

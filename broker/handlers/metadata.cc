@@ -1,9 +1,11 @@
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include <asio/post.hpp>
 
+#include "broker/handlers/authorization.h"
 #include "broker/handlers/handlers.h"
 #include "broker/handlers/partition_lookup.h"
 #include "protocol/kafka/messages/metadata.h"
@@ -15,21 +17,17 @@ namespace {
 using kafka::MetadataRequest;
 using kafka::MetadataResponse;
 
-// With no ACLs yet every operation is allowed: READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE,
-// DESCRIBE_CONFIGS, ALTER_CONFIGS (Kafka's AclOperation codes 3..8, 10, 11).
-constexpr int32_t kAllTopicOperations = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
-
 // Replicas of this broker whose log failed to open (PartitionManager::IsOffline).
 using OfflineReplicas = std::set<std::pair<std::string, int32_t>>;
 
 MetadataResponse::MetadataResponseTopic DescribeTopic(const metadata::MetadataImage& image,
-                                                     const metadata::TopicInfo& topic, bool include_operations,
+                                                     const metadata::TopicInfo& topic, std::optional<int32_t> operations,
                                                      int32_t self, const OfflineReplicas& offline_here) {
   MetadataResponse::MetadataResponseTopic out;
   out.name = topic.name;
   out.topic_id = ToUuid(topic.id);
   out.is_internal = metadata::IsInternalTopic(topic.name);
-  if (include_operations) out.topic_authorized_operations = kAllTopicOperations;
+  if (operations) out.topic_authorized_operations = *operations;
   for (const auto& p : topic.partitions) {
     MetadataResponse::MetadataResponsePartition partition;
     partition.partition_index = p.partition;
@@ -82,17 +80,36 @@ void Answer(BrokerContext& broker, const RequestPtr& request, const MetadataRequ
   // Clients send admin and producer-id requests to the "controller"; like KRaft, name a live broker.
   const auto live = image->LiveBrokerIds();
   response.controller_id = live.empty() ? -1 : live.front();
-  const bool include_operations = body.include_topic_authorized_operations;
+  const RequestAuthorizer authorizer(broker, *request);
+  auto operations = [&](const std::string& topic) -> std::optional<int32_t> {
+    if (!body.include_topic_authorized_operations) return std::nullopt;
+    return authorizer.AuthorizedOperations(ResourceType::kTopic, topic);
+  };
   const OfflineReplicas offline_here = broker.partitions.OfflineReplicas();
   if (!body.topics.has_value() || (request->version() == 0 && body.topics->empty())) {
-    for (const auto& [name, topic] : image->topics()) response.topics.push_back(DescribeTopic(*image, *topic, include_operations, broker.broker_id, offline_here));
+    // All topics: those the principal may not describe are left out, as Kafka leaves them out.
+    for (const auto& [name, topic] : image->topics()) {
+      if (!authorizer.Allowed(AclOperation::kDescribe, ResourceType::kTopic, name)) continue;
+      response.topics.push_back(DescribeTopic(*image, *topic, operations(name), broker.broker_id, offline_here));
+    }
   } else {
     for (const auto& wanted : *body.topics) {
       std::shared_ptr<const metadata::TopicInfo> topic;
       if (wanted.name) topic = image->FindTopic(*wanted.name);
       else if (!wanted.topic_id.IsZero()) topic = image->FindTopicById(ToTopicId(wanted.topic_id));
+      // Named topics the principal may not describe, existing or not, are refused alike.
+      const std::optional<std::string> name = topic ? std::optional<std::string>(topic->name) : wanted.name;
+      if (name && !authorizer.Check(AclOperation::kDescribe, ResourceType::kTopic, *name,
+                                    kafka::ErrorCode::kTopicAuthorizationFailed)) {
+        MetadataResponse::MetadataResponseTopic denied;
+        denied.name = wanted.name;
+        denied.topic_id = wanted.topic_id;
+        denied.error_code = static_cast<int16_t>(kafka::ErrorCode::kTopicAuthorizationFailed);
+        response.topics.push_back(std::move(denied));
+        continue;
+      }
       if (topic) {
-        response.topics.push_back(DescribeTopic(*image, *topic, include_operations, broker.broker_id, offline_here));
+        response.topics.push_back(DescribeTopic(*image, *topic, operations(topic->name), broker.broker_id, offline_here));
         continue;
       }
       MetadataResponse::MetadataResponseTopic missing;
@@ -115,7 +132,13 @@ void Answer(BrokerContext& broker, const RequestPtr& request, const MetadataRequ
       }
     }
   }
-  if (body.include_cluster_authorized_operations) response.cluster_authorized_operations = 0;
+  if (body.include_cluster_authorized_operations) {
+    // Only with DESCRIBE on the cluster, as in Kafka; 0 otherwise.
+    response.cluster_authorized_operations =
+        authorizer.AllowedOnCluster(AclOperation::kDescribe)
+            ? authorizer.AuthorizedOperations(ResourceType::kCluster, security::kClusterResourceName)
+            : 0;
+  }
   request->Respond(response);
 }
 
@@ -132,9 +155,17 @@ void HandleMetadata(BrokerContext& broker, RequestPtr request) {
   std::map<std::string, kafka::ErrorCode> refused;
   if (may_create && body->topics) {
     auto image = broker.metadata.Current();
+    const RequestAuthorizer authorizer(broker, *request);
+    // Auto-creation needs CREATE on the cluster or on the topic (KIP-277).
+    const bool may_create_any = authorizer.AllowedOnCluster(AclOperation::kCreate);
     for (const auto& wanted : *body->topics) {
       if (!wanted.name || image->FindTopic(*wanted.name)) continue;
-      if (metadata::TopicNameProblem(*wanted.name).empty()) {
+      // Not describable: Answer() refuses it.
+      if (!authorizer.Allowed(AclOperation::kDescribe, ResourceType::kTopic, *wanted.name)) continue;
+      if (!may_create_any && !authorizer.Check(AclOperation::kCreate, ResourceType::kTopic, *wanted.name,
+                                               kafka::ErrorCode::kTopicAuthorizationFailed)) {
+        refused[*wanted.name] = kafka::ErrorCode::kTopicAuthorizationFailed;
+      } else if (metadata::TopicNameProblem(*wanted.name).empty()) {
         to_create.push_back(*wanted.name);
       } else {
         refused[*wanted.name] = kafka::ErrorCode::kInvalidTopicException;

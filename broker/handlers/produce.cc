@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "broker/handlers/authorization.h"
 #include "broker/handlers/handlers.h"
 #include "broker/handlers/on_owner.h"
 #include "broker/handlers/partition_lookup.h"
@@ -48,6 +49,7 @@ class ProduceOperation : public std::enable_shared_from_this<ProduceOperation> {
       request_message = "transactions are not supported yet";
     }
     auto image = broker_.metadata.Current();
+    const RequestAuthorizer authorizer(broker_, *request_);
     response_.responses.resize(body_.topic_data.size());
     for (size_t t = 0; t < body_.topic_data.size(); ++t) {
       auto& topic = body_.topic_data[t];
@@ -58,12 +60,20 @@ class ProduceOperation : public std::enable_shared_from_this<ProduceOperation> {
     pending_ = 1;
     for (size_t t = 0; t < body_.topic_data.size(); ++t) {
       auto& topic = body_.topic_data[t];
+      // Checked before the topic's existence, as Kafka does: nobody learns what they may not see.
+      const bool writable = request_error != ErrorCode::kNone ||
+                            authorizer.Check(AclOperation::kWrite, ResourceType::kTopic, topic.name,
+                                             ErrorCode::kTopicAuthorizationFailed);
       for (size_t p = 0; p < topic.partition_data.size(); ++p) {
         auto& data = topic.partition_data[p];
         auto& out = response_.responses[t].partition_responses[p];
         out.index = data.index;
         if (request_error != ErrorCode::kNone) {
           Refuse(out, request_error, request_message);
+          continue;
+        }
+        if (!writable) {
+          Refuse(out, ErrorCode::kTopicAuthorizationFailed);
           continue;
         }
         if (metadata::IsInternalTopic(topic.name)) {

@@ -1,5 +1,6 @@
 #include <asio/post.hpp>
 
+#include "broker/handlers/authorization.h"
 #include "broker/handlers/handlers.h"
 #include "common/absl_compat.h"
 #include "protocol/kafka/messages/init_producer_id.h"
@@ -9,6 +10,24 @@ namespace sluice::broker {
 void HandleInitProducerId(BrokerContext& broker, RequestPtr request) {
   kafka::InitProducerIdRequest body;
   if (!request->Decode(body)) return;
+  const RequestAuthorizer authorizer(broker, *request);
+  // Transactional: WRITE on the transactional id. Idempotent: IDEMPOTENT_WRITE on the cluster
+  // or WRITE on some topic (KIP-679).
+  if (body.transactional_id && !authorizer.Check(AclOperation::kWrite, ResourceType::kTransactionalId,
+                                                 *body.transactional_id,
+                                                 kafka::ErrorCode::kTransactionalIdAuthorizationFailed)) {
+    kafka::InitProducerIdResponse response;
+    response.error_code = static_cast<int16_t>(kafka::ErrorCode::kTransactionalIdAuthorizationFailed);
+    return request->Respond(response);
+  }
+  if (!body.transactional_id && !authorizer.AllowedOnCluster(AclOperation::kIdempotentWrite) &&
+      !authorizer.AllowedOnAny(AclOperation::kWrite, ResourceType::kTopic)) {
+    authorizer.AuditDenied(ResourceType::kCluster, security::kClusterResourceName,
+                           kafka::ErrorCode::kClusterAuthorizationFailed);
+    kafka::InitProducerIdResponse response;
+    response.error_code = static_cast<int16_t>(kafka::ErrorCode::kClusterAuthorizationFailed);
+    return request->Respond(response);
+  }
   if (body.transactional_id) {
     kafka::InitProducerIdResponse response;
     response.error_code = static_cast<int16_t>(kafka::ErrorCode::kTransactionalIdAuthorizationFailed);

@@ -7,6 +7,7 @@
 #include <asio/post.hpp>
 
 #include "broker/handlers/controller_forward.h"
+#include "broker/handlers/authorization.h"
 #include "broker/handlers/handlers.h"
 #include "protocol/kafka/messages/alter_partition_reassignments.h"
 #include "protocol/kafka/messages/list_partition_reassignments.h"
@@ -21,6 +22,22 @@ constexpr char kControllerUnavailable[] = "the controller could not be reached";
 void HandleAlterPartitionReassignments(BrokerContext& broker, RequestPtr request) {
   kafka::AlterPartitionReassignmentsRequest body;
   if (!request->Decode(body)) return;
+  // ALTER on the cluster; refused, every partition named carries the error (the answer's audit lines).
+  if (!RequestAuthorizer(broker, *request).AllowedOnCluster(AclOperation::kAlter)) {
+    kafka::AlterPartitionReassignmentsResponse response;
+    response.error_code = static_cast<int16_t>(kafka::ErrorCode::kClusterAuthorizationFailed);
+    response.error_message = "Cluster authorization failed.";
+    for (const auto& topic : body.topics) {
+      kafka::AlterPartitionReassignmentsResponse::ReassignableTopicResponse out{.name = topic.name};
+      for (const auto& partition : topic.partitions) {
+        out.partitions.push_back({.partition_index = partition.partition_index,
+                                  .error_code = static_cast<int16_t>(kafka::ErrorCode::kClusterAuthorizationFailed),
+                                  .error_message = "Cluster authorization failed."});
+      }
+      response.responses.push_back(std::move(out));
+    }
+    return request->Respond(response);
+  }
   metadata::AlterReassignmentsRequest alter;
   for (const auto& topic : body.topics) {
     for (const auto& partition : topic.partitions) {
@@ -65,6 +82,12 @@ void HandleAlterPartitionReassignments(BrokerContext& broker, RequestPtr request
 void HandleListPartitionReassignments(BrokerContext& broker, RequestPtr request) {
   kafka::ListPartitionReassignmentsRequest body;
   if (!request->Decode(body)) return;
+  if (!RequestAuthorizer(broker, *request).CheckCluster(AclOperation::kDescribe)) {
+    kafka::ListPartitionReassignmentsResponse response;
+    response.error_code = static_cast<int16_t>(kafka::ErrorCode::kClusterAuthorizationFailed);
+    response.error_message = "Cluster authorization failed.";
+    return request->Respond(response);
+  }
   metadata::ListReassignmentsRequest list;
   list.set_all_partitions(!body.topics.has_value());
   for (const auto& topic : body.topics.value_or(

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "broker/handlers/authorization.h"
 #include "broker/handlers/controller_forward.h"
 #include "broker/handlers/handlers.h"
 #include "broker/handlers/partition_lookup.h"
@@ -24,10 +25,16 @@ using kafka::ErrorCode;
 
 constexpr char kControllerUnavailable[] = "the controller could not be reached";
 constexpr char kNoSuchTopic[] = "This server does not host this topic-partition.";
+constexpr char kNotAuthorized[] = "Authorization failed.";
 
 struct Refusal {
   ErrorCode error;
   std::string message;
+};
+
+struct Refused {
+  std::string name;
+  Refusal refusal;
 };
 
 // What the broker refuses before forwarding a new topic: a name Kafka does not allow, and
@@ -55,9 +62,19 @@ void HandleCreateTopics(BrokerContext& broker, RequestPtr request) {
   create.set_default_num_partitions(broker.config.GetInt("num.partitions"));
   create.set_default_replication_factor(broker.config.GetInt("default.replication.factor"));
   // A topic refused here keeps its place in the answer; the others go to the controller.
+  // Creating needs CREATE on the cluster or on the topic (KIP-277); the answer's configs,
+  // DESCRIBE_CONFIGS on the topic. The answer's audit lines carry the refusals.
+  const RequestAuthorizer authorizer(broker, *request);
+  const bool may_create_any = authorizer.AllowedOnCluster(AclOperation::kCreate);
   std::vector<std::optional<Refusal>> refused(body.topics.size());
+  std::vector<bool> configs_hidden(body.topics.size());
   for (size_t i = 0; i < body.topics.size(); ++i) {
     const auto& topic = body.topics[i];
+    configs_hidden[i] = !authorizer.Allowed(AclOperation::kDescribeConfigs, ResourceType::kTopic, topic.name);
+    if (!may_create_any && !authorizer.Allowed(AclOperation::kCreate, ResourceType::kTopic, topic.name)) {
+      refused[i] = Refusal{ErrorCode::kTopicAuthorizationFailed, kNotAuthorized};
+      continue;
+    }
     refused[i] = RefuseNewTopic(topic.name, topic.configs);
     if (refused[i]) continue;
     auto* t = create.add_topics();
@@ -74,8 +91,8 @@ void HandleCreateTopics(BrokerContext& broker, RequestPtr request) {
       if (c.value) (*t->mutable_configs())[c.name] = *c.value;
     }
   }
-  auto answer = [&broker, request, body = std::move(body),
-                 refused = std::move(refused)](const absl::StatusOr<metadata::CreateTopicsResponse>& created) {
+  auto answer = [&broker, request, body = std::move(body), refused = std::move(refused),
+                 configs_hidden = std::move(configs_hidden)](const absl::StatusOr<metadata::CreateTopicsResponse>& created) {
     kafka::CreateTopicsResponse response;
     int forwarded = 0;
     for (size_t i = 0; i < body.topics.size(); ++i) {
@@ -95,6 +112,11 @@ void HandleCreateTopics(BrokerContext& broker, RequestPtr request) {
           out.topic_id = ToUuid(metadata::ToTopicId(result.topic_id()));
           out.num_partitions = result.num_partitions();
           out.replication_factor = static_cast<int16_t>(result.replication_factor());
+          if (configs_hidden[i]) {
+            out.topic_config_error_code = static_cast<int16_t>(ErrorCode::kTopicAuthorizationFailed);
+            response.topics.push_back(std::move(out));
+            continue;
+          }
           std::map<std::string, std::string> overrides;
           for (const auto& c : body.topics[i].configs) {
             if (c.value) overrides[c.name] = *c.value;
@@ -123,13 +145,26 @@ void HandleDeleteTopics(BrokerContext& broker, RequestPtr request) {
   kafka::DeleteTopicsRequest body;
   if (!request->Decode(body)) return;
   metadata::DeleteTopicsRequest remove;
-  // A name no topic can have is answered here (clients match results by name or id).
-  std::vector<std::string> unknown;
+  // A name no topic can have, and a topic the principal may not DELETE, are answered here
+  // (clients match results by name or id; the answer's audit lines carry the refusals).
+  const RequestAuthorizer authorizer(broker, *request);
+  auto image = broker.metadata.Current();
+  std::vector<kafka::DeleteTopicsResponse::DeletableTopicResult> answered;
+  auto refuse = [&](std::optional<std::string> name, kafka::Uuid id, ErrorCode error, const char* message) {
+    kafka::DeleteTopicsResponse::DeletableTopicResult out;
+    out.name = std::move(name);
+    out.topic_id = id;
+    out.error_code = static_cast<int16_t>(error);
+    out.error_message = message;
+    answered.push_back(std::move(out));
+  };
   auto add_name = [&](const std::string& name) {
-    if (metadata::TopicNameProblem(name).empty()) {
-      remove.add_names(name);
+    if (!metadata::TopicNameProblem(name).empty()) {
+      refuse(name, {}, ErrorCode::kUnknownTopicOrPartition, kNoSuchTopic);
+    } else if (!authorizer.Allowed(AclOperation::kDelete, ResourceType::kTopic, name)) {
+      refuse(name, {}, ErrorCode::kTopicAuthorizationFailed, kNotAuthorized);
     } else {
-      unknown.push_back(name);
+      remove.add_names(name);
     }
   };
   // Results come back in request order: names first (v0-5 list, or v6 entries with a name), then ids.
@@ -140,18 +175,18 @@ void HandleDeleteTopics(BrokerContext& broker, RequestPtr request) {
       if (topic.name) add_name(*topic.name);
     }
     for (const auto& topic : body.topics) {
-      if (!topic.name) remove.add_topic_ids(metadata::FromTopicId(ToTopicId(topic.topic_id)));
+      if (topic.name) continue;
+      auto known = image->FindTopicById(ToTopicId(topic.topic_id));
+      if (known && !authorizer.Allowed(AclOperation::kDelete, ResourceType::kTopic, known->name)) {
+        refuse(std::nullopt, topic.topic_id, ErrorCode::kTopicAuthorizationFailed, kNotAuthorized);
+        continue;
+      }
+      remove.add_topic_ids(metadata::FromTopicId(ToTopicId(topic.topic_id)));
     }
   }
-  auto answer = [request, remove, unknown = std::move(unknown)](const absl::StatusOr<metadata::DeleteTopicsResponse>& deleted) {
+  auto answer = [request, remove, answered = std::move(answered)](const absl::StatusOr<metadata::DeleteTopicsResponse>& deleted) {
     kafka::DeleteTopicsResponse response;
-    for (const auto& name : unknown) {
-      kafka::DeleteTopicsResponse::DeletableTopicResult out;
-      out.name = name;
-      out.error_code = static_cast<int16_t>(ErrorCode::kUnknownTopicOrPartition);
-      out.error_message = kNoSuchTopic;
-      response.responses.push_back(std::move(out));
-    }
+    response.responses = answered;
     const int count = remove.names_size() + remove.topic_ids_size();
     for (int i = 0; i < count; ++i) {
       kafka::DeleteTopicsResponse::DeletableTopicResult out;
@@ -181,11 +216,17 @@ void HandleCreatePartitions(BrokerContext& broker, RequestPtr request) {
   if (!request->Decode(body)) return;
   metadata::CreatePartitionsRequest create;
   create.set_validate_only(body.validate_only);
-  // A name no topic can have is answered here (clients match results by name).
-  std::vector<std::string> unknown;
+  // A name no topic can have, and a topic the principal may not ALTER, are answered here
+  // (clients match results by name; the answer's audit lines carry the refusals).
+  const RequestAuthorizer authorizer(broker, *request);
+  std::vector<Refused> answered;
   for (const auto& topic : body.topics) {
     if (!metadata::TopicNameProblem(topic.name).empty()) {
-      unknown.push_back(topic.name);
+      answered.push_back({topic.name, {ErrorCode::kUnknownTopicOrPartition, kNoSuchTopic}});
+      continue;
+    }
+    if (!authorizer.Allowed(AclOperation::kAlter, ResourceType::kTopic, topic.name)) {
+      answered.push_back({topic.name, {ErrorCode::kTopicAuthorizationFailed, kNotAuthorized}});
       continue;
     }
     auto* t = create.add_topics();
@@ -198,13 +239,13 @@ void HandleCreatePartitions(BrokerContext& broker, RequestPtr request) {
       }
     }
   }
-  auto answer = [request, create, unknown = std::move(unknown)](const absl::StatusOr<metadata::CreatePartitionsResponse>& created) {
+  auto answer = [request, create, answered = std::move(answered)](const absl::StatusOr<metadata::CreatePartitionsResponse>& created) {
     kafka::CreatePartitionsResponse response;
-    for (const auto& name : unknown) {
+    for (const auto& [name, refusal] : answered) {
       kafka::CreatePartitionsResponse::CreatePartitionsTopicResult out;
       out.name = name;
-      out.error_code = static_cast<int16_t>(ErrorCode::kUnknownTopicOrPartition);
-      out.error_message = kNoSuchTopic;
+      out.error_code = static_cast<int16_t>(refusal.error);
+      out.error_message = refusal.message;
       response.results.push_back(std::move(out));
     }
     for (int i = 0; i < create.topics_size(); ++i) {

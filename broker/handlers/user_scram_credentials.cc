@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "broker/handlers/authorization.h"
 #include "broker/handlers/controller_forward.h"
 #include "broker/handlers/handlers.h"
 #include "broker/security/scram_credential.h"
@@ -58,6 +59,11 @@ void HandleDescribeUserScramCredentials(BrokerContext& broker, RequestPtr reques
   const metadata::ScramCredentialMap& credentials = image->scram_credentials();
   kafka::DescribeUserScramCredentialsResponse response;
   response.error_message = std::nullopt;
+  if (!RequestAuthorizer(broker, *request).CheckCluster(AclOperation::kDescribe)) {
+    response.error_code = static_cast<int16_t>(ErrorCode::kClusterAuthorizationFailed);
+    response.error_message = "Cluster authorization failed.";
+    return request->Respond(response);
+  }
   // Null or empty: every user, as Kafka's Admin.describeUserScramCredentials documents.
   if (!body.users.has_value() || body.users->empty()) {
     for (const auto& [user, mechanisms] : credentials) response.results.push_back(Described(user, mechanisms));
@@ -97,6 +103,15 @@ void HandleAlterUserScramCredentials(BrokerContext& broker, RequestPtr request) 
   for (const auto& upsertion : body.upsertions) {
     *alter.add_upsertions() = Upsertion(upsertion);
     if (seen.insert(upsertion.name).second) users.push_back(upsertion.name);
+  }
+  if (!RequestAuthorizer(broker, *request).CheckCluster(AclOperation::kAlter)) {
+    kafka::AlterUserScramCredentialsResponse refused;
+    for (const std::string& user : users) {
+      refused.results.push_back({.user = user,
+                                 .error_code = static_cast<int16_t>(ErrorCode::kClusterAuthorizationFailed),
+                                 .error_message = "Cluster authorization failed."});
+    }
+    return request->Respond(refused);
   }
   ForwardToController<metadata::AlterUserScramCredentialsRequest, metadata::AlterUserScramCredentialsResponse>(
       broker, request, metadata::ALTER_USER_SCRAM_CREDENTIALS, alter,

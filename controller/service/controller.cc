@@ -9,6 +9,7 @@
 
 #include "common/absl_compat.h"
 #include "common/log.h"
+#include "controller/service/acl_changes.h"
 #include "controller/service/broker_changes.h"
 #include "controller/service/partition_changes.h"
 #include "controller/service/partition_rules.h"
@@ -329,6 +330,16 @@ void Controller::AlterUserScramCredentials(const metadata::AlterUserScramCredent
   Enqueue<metadata::AlterUserScramCredentialsResponse>(
       [request](PlanContext& ctx) { return PlanAlterUserScramCredentials(request, ctx); },
       SetOffset<metadata::AlterUserScramCredentialsResponse>, std::move(reply));
+}
+
+void Controller::CreateAcls(const metadata::CreateAclsRequest& request, Reply<metadata::CreateAclsResponse> reply) {
+  Enqueue<metadata::CreateAclsResponse>([request](PlanContext& ctx) { return PlanCreateAcls(request, ctx); },
+                                        SetOffset<metadata::CreateAclsResponse>, std::move(reply));
+}
+
+void Controller::DeleteAcls(const metadata::DeleteAclsRequest& request, Reply<metadata::DeleteAclsResponse> reply) {
+  Enqueue<metadata::DeleteAclsResponse>([request](PlanContext& ctx) { return PlanDeleteAcls(request, ctx); },
+                                        SetOffset<metadata::DeleteAclsResponse>, std::move(reply));
 }
 
 void Controller::ListReassignments(const metadata::ListReassignmentsRequest& request,

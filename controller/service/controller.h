@@ -74,6 +74,8 @@ class Controller {
   void ListReassignments(const metadata::ListReassignmentsRequest& request,
                          Reply<metadata::ListReassignmentsResponse> reply);
   void DescribeQuorum(Reply<metadata::DescribeQuorumResponse> reply);
+  void CreateAcls(const metadata::CreateAclsRequest& request, Reply<metadata::CreateAclsResponse> reply);
+  void DeleteAcls(const metadata::DeleteAclsRequest& request, Reply<metadata::DeleteAclsResponse> reply);
   void AlterUserScramCredentials(const metadata::AlterUserScramCredentialsRequest& request,
                                  Reply<metadata::AlterUserScramCredentialsResponse> reply);
   // Answers at once; an empty answer means nothing is newer (the caller may long-poll).

@@ -52,6 +52,8 @@ ControllerService::ControllerService(rpc::Server& server, asio::io_context& even
   Bind(server, metadata::ELECT_LEADERS, &Controller::ElectLeaders);
   Bind(server, metadata::ALTER_REASSIGNMENTS, &Controller::AlterReassignments);
   Bind(server, metadata::LIST_REASSIGNMENTS, &Controller::ListReassignments);
+  Bind(server, metadata::CREATE_ACLS, &Controller::CreateAcls);
+  Bind(server, metadata::DELETE_ACLS, &Controller::DeleteAcls);
   Bind(server, metadata::ALTER_USER_SCRAM_CREDENTIALS, &Controller::AlterUserScramCredentials);
   rpc::RegisterProto<metadata::DescribeQuorumRequest, metadata::DescribeQuorumResponse>(
       server, metadata::DESCRIBE_QUORUM, [this](const auto&, auto reply) {

@@ -33,6 +33,9 @@ constexpr AdvertisedApi kAdvertised[] = {
     {DeleteRecordsRequest::kApiKey, "DeleteRecords", 0, DeleteRecordsRequest::kMaxVersion, 0},
     {InitProducerIdRequest::kApiKey, "InitProducerId", 0, InitProducerIdRequest::kMaxVersion, 0},
     {OffsetForLeaderEpochRequest::kApiKey, "OffsetForLeaderEpoch", 2, OffsetForLeaderEpochRequest::kMaxVersion, 2},
+    {DescribeAclsRequest::kApiKey, "DescribeAcls", 1, DescribeAclsRequest::kMaxVersion, 1},
+    {CreateAclsRequest::kApiKey, "CreateAcls", 1, CreateAclsRequest::kMaxVersion, 1},
+    {DeleteAclsRequest::kApiKey, "DeleteAcls", 1, DeleteAclsRequest::kMaxVersion, 1},
     {DescribeConfigsRequest::kApiKey, "DescribeConfigs", 1, DescribeConfigsRequest::kMaxVersion, 1},
     {AlterConfigsRequest::kApiKey, "AlterConfigs", 0, AlterConfigsRequest::kMaxVersion, 0},
     // v0 left out as Kafka 4.0 does (KIP-896).

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "common/status_macros.h"
+
 namespace sluice::metadata {
 
 TopicId ToTopicId(const std::string& bytes) {
@@ -168,10 +170,35 @@ absl::Status MetadataImage::ApplyRecord(const Record& record, int64_t offset, Co
         return status;
       }
       break;
+    case Record::kAccessControlEntry:
+    case Record::kRemoveAccessControlEntry:
+      SLUICE_RETURN_IF_ERROR(ApplyAclRecord(record, offset));
+      break;
     case Record::KIND_NOT_SET:
       return absl::InvalidArgumentError(fmt::format("empty metadata record at offset {}", offset));
   }
   offset_ = offset;
+  return absl::OkStatus();
+}
+
+// Copy-on-write as for topics: published images share the ACL map.
+absl::Status MetadataImage::ApplyAclRecord(const Record& record, int64_t offset) {
+  if (record.has_access_control_entry()) {
+    const AccessControlEntry& entry = record.access_control_entry();
+    if (entry.id().size() != 16) {
+      return absl::InvalidArgumentError(fmt::format("ACL record at offset {}: the id is not 16 bytes", offset));
+    }
+    if (acls_->count(entry.id()) > 0) {
+      return absl::FailedPreconditionError(fmt::format("ACL record at offset {}: the id is in use", offset));
+    }
+    auto copy = std::make_shared<AclEntries>(*acls_);
+    copy->emplace(entry.id(), entry);
+    acls_ = std::move(copy);
+  } else if (acls_->count(record.remove_access_control_entry().id()) > 0) {
+    auto copy = std::make_shared<AclEntries>(*acls_);
+    copy->erase(record.remove_access_control_entry().id());
+    acls_ = std::move(copy);
+  }
   return absl::OkStatus();
 }
 
@@ -265,6 +292,7 @@ MetadataSnapshot ToSnapshot(const MetadataImage& image) {
     r->set_size(0);
   }
   AppendScramCredentialRecords(image.scram_credentials(), snapshot);
+  for (const auto& [id, entry] : *image.acls()) *snapshot.add_records()->mutable_access_control_entry() = entry;
   return snapshot;
 }
 

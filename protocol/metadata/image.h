@@ -58,6 +58,9 @@ struct PartitionInfo {
   std::vector<int32_t> offline_replicas;  // see metadata.proto
 };
 
+// ACL bindings by their 16-byte id.
+using AclEntries = std::map<std::string, AccessControlEntry>;
+
 struct TopicInfo {
   std::string name;
   TopicId id{};
@@ -89,6 +92,8 @@ class MetadataImage {
   const std::map<std::string, std::map<std::string, std::string>>& broker_configs() const { return broker_configs_; }
   int64_t next_producer_id() const { return next_producer_id_; }
   const std::string& cluster_id() const { return cluster_id_; }  // empty until minted
+  // Shared by the images that hold the same ACLs: a new pointer means the ACLs changed.
+  const std::shared_ptr<const AclEntries>& acls() const { return acls_; }
   const ScramCredentialMap& scram_credentials() const { return scram_credentials_; }
 
  private:
@@ -98,6 +103,7 @@ class MetadataImage {
 
   absl::Status ApplyRecord(const Record& record, int64_t offset, CopiedTopics& copied);
   std::shared_ptr<TopicInfo> MutableTopic(const TopicId& id, CopiedTopics& copied);
+  absl::Status ApplyAclRecord(const Record& record, int64_t offset);
 
   int64_t offset_ = -1;
   std::map<int32_t, BrokerInfo> brokers_;
@@ -107,11 +113,12 @@ class MetadataImage {
   int64_t next_producer_id_ = 0;
   std::string cluster_id_;
   ScramCredentialMap scram_credentials_;
+  std::shared_ptr<const AclEntries> acls_ = std::make_shared<const AclEntries>();
 };
 
 // The whole image as records that rebuild it (brokers with explicit epochs, fenced flags,
 // topics, their configs and partitions, broker configs, the producer-id high mark, SCRAM
-// credentials).
+// credentials, ACLs).
 MetadataSnapshot ToSnapshot(const MetadataImage& image);
 // The image a snapshot describes, at snapshot.offset.
 absl::StatusOr<MetadataImage> FromSnapshot(const MetadataSnapshot& snapshot);

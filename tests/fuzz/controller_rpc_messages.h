@@ -54,6 +54,10 @@ inline const google::protobuf::Message* const kControllerRpcMessages[] = {
     // Added later, kept last so that existing seeds keep their selector.
     &metadata::ReportReplicasRequest::default_instance(),
     &metadata::ReportReplicasResponse::default_instance(),
+    &metadata::CreateAclsRequest::default_instance(),
+    &metadata::CreateAclsResponse::default_instance(),
+    &metadata::DeleteAclsRequest::default_instance(),
+    &metadata::DeleteAclsResponse::default_instance(),
     &metadata::AlterUserScramCredentialsRequest::default_instance(),
     &metadata::AlterUserScramCredentialsResponse::default_instance(),
 };

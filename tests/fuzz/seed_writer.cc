@@ -408,6 +408,12 @@ void SslPrincipalRules() {
   Dictionary("ssl_principal_rules_fuzzer", {"RULE:", "DEFAULT", "/", "\\/", "$1", "(.*?)", "^", "$", ",", "L", "U"});
 }
 
+void AclPrincipals() {
+  Seed("acl_principal_fuzzer", "principal", "User:alice");
+  Seed("acl_principal_fuzzer", "super-users", " User:admin ;User:CN=broker,O=sluice;;");
+  Dictionary("acl_principal_fuzzer", {"User:", "User:*", ";", ":", " "});
+}
+
 }  // namespace
 }  // namespace sluice::fuzz
 
@@ -429,6 +435,7 @@ int main(int argc, char** argv) {
   Properties();
   Addresses();
   SaslMessages();
+  AclPrincipals();
   SslPrincipalRules();
   OAuthBearer();
   return 0;

@@ -406,3 +406,49 @@ def metadata_v4_topic_error(port, name, allow_auto_topic_creation=True, correlat
     n = r.take(">h")
     topic = r.data[r.pos:r.pos + n]
     return topic, error
+
+
+def metadata_v8_authorized_operations(port, topics, correlation_id=1):
+    """Metadata v8 for the named topics (None: all) with authorized operations asked for.
+    Returns (cluster_authorized_operations, {name: (error_code, topic_authorized_operations)})."""
+    if topics is None:
+        body = struct.pack(">i", -1)
+    else:
+        body = struct.pack(">i", len(topics)) + b"".join(string(t) for t in topics)
+    body += struct.pack(">bbb", 0, 1, 1)  # no auto-creation; cluster and topic operations
+    r = exchange(port, request(3, 8, correlation_id, body), correlation_id, "Metadata v8", timeout=40)
+    r.take(">i")  # throttle
+    for _ in range(r.take(">i")):
+        r.take(">i"), r.string(), r.take(">i"), r.string()
+    r.string()  # cluster id
+    r.take(">i")  # controller id
+    found = {}
+    for _ in range(r.take(">i")):
+        error = r.take(">h")
+        name = r.string()
+        r.take(">b")  # is_internal
+        for _ in range(r.take(">i")):
+            r.take(">hiii")  # error, index, leader, leader epoch
+            for _ in range(3):  # replicas, ISR, offline replicas
+                r.array(lambda: r.take(">i"))
+        found[name] = (error, r.take(">i"))
+    return r.take(">i"), found
+
+
+def describe_cluster_v0_authorized_operations(port, correlation_id=1):
+    """DescribeCluster v0 asking for the cluster's authorized operations; returns
+    (error_code, cluster_authorized_operations)."""
+    body = struct.pack(">b", 1) + b"\x00"
+    r = exchange(port, flexible_request(60, 0, correlation_id, body), correlation_id, "DescribeCluster")
+    r.skip_tags()
+    r.take(">i")  # throttle
+    error = r.take(">h")
+    r.compact_string()  # error message
+    r.compact_string()  # cluster id
+    r.take(">i")  # controller id
+
+    def broker():
+        r.take(">i"), r.compact_string(), r.take(">i"), r.compact_string()
+        r.skip_tags()
+    r.compact_array(broker)
+    return error, r.take(">i")
