@@ -133,9 +133,10 @@ absl::Status Broker::StartSasl() {
   }
   std::vector<std::string> mechanisms = config_.GetList("sasl.enabled.mechanisms");
   for (const std::string& mechanism : mechanisms) {
-    if (mechanism != "PLAIN" && !security::ScramMechanismNamed(mechanism).has_value()) {
+    if (mechanism != "PLAIN" && mechanism != "OAUTHBEARER" && !security::ScramMechanismNamed(mechanism).has_value()) {
       return absl::InvalidArgumentError(fmt::format(
-          "sasl.enabled.mechanisms: {} is not supported (PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 are)", mechanism));
+          "sasl.enabled.mechanisms: {} is not supported (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 and OAUTHBEARER are)",
+          mechanism));
     }
   }
   if (mechanisms.empty()) return absl::InvalidArgumentError("sasl.enabled.mechanisms: empty on a SASL listener");
@@ -186,9 +187,22 @@ absl::Status Broker::StartSasl() {
                                      .server_key = credential->second.server_key,
                                      .iterations = credential->second.iterations};
   };
-  sasl_ = std::make_unique<security::SaslServer>(enabled("PLAIN") ? std::move(jaas.plain) : std::nullopt,
-                                                 std::move(scram), std::move(mechanisms),
-                                                 config_.GetInt("connection.failed.authentication.delay.ms"));
+  std::shared_ptr<security::JwksFile> jwks;
+  if (enabled("OAUTHBEARER")) {
+    SLUICE_ASSIGN_OR_RETURN(jwks, security::JwksFile::Open(config_.GetString("sasl.oauthbearer.jwks.endpoint.url")));
+  }
+  security::SaslServer::Options options{
+      .plain = enabled("PLAIN") ? std::move(jaas.plain) : std::nullopt,
+      .scram = std::move(scram),
+      .jwks = std::move(jwks),
+      .jwt = {.issuer = config_.GetString("sasl.oauthbearer.expected.issuer"),
+              .audience = config_.GetString("sasl.oauthbearer.expected.audience"),
+              .subject_claim = config_.GetString("sasl.oauthbearer.sub.claim.name"),
+              .clock_skew_seconds = config_.GetLong("sasl.oauthbearer.clock.skew.seconds")},
+      .mechanisms = std::move(mechanisms),
+      .failure_delay_ms = config_.GetInt("connection.failed.authentication.delay.ms"),
+      .max_reauth_ms = config_.GetLong("connections.max.reauth.ms")};
+  sasl_ = std::make_unique<security::SaslServer>(std::move(options));
   return absl::OkStatus();
 }
 

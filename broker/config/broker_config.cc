@@ -112,6 +112,16 @@ const config::Schema& BrokerSchema() {
         "login module entries: PlainLoginModule with user_NAME=\"PASSWORD\" accepted users and username/password "
         "this broker's own PLAIN login; ScramLoginModule with username/password this broker's own SCRAM login "
         "(SCRAM users live in the cluster metadata)");
+    def("sasl.oauthbearer.jwks.endpoint.url", Type::kString, "",
+        "file:///PATH of the JWKS whose keys sign OAUTHBEARER tokens (read again when it changes)");
+    def("sasl.oauthbearer.expected.issuer", Type::kString, "", "the iss an OAUTHBEARER token must carry; empty: any");
+    def("sasl.oauthbearer.expected.audience", Type::kString, "",
+        "an aud an OAUTHBEARER token must include; empty: any");
+    def("sasl.oauthbearer.sub.claim.name", Type::kString, "sub", "the token claim that names the principal");
+    def("sasl.oauthbearer.clock.skew.seconds", Type::kLong, "30", "leeway for exp, nbf and iat", 0);
+    def("connections.max.reauth.ms", Type::kLong, "0",
+        "a SASL login's session ends after this long (or at its token's expiry); clients log in again on the "
+        "connection (KIP-368); 0: sessions never end", 0);
     def("connection.failed.authentication.delay.ms", Type::kInt, "100",
         "pause before a failed authentication is answered and the connection closed", 0);
     def("authorizer.class.name", Type::kString, "",

@@ -17,6 +17,9 @@ namespace {
 // A fetch response holds at most replica.fetch.response.max.bytes of records plus headers;
 // anything far larger is not a Kafka response.
 constexpr uint32_t kMaxResponseBytes = 512u << 20;
+// Reconnect this long (at most a tenth of the session) before a login's session ends, so no
+// request arrives after it.
+constexpr int64_t kSessionMarginMs = 1000;
 }  // namespace
 
 void LeaderConnection::Call(const std::string& host, uint16_t port, std::string request, int64_t timeout_ms,
@@ -33,7 +36,10 @@ void LeaderConnection::Call(const std::string& host, uint16_t port, std::string 
     if (ec || !self || self->call_ != call || !self->done_) return;
     self->Fail("timed out", asio::error::timed_out);
   });
-  if (connected_ && host == host_ && port == port_) return Send();
+  // A login's session about to end (KIP-368): a fresh connection logs in anew rather than
+  // sending a request the leader would answer by closing.
+  const bool session_ending = reconnect_at_.has_value() && std::chrono::steady_clock::now() >= *reconnect_at_;
+  if (connected_ && host == host_ && port == port_ && !session_ending) return Send();
   Close();
   host_ = host;
   port_ = port;
@@ -43,6 +49,7 @@ void LeaderConnection::Call(const std::string& host, uint16_t port, std::string 
 void LeaderConnection::Close() {
   if (transport_) transport_->Close();
   connected_ = false;
+  reconnect_at_.reset();
 }
 
 void LeaderConnection::Abandon() {
@@ -153,7 +160,7 @@ absl::StatusOr<std::optional<std::string>> LeaderConnection::NextLoginToken(int 
   return std::optional<std::string>();
 }
 
-absl::StatusOr<std::string> LeaderConnection::CheckLoginResponse(int step, std::string_view frame) const {
+absl::StatusOr<std::string> LeaderConnection::CheckLoginResponse(int step, std::string_view frame) {
   kafka::Reader reader(frame);
   kafka::ResponseHeader header;
   SLUICE_RETURN_IF_ERROR(header.Decode(reader, 0));
@@ -170,6 +177,11 @@ absl::StatusOr<std::string> LeaderConnection::CheckLoginResponse(int step, std::
     error = response.error_code;
     message = response.error_message.value_or("");
     token = std::move(response.auth_bytes);
+    if (error == 0 && response.session_lifetime_ms > 0) {
+      const int64_t lifetime = response.session_lifetime_ms;
+      const int64_t margin = std::min<int64_t>(kSessionMarginMs, lifetime / 10);
+      reconnect_at_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(lifetime - margin);
+    }
   }
   if (error == 0) return token;
   return absl::UnauthenticatedError(

@@ -49,7 +49,7 @@ class LeaderConnection : public std::enable_shared_from_this<LeaderConnection> {
   // PLAIN, two for SCRAM); then Send().
   void LogIn(int step, std::string token = "");
   // The server's token in the response to `step`, or why the login failed.
-  absl::StatusOr<std::string> CheckLoginResponse(int step, std::string_view frame) const;
+  absl::StatusOr<std::string> CheckLoginResponse(int step, std::string_view frame);
   // What follows the response to `step`: the next step's token, or nullopt once logged in.
   absl::StatusOr<std::optional<std::string>> NextLoginToken(int step, std::string_view server_token);
   void Send();
@@ -74,6 +74,9 @@ class LeaderConnection : public std::enable_shared_from_this<LeaderConnection> {
   const bool verify_host_;
   const std::optional<ReplicationOptions::Login> login_;
   std::string login_frame_;
+  // Shortly before the leader ends this connection's login session (SaslAuthenticate v1+), if
+  // it does: the next call reconnects and logs in anew.
+  std::optional<std::chrono::steady_clock::time_point> reconnect_at_;
   std::optional<security::ScramClientExchange> scram_;  // during a SCRAM login
   security::SaltedPasswordCache salted_password_;        // PBKDF2 once, not on every reconnection
 };

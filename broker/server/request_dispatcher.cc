@@ -15,6 +15,11 @@
 namespace sluice::broker {
 namespace {
 
+int64_t SteadyNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 using Handler = void (*)(BrokerContext&, RequestPtr);
 
 struct Route {
@@ -197,6 +202,12 @@ void RequestDispatcher::Dispatch(const Listener& listener, const net::Connection
   // Before a login only ApiVersions may come: Kafka closes the connection on anything else.
   if (sasl && connection.principal.empty() && key != kafka::kApiVersionsKey) {
     log::Warn("closing connection from {}: {} request before SASL authentication", connection.peer, api->name);
+    return request->responder.Close();
+  }
+  // KIP-368: once the session ends, only a re-authentication may come (it was answered above).
+  if (sasl && connection.sasl_session_expires_ms > 0 && SteadyNowMs() >= connection.sasl_session_expires_ms) {
+    log::Info("closing connection from {}: its SASL session expired (connections.max.reauth.ms) before it "
+              "re-authenticated", connection.peer);
     return request->responder.Close();
   }
   route->handler(broker_, std::move(request));

@@ -50,6 +50,12 @@ struct ConnectionInfo {
   // A multi-round SASL exchange in progress (SCRAM): its type is the SASL server's business,
   // the connection only keeps it alive until the login ends.
   mutable std::shared_ptr<void> sasl_exchange;
+  // KIP-368: the mechanism of the login in force, and when its session ends (steady-clock ms;
+  // 0: never). Past it the connection may only re-authenticate, which a SaslHandshake on a
+  // logged-in connection starts.
+  mutable std::string sasl_login_mechanism;
+  mutable int64_t sasl_session_expires_ms = 0;
+  mutable bool sasl_reauthenticating = false;
 };
 
 // Runs on the connection's io_context thread. `connection` is valid during the call (copy what

@@ -7,6 +7,7 @@ import os
 import socket
 import struct
 import subprocess
+import time
 import unittest
 
 import kafka.errors
@@ -15,7 +16,7 @@ from kafka import KafkaProducer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 import kafka_wire
-from harness import Cluster, wait_until
+from harness import BUILD_DIR, Cluster, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 JS_ROUNDTRIP = os.path.join(HERE, "js", "roundtrip.js")
@@ -118,6 +119,128 @@ class SaslPlainTest(unittest.TestCase):
             answer = conn.receive()
             self.assertEqual(struct.unpack(">ih", answer[:6]), (2, 58))
             self.assertTrue(conn.closed_by_peer())
+
+    def test_sessions_end_and_clients_log_in_again_on_the_connection(self):
+        """KIP-368: connections.max.reauth.ms ends a login's session; SaslAuthenticate v1 says
+        when; a re-authentication on the connection keeps it (same mechanism and principal),
+        and librdkafka 2.15 does that by itself."""
+        cluster = sasl_cluster()
+        audit_file = os.path.join(cluster.dir, "audit.log")
+        cluster.brokers[0].argv += ["--override", "connections.max.reauth.ms=2000",
+                                    "--override", f"audit.log.file={audit_file}"]
+        with cluster:
+            port = cluster.broker_ports[0]
+
+            def log_in(conn, user="alice", password="alice-secret", correlation=1):
+                conn.send(kafka_wire.request(17, 1, correlation, kafka_wire.string("PLAIN")))
+                handshake = conn.receive()
+                if handshake is None or struct.unpack(">ih", handshake[:6])[1] != 0:
+                    return handshake and struct.unpack(">ih", handshake[:6])[1]
+                token = f"\0{user}\0{password}".encode()
+                conn.send(kafka_wire.request(36, 1, correlation + 1, struct.pack(">i", len(token)) + token))
+                answer = conn.receive()
+                error = struct.unpack(">ih", answer[:6])[1]
+                # v1: error, message (null: -1), auth bytes, session lifetime
+                rest = answer[6:]
+                (message_size,) = struct.unpack(">h", rest[:2])
+                rest = rest[2 + max(message_size, 0):]
+                (auth_size,) = struct.unpack(">i", rest[:4])
+                (lifetime,) = struct.unpack(">q", rest[4 + auth_size:12 + auth_size])
+                return error, lifetime
+
+            def metadata(conn, correlation):
+                conn.send(kafka_wire.request(3, 1, correlation, struct.pack(">i", -1)))
+                return conn.receive()
+
+            conn = kafka_wire.Connection(port)
+            error, lifetime = log_in(conn)
+            self.assertEqual(error, 0)
+            self.assertTrue(0 < lifetime <= 2000, lifetime)
+            self.assertIsNotNone(metadata(conn, 3))
+            # Re-authenticating keeps the connection past the first session's end.
+            started = time.monotonic()
+            correlation = 10
+
+            def served_past_the_first_session():
+                nonlocal correlation
+                correlation += 3
+                self.assertEqual(log_in(conn, correlation=correlation)[0], 0)
+                self.assertIsNotNone(metadata(conn, correlation + 2), "closed although re-authenticated")
+                return time.monotonic() - started > 3.0
+            wait_until(served_past_the_first_session, 10, "a re-authenticated connection served past 3 s", interval=0.5)
+
+            # Without re-authentication the connection is closed once the session ends.
+            idle = kafka_wire.Connection(port)
+            self.assertEqual(log_in(idle)[0], 0)
+            idle_since = time.monotonic()
+            responses = iter(range(100, 10_000))
+            wait_until(lambda: metadata(idle, next(responses)) is None, 10, "the expired session's connection to close",
+                       interval=0.2)
+            self.assertGreater(time.monotonic() - idle_since, 1.5)
+
+            # A re-authentication may not change the principal, nor the mechanism.
+            other = kafka_wire.Connection(port)
+            self.assertEqual(log_in(other)[0], 0)
+            self.assertEqual(log_in(other, user="broker", password="broker-secret", correlation=5)[0], 58)
+            self.assertTrue(other.closed_by_peer())
+            other = kafka_wire.Connection(port)
+            self.assertEqual(log_in(other)[0], 0)
+            other.send(kafka_wire.request(17, 1, 7, kafka_wire.string("SCRAM-SHA-256")))
+            self.assertEqual(struct.unpack(">ih", other.receive()[:6])[1], 34)  # ILLEGAL_SASL_STATE
+
+            # librdkafka 2.15 (built by tests/run) re-authenticates by itself: one consumer
+            # connection, several successful logins from the same client address.
+            lib = os.path.join(BUILD_DIR, "librdkafka", "librdkafka", "src")
+            if not os.path.exists(os.path.join(lib, "librdkafka.so.1")):
+                raise AssertionError(f"no librdkafka 2.15 in {lib}: tests/run builds it (tests/integration/librdkafka)")
+            admin = AdminClient(client_config(cluster))
+            admin.create_topics([NewTopic("reauth", 1, 1)])["reauth"].result(30)
+            kcat = subprocess.Popen(["kcat", "-b", cluster.bootstrap, "-X", "security.protocol=SASL_PLAINTEXT",
+                                     "-X", "sasl.mechanisms=PLAIN", "-X", "sasl.username=alice",
+                                     "-X", "sasl.password=alice-secret", "-C", "-t", "reauth", "-o", "beginning",
+                                     "-q", "-c", "2"], stdout=subprocess.PIPE, text=True,
+                                    env={**os.environ, "LD_LIBRARY_PATH": lib})
+            producer = Producer(client_config(cluster))
+            producer.produce("reauth", value=b"first")
+            self.assertEqual(producer.flush(30), 0)
+
+            def logins_per_client():
+                with open(audit_file) as f:
+                    lines = [json.loads(line) for line in f if line.strip()]
+                counts = {}
+                for line in lines:
+                    if line["api"] == "SaslAuthenticate" and line["result"] == "NONE":
+                        counts[line["client"]] = counts.get(line["client"], 0) + 1
+                return counts
+            wait_until(lambda: max(logins_per_client().values(), default=0) >= 3, 30,
+                       "librdkafka 2.15 to log in again on one connection (three logins from one client address)")
+            producer.produce("reauth", value=b"second")
+            self.assertEqual(producer.flush(30), 0)
+            out, _ = kcat.communicate(timeout=30)
+            self.assertEqual(kcat.returncode, 0)
+            self.assertEqual(out.split(), ["first", "second"])
+
+    def test_followers_log_in_again_before_their_sessions_end(self):
+        cluster = sasl_cluster(brokers=3)
+        for broker in cluster.brokers:
+            broker.argv += ["--override", "connections.max.reauth.ms=1500", "--override", "min.insync.replicas=3"]
+        with cluster:
+            admin = AdminClient(client_config(cluster))
+            admin.create_topics([NewTopic("reauth-replicated", 1, 3)])["reauth-replicated"].result(30)
+            producer = Producer({**client_config(cluster), "acks": "all"})
+            started = time.monotonic()
+            sent = 0
+
+            def produced_for_five_seconds():
+                nonlocal sent
+                producer.produce("reauth-replicated", value=f"r{sent}".encode())
+                sent += 1
+                self.assertEqual(producer.flush(30), 0, "a record not acknowledged by all three replicas")
+                return time.monotonic() - started > 5
+            wait_until(produced_for_five_seconds, 60, "acks=all produce across several follower sessions",
+                       interval=0.1)
+            for broker in cluster.brokers:
+                self.assertNotIn("SASL/PLAIN login as broker", broker.log(), f"{broker.name}: a follower login failed")
 
     def test_only_api_versions_is_served_before_a_login(self):
         with sasl_cluster() as cluster:

@@ -4,6 +4,7 @@
 // Usage: node roundtrip.js BOOTSTRAP TOPIC COUNT
 // SLUICE_SASL_USER and SLUICE_SASL_PASSWORD: log in with SASL, with the mechanism
 // SLUICE_SASL_MECHANISM names (kafkajs's: plain, scram-sha-256, scram-sha-512; plain by default).
+// SLUICE_OAUTH_TOKEN: log in with SASL/OAUTHBEARER presenting that token.
 // SLUICE_SSL_CA (a PEM file): connect with TLS trusting it; SLUICE_SSL_CERT and SLUICE_SSL_KEY:
 // present that client certificate (mTLS).
 'use strict';
@@ -21,9 +22,13 @@ function fail(message) {
 }
 
 async function main() {
-  const sasl = process.env.SLUICE_SASL_USER
-    ? { mechanism: process.env.SLUICE_SASL_MECHANISM || 'plain', username: process.env.SLUICE_SASL_USER, password: process.env.SLUICE_SASL_PASSWORD }
-    : undefined;
+  let sasl;
+  if (process.env.SLUICE_SASL_USER) {
+    sasl = { mechanism: process.env.SLUICE_SASL_MECHANISM || 'plain', username: process.env.SLUICE_SASL_USER,
+             password: process.env.SLUICE_SASL_PASSWORD };
+  } else if (process.env.SLUICE_OAUTH_TOKEN) {
+    sasl = { mechanism: 'oauthbearer', oauthBearerProvider: async () => ({ value: process.env.SLUICE_OAUTH_TOKEN }) };
+  }
   const env = process.env;
   const ssl = env.SLUICE_SSL_CA
     ? {
