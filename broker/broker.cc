@@ -261,7 +261,14 @@ absl::Status Broker::Start() {
   if (const std::string file = config_.GetString("audit.log.file"); !file.empty()) {
     SLUICE_ASSIGN_OR_RETURN(audit_, audit::AuditLog::Open({.file = file,
                                                             .max_bytes = config_.GetLong("audit.log.max.bytes"),
-                                                            .max_files = config_.GetInt("audit.log.max.files")}));
+                                                            .max_files = config_.GetInt("audit.log.max.files"),
+                                                            .copy = [this](std::string_view lines) {
+                                                              if (auto topic = audit_topic_.load()) {
+                                                                topic->Append(lines);
+                                                              }
+                                                            }}));
+  } else if (!config_.GetString("audit.log.topic").empty()) {
+    return absl::InvalidArgumentError("audit.log.topic copies the audit log: set audit.log.file too");
   }
   SLUICE_ASSIGN_OR_RETURN(std::vector<ControllerAddress> controllers,
                           ParseControllerAddresses(config_.GetString("controller.quorum.voters"),
@@ -283,6 +290,14 @@ absl::Status Broker::Start() {
                             .rpc = std::move(controller_rpc),
                             .heartbeat_interval_ms = config_.GetLong("broker.heartbeat.interval.ms")},
       metadata_, partitions_);
+  if (const std::string topic = config_.GetString("audit.log.topic"); !topic.empty() && audit_) {
+    audit_topic_.store(std::make_shared<audit::AuditTopic>(
+        control_io_,
+        audit::AuditTopic::Options{.topic = topic,
+                                   .replication_factor = config_.GetInt("default.replication.factor"),
+                                   .broker_id = broker_id_},
+        metadata_, *controller_, replicas_.options.inter_broker));
+  }
   replicas_.broker_epoch = [this] { return controller_->broker_epoch(); };
   replicas_.alter_partition = [this](const metadata::AlterPartitionRequest& request,
                                      ReplicaContext::AlterPartitionDone done) {
@@ -402,6 +417,15 @@ void Broker::Shutdown() {
   for (auto& server : servers_) server->Stop();
   // Before the logs close: the coordinator appends to __consumer_offsets.
   if (groups_) groups_->Stop();
+  if (auto topic = audit_topic_.exchange(nullptr)) {
+    // On the controller link's loop, which its connection belongs to.
+    std::promise<void> stopped;
+    asio::post(control_io_, [&] {
+      topic->Stop();
+      stopped.set_value();
+    });
+    if (!control_io_.stopped()) stopped.get_future().wait();
+  }
   if (controller_) controller_->Stop();
   control_io_.stop();
   if (control_thread_.joinable()) control_thread_.join();

@@ -14,6 +14,7 @@
 #include <asio/thread_pool.hpp>
 
 #include "absl/status/status.h"
+#include "broker/audit/audit_topic.h"
 #include "broker/cluster/controller_link.h"
 #include "common/listeners.h"
 #include "broker/cluster/metadata_cache.h"
@@ -81,6 +82,8 @@ class Broker {
   std::unique_ptr<ProducerIdManager> producer_ids_;
   std::unique_ptr<groups::GroupCoordinator> groups_;
   std::unique_ptr<audit::AuditLog> audit_;  // outlives the handlers that record into it
+  // The audit log's copy in a topic (audit.log.topic); the log's thread reads it atomically.
+  std::atomic<std::shared_ptr<audit::AuditTopic>> audit_topic_;
   Listeners listeners_;  // before the servers whose handlers refer to them
   std::shared_ptr<net::ReloadingTlsContext> server_tls_;  // with TLS listeners
   std::unique_ptr<security::SslPrincipalMapper> ssl_principals_;

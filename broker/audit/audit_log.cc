@@ -114,6 +114,7 @@ void AuditLog::Run() {
     }
     lock.unlock();
     if (absl::Status status = WriteBatch(batch); !status.ok()) log::Error("{}", status);
+    if (options_.copy) options_.copy(batch);
     lock.lock();
     written_ += lines;
     changed_.notify_all();

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -38,6 +39,9 @@ class AuditLog {
     std::filesystem::path file;
     int64_t max_bytes = 100 << 20;  // rotated once larger
     int max_files = 10;             // rotated files kept: file.1 (newest) .. file.N
+    // Runs on the log's thread with each batch of lines once written and synced (a copy to a
+    // topic); it must not block for long.
+    std::function<void(std::string_view lines)> copy;
   };
   static absl::StatusOr<std::unique_ptr<AuditLog>> Open(Options options);
   ~AuditLog();  // writes what is queued, then stops

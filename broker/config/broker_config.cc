@@ -135,6 +135,8 @@ const config::Schema& BrokerSchema() {
         "file the admin operations' audit trail is appended to as JSON lines; empty: no audit log");
     def("audit.log.max.bytes", Type::kLong, "104857600", "size at which the audit log is rotated", 1);
     def("audit.log.max.files", Type::kInt, "10", "rotated audit logs kept (file.1 is the newest)", 1);
+    def("audit.log.topic", Type::kString, "",
+        "topic the audit log's lines are also produced to (created on first use); empty: none");
     def("log.level", Type::kString, "info", "debug, info, warn or error", std::nullopt, {"debug", "info", "warn", "error"});
     return s;
   }();

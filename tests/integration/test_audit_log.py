@@ -5,7 +5,7 @@ import os
 import subprocess
 import unittest
 
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, NewTopic
 
 from kafka.admin import KafkaAdminClient
@@ -93,6 +93,38 @@ class AuditLogTest(unittest.TestCase):
         finally:
             cluster.destroy()
 
+
+    def test_lines_are_copied_to_a_topic(self):
+        """audit.log.topic: a broker produces its lines to the topic, which it creates (RF 3 here);
+        a consumer reads them as JSON, keyed by the broker id."""
+        cluster = Cluster(brokers=3, controllers=1, broker_overrides={"audit.log.topic": "__sluice_audit",
+                                                                      "default.replication.factor": "3"})
+        for i, broker in enumerate(cluster.brokers):
+            broker.argv += ["--override", f"audit.log.file={cluster.dir}/audit-{i}.log"]
+        with cluster:
+            for port in cluster.broker_ports:
+                admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{port}"})
+                name = f"audited-on-{port}"
+                admin.create_topics([NewTopic(name, 1, 1)])[name].result(30)
+            consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": "audit-readers",
+                                 "auto.offset.reset": "earliest"})
+            consumer.subscribe(["__sluice_audit"])
+            seen = {}
+
+            def every_creation_read():
+                for message in consumer.consume(50, 0.5):
+                    if message.error():
+                        continue
+                    line = json.loads(message.value())
+                    if line["api"] == "CreateTopics":
+                        seen[line["resource"]] = message.key().decode()
+                return len(seen) >= 3
+            wait_until(every_creation_read, 60, "the three brokers' CreateTopics lines in __sluice_audit")
+            consumer.close()
+            # Each line is keyed by the broker that wrote it into its own file.
+            written_by = {line["resource"]: str(i + 1) for i in range(3)
+                          for line in lines(f"{cluster.dir}/audit-{i}.log") if line["api"] == "CreateTopics"}
+            self.assertEqual(seen, written_by)
 
 if __name__ == "__main__":
     unittest.main()
