@@ -10,7 +10,7 @@ packages=(
   librdkafka-dev kcat python3 python3-confluent-kafka python3-kafka
   nodejs npm valgrind libcpp-httplib-dev nlohmann-json3-dev prometheus
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
-  python3-kubernetes python3-yaml podman debootstrap libssl-dev
+  python3-kubernetes python3-yaml podman debootstrap libssl-dev libre2-dev
 )
 # deploy/k8s is rendered with kubectl's kustomize; Debian's kubectl when none is installed.
 command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)

@@ -1,6 +1,7 @@
 #include "broker/security/ssl_principal_mapper.h"
 
 #include <fmt/format.h>
+#include <re2/re2.h>
 
 #include "absl/strings/ascii.h"
 
@@ -24,6 +25,27 @@ std::optional<std::string> ReadPart(std::string_view& text, bool unescape) {
     part += text[i];
   }
   return std::nullopt;
+}
+
+// Java's replacement syntax ($n groups, \$ and \\ escapes) in RE2's (\n groups, \\ a backslash).
+std::string ToRe2Rewrite(std::string_view replacement) {
+  std::string out;
+  for (size_t i = 0; i < replacement.size(); ++i) {
+    const char c = replacement[i];
+    if (c == '$' && i + 1 < replacement.size() && absl::ascii_isdigit(static_cast<unsigned char>(replacement[i + 1]))) {
+      out += '\\';
+      out += replacement[++i];
+    } else if (c == '\\' && i + 1 < replacement.size()) {
+      const char escaped = replacement[++i];
+      if (escaped == '\\') out += "\\\\";
+      else out += escaped;
+    } else if (c == '\\') {
+      out += "\\\\";
+    } else {
+      out += c;
+    }
+  }
+  return out;
 }
 
 void SkipSeparators(std::string_view& text) {
@@ -51,13 +73,18 @@ absl::StatusOr<SslPrincipalMapper> SslPrincipalMapper::Parse(std::string_view ru
         return absl::InvalidArgumentError(
             fmt::format("ssl.principal.mapping.rules: a RULE needs pattern/replacement/ in '{}'", rules));
       }
-      try {
-        rule.pattern = std::regex(*pattern, std::regex::ECMAScript);
-      } catch (const std::regex_error& e) {
-        return absl::InvalidArgumentError(
-            fmt::format("ssl.principal.mapping.rules: '{}' is not a regular expression: {}", *pattern, e.what()));
+      auto compiled = std::make_shared<const re2::RE2>(*pattern, re2::RE2::Quiet);
+      if (!compiled->ok()) {
+        return absl::InvalidArgumentError(fmt::format("ssl.principal.mapping.rules: '{}' is not a regular expression: {}",
+                                                      *pattern, compiled->error()));
       }
-      rule.replacement = std::move(*replacement);
+      rule.rewrite = ToRe2Rewrite(*replacement);
+      std::string why;
+      if (!compiled->CheckRewriteString(rule.rewrite, &why)) {
+        return absl::InvalidArgumentError(
+            fmt::format("ssl.principal.mapping.rules: replacement '{}': {}", *replacement, why));
+      }
+      rule.pattern = std::move(compiled);
       if (!rest.empty() && (rest.front() == 'L' || rest.front() == 'U')) {
         rule.case_change = rest.front();
         rest.remove_prefix(1);
@@ -79,8 +106,9 @@ absl::StatusOr<SslPrincipalMapper> SslPrincipalMapper::Parse(std::string_view ru
 absl::StatusOr<std::string> SslPrincipalMapper::Map(const std::string& subject) const {
   for (const Rule& rule : rules_) {
     if (rule.is_default) return subject;
-    if (!std::regex_match(subject, rule.pattern)) continue;
-    std::string name = std::regex_replace(subject, rule.pattern, rule.replacement);
+    if (!re2::RE2::FullMatch(subject, *rule.pattern)) continue;
+    std::string name = subject;
+    re2::RE2::GlobalReplace(&name, *rule.pattern, rule.rewrite);
     if (rule.case_change == 'L') absl::AsciiStrToLower(&name);
     if (rule.case_change == 'U') absl::AsciiStrToUpper(&name);
     return name;

@@ -35,4 +35,14 @@ TEST_CASE("malformed rules are refused with the reason") {
   CHECK_FALSE(SslPrincipalMapper::Parse("DEFAULTS").ok());
   CHECK_FALSE(SslPrincipalMapper::Parse("RULE:a/b/X").ok());               // only L or U may follow
   CHECK_FALSE(SslPrincipalMapper::Parse("SOMETHING").ok());
+  CHECK_FALSE(SslPrincipalMapper::Parse("RULE:^CN=(.*?*U)/y/").ok());  // nested repetition
+  CHECK_FALSE(SslPrincipalMapper::Parse("RULE:^CN=(.*)$/$2/").ok());   // no second group
+}
+
+TEST_CASE("no pattern takes exponential time (found by ssl_principal_rules_fuzzer with std::regex)") {
+  auto mapper = SslPrincipalMapper::Parse("RULE:^(a*)*(b|a*)*$/x/");
+  REQUIRE(mapper.ok());
+  const std::string subject = std::string(64, 'a') + "!";
+  CHECK(mapper->Map(subject).status().code() == absl::StatusCode::kNotFound);
+  CHECK(*mapper->Map(std::string(64, 'a')) == "x");
 }
