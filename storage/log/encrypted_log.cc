@@ -263,6 +263,7 @@ absl::Status EncryptedLog::Read(const File& file, char* out, size_t size, int64_
     if (position < 0 || position + static_cast<int64_t>(size) > logical_end_) {
       return absl::DataLossError(absl::StrCat("unexpected end of ", file.path().string(), " at ", position));
     }
+    if (size == 0) return absl::OkStatus();
     auto it = std::upper_bound(chunks_.begin(), chunks_.end(), position,
                                [](int64_t p, const Chunk& c) { return p < c.logical_start; });
     for (--it; it != chunks_.end() && it->logical_start < position + static_cast<int64_t>(size); ++it) {

@@ -89,10 +89,10 @@ class EncryptionAtRestTest(unittest.TestCase):
         for future in admin.create_topics([NewTopic(topic, 1, replicas, config={"segment.bytes": "65536"})]).values():
             future.result(30)
 
-    def produce(self, cluster, topic, count):
+    def produce(self, cluster, topic, count, start=0):
         producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all", "linger.ms": 5})
         errors = []
-        for i in range(count):
+        for i in range(start, count):
             producer.produce(topic, key=b"k%d" % (i % 10), value=MARKER + b"%06d" % i,
                              on_delivery=lambda err, _: err and errors.append(err))
             if i % 1000 == 0:
@@ -171,7 +171,14 @@ class EncryptionAtRestTest(unittest.TestCase):
             write_keys(self.key_file, [line for line in rotated if line.startswith("k2 ")][0])
             cluster.start_broker(0)
             self.consume(cluster, "secrets", 5000)
+            # A crash: recovery authenticates the chunks past the recovery point and keeps every
+            # acknowledged record.
+            self.produce(cluster, "secrets", 6000, start=5000)
+            cluster.brokers[0].kill9()
+            cluster.start_broker(0)
+            self.consume(cluster, "secrets", 6000)
             cluster.brokers[0].stop()
+            self.assertEqual(files_containing(data_dir, MARKER), [])
 
             # A wrong master key under the same id: refused, naming a segment and the key id.
             write_keys(self.key_file, new_key("k2"))

@@ -288,6 +288,7 @@ TEST_CASE("truncation inside a chunk keeps the chunk whole and survives reopenin
     auto empty = EncryptedLog::Open(*file, *keys, false);
     REQUIRE(empty.ok());
     CHECK((*empty)->size() == 0);
+    CHECK(ReadAllOf(**empty, *file).empty());
     REQUIRE((*empty)->Append(*file, "x").ok());
     CHECK(ReadAllOf(**empty, *file) == "x");
   }
