@@ -7,6 +7,7 @@ import os
 import secrets
 import shutil
 import struct
+import subprocess
 import tempfile
 import unittest
 
@@ -16,6 +17,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from harness import Cluster, wait_until
 
 MARKER = b"TOP-SECRET-PLAINTEXT-"
+DELETE_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "js", "delete_records.js")
 SLOT_BYTES = 512
 MAGIC = b"\xffSLUENC1"
 
@@ -100,25 +102,29 @@ class EncryptionAtRestTest(unittest.TestCase):
         self.assertEqual(producer.flush(60), 0, "messages left undelivered")
         self.assertEqual(errors, [])
 
-    def consume(self, cluster, topic, count, group=None):
+    def consume(self, cluster, topic, count, group=None, start=0):
+        """Reads records `start`..`count`-1 and checks their values; returns their timestamps."""
         config = {"bootstrap.servers": cluster.bootstrap, "group.id": group or "reader",
                   "enable.auto.commit": False, "enable.partition.eof": False}
         consumer = Consumer(config)
-        consumer.assign([TopicPartition(topic, 0, 0)])
+        consumer.assign([TopicPartition(topic, 0, start)])
         values = []
+        timestamps = []
 
         def done():
             message = consumer.poll(0.5)
             if message is not None and message.error() is None:
                 values.append(message.value())
-            return len(values) >= count
+                timestamps.append(message.timestamp()[1])
+            return len(values) >= count - start
         try:
             wait_until(done, 60, f"{count} records of {topic}", interval=0)
             if group:
                 consumer.commit(asynchronous=False)  # __consumer_offsets gets a record too
         finally:
             consumer.close()
-        self.assertEqual(values, [MARKER + b"%06d" % i for i in range(count)])
+        self.assertEqual(values, [MARKER + b"%06d" % i for i in range(start, count)])
+        return timestamps
 
     def restart_broker(self, cluster, index=0):
         cluster.brokers[index].stop()
@@ -202,6 +208,18 @@ class EncryptionAtRestTest(unittest.TestCase):
                 directory = os.path.join(cluster.dir, f"broker-{i + 1}")
                 wait_until(lambda: sum(os.path.getsize(p) for p in segment_logs(directory) if "replicated-0" in p)
                            > 3000 * len(MARKER), 30, f"broker-{i + 1} to replicate the topic")
+            # ListOffsets by time (the time index) and DeleteRecords (kafkajs) on the encrypted log.
+            timestamps = self.consume(cluster, "replicated", 3000)
+            consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": "times"})
+            try:
+                found = consumer.offsets_for_times([TopicPartition("replicated", 0, timestamps[1500])], 30)
+            finally:
+                consumer.close()
+            self.assertEqual(found[0].offset, next(i for i, t in enumerate(timestamps) if t >= timestamps[1500]))
+            done = subprocess.run(["node", DELETE_SCRIPT, cluster.bootstrap, "replicated", "0", "1000"],
+                                  capture_output=True, text=True, timeout=60)
+            self.assertEqual(done.stdout.strip(), "OK", done.stdout + done.stderr)
+            self.consume(cluster, "replicated", 3000, start=1000)
             cluster.stop()
             for i in range(3):
                 directory = os.path.join(cluster.dir, f"broker-{i + 1}")
@@ -210,7 +228,7 @@ class EncryptionAtRestTest(unittest.TestCase):
                 self.assertTrue(logs)
                 self.assertEqual({header_key_id(p) for p in logs}, {"k1"})
             cluster.start()
-            self.consume(cluster, "replicated", 3000)
+            self.consume(cluster, "replicated", 3000, start=1000)  # the log start survived too
 
 
 if __name__ == "__main__":
