@@ -219,9 +219,10 @@ absl::Status EncryptedLog::Append(const File& file, std::string_view data) {
 }
 
 absl::Status EncryptedLog::DecryptChunk(const File& file, const Chunk& chunk, char* out) const {
-  std::string raw(static_cast<size_t>(F::kChunkOverheadBytes + chunk.length), '\0');
-  SLUICE_RETURN_IF_ERROR(file.ReadExact(raw.data(), raw.size(), chunk.physical_start));
-  std::string_view view(raw);
+  const auto size = static_cast<size_t>(F::kChunkOverheadBytes + chunk.length);
+  std::unique_ptr<char[]> raw = std::make_unique_for_overwrite<char[]>(size);
+  SLUICE_RETURN_IF_ERROR(file.ReadExact(raw.get(), size, chunk.physical_start));
+  std::string_view view(raw.get(), size);
   std::string_view encoded_header = view.substr(0, F::kChunkHeaderBytes);
   auto header = F::DecodeChunkHeader(encoded_header);
   if (!header.ok() || header->plaintext_length != chunk.length || header->logical_start != chunk.logical_start) {

@@ -428,9 +428,11 @@ absl::StatusOr<ReadResult> PartitionLog::Read(int64_t fetch_offset, int64_t max_
       }
     }
     if (slice.size > 0 && file.encrypted()) {
-      auto plaintext = std::make_shared<std::string>(static_cast<size_t>(slice.size), '\0');
-      SLUICE_RETURN_IF_ERROR(file.Read(plaintext->data(), plaintext->size(), slice.position));
-      result.chunks.push_back(kafka::RecordsChunk{.memory = *plaintext, .owner = plaintext});
+      // Not zero-filled first: the read overwrites every byte.
+      const auto size = static_cast<size_t>(slice.size);
+      std::shared_ptr<char[]> plaintext = std::make_shared_for_overwrite<char[]>(size);
+      SLUICE_RETURN_IF_ERROR(file.Read(plaintext.get(), size, slice.position));
+      result.chunks.push_back(kafka::RecordsChunk{.memory = std::string_view(plaintext.get(), size), .owner = plaintext});
     } else if (slice.size > 0) {
       result.chunks.push_back(kafka::RecordsChunk{.file = std::move(slice)});
     }
