@@ -200,7 +200,7 @@ absl::Status EncryptedLog::Append(const File& file, std::string_view data) {
     SLUICE_RETURN_IF_ERROR(RandomBytes(std::span<char>(header.nonce.data(), header.nonce.size())));
     F::EncodeChunkHeader(header, cursor);
     std::string_view encoded_header(cursor, F::kChunkHeaderBytes);
-    SLUICE_RETURN_IF_ERROR(GcmSeal(data_key_, header.nonce, F::ChunkAad(slot_.segment_id, encoded_header), piece,
+    SLUICE_RETURN_IF_ERROR(GcmSeal(data_key_, header.nonce, F::ChunkAad(segment_id_, encoded_header), piece,
                                    cursor + F::kChunkHeaderBytes, cursor + F::kChunkHeaderBytes + piece.size()));
     added.push_back(Chunk{.logical_start = logical, .physical_start = physical,
                           .length = header.plaintext_length, .visible = header.plaintext_length});
@@ -229,7 +229,7 @@ absl::Status EncryptedLog::DecryptChunk(const File& file, const Chunk& chunk, ch
     return absl::DataLossError(absl::StrCat("chunk at ", chunk.physical_start, " of ", file.path().string(),
                                             " changed under the reader"));
   }
-  absl::Status status = GcmOpen(data_key_, header->nonce, F::ChunkAad(slot_.segment_id, encoded_header),
+  absl::Status status = GcmOpen(data_key_, header->nonce, F::ChunkAad(segment_id_, encoded_header),
                                 view.substr(F::kChunkHeaderBytes, chunk.length),
                                 view.substr(F::kChunkHeaderBytes + chunk.length), out);
   if (!status.ok()) {

@@ -44,7 +44,6 @@ class EncryptedLog {
   static absl::StatusOr<bool> CheckAndRewrap(const File& file, const KeyProvider& keys);
 
   int64_t size() const;  // logical: the plaintext bytes
-  const std::string& key_id() const { return slot_.key_id; }
   // Whether Open cut off a torn tail or reset a torn header.
   bool dropped_torn_tail() const { return dropped_torn_tail_; }
 
@@ -69,7 +68,7 @@ class EncryptedLog {
     int64_t logical_end() const { return logical_start + visible; }
   };
   EncryptedLog(encrypted_segment::HeaderSlot slot, int slot_index, SecretKey data_key)
-      : slot_(std::move(slot)), slot_index_(slot_index), data_key_(data_key) {}
+      : segment_id_(slot.segment_id), slot_(std::move(slot)), slot_index_(slot_index), data_key_(data_key) {}
   // Reads the chunk map from the file; cuts the file at the first chunk that does not belong.
   absl::Status LoadChunks(const File& file, int64_t file_size, bool authenticate);
   // Writes `slot` to the slot not currently in use, syncs, and makes it current.
@@ -80,6 +79,9 @@ class EncryptedLog {
   absl::StatusOr<std::shared_ptr<const std::string>> CachedPlaintext(const File& file, const Chunk& chunk,
                                                                       uint64_t generation) const;
 
+  // Readers use only these two, which never change; slot_ changes under mutex_ held exclusively
+  // (Truncate) or before the log is shared (Open).
+  const std::string segment_id_;
   encrypted_segment::HeaderSlot slot_;  // the current header slot
   int slot_index_;
   const SecretKey data_key_;

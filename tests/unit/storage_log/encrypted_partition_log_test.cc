@@ -7,6 +7,7 @@
 #include "storage/encryption/local_key_file.h"
 #include "storage/encryption/segment_format.h"
 #include "storage/log/segment.h"
+#include "storage/log/segment_keys.h"
 #include "tests/unit/storage_log/log_test_util.h"
 
 using namespace sluice;
@@ -186,4 +187,62 @@ TEST_CASE("an empty plaintext segment becomes encrypted when encryption is on") 
   const std::string raw = ReadFile(LogSegment::LogPath(f.log_dir(), 0));
   CHECK(encrypted_segment::HasMagic(raw));
   CHECK(raw.find(kMarker) == std::string::npos);
+}
+
+TEST_CASE("retention and a raised log start delete encrypted segments like plaintext ones") {
+  Fixture f;
+  f.config.segment_bytes = 2000;
+  f.config.retention_bytes = 5000;
+  f.config.retention_ms = -1;  // by size only: the batches' timestamps are long past
+  auto keys = Keys();
+  auto log = f.Open(keys);
+  for (int i = 0; i < 40; ++i) AppendCopy(*log, MarkedBatch(kMarker, 5, 1000 + i));
+  const size_t before = log->segment_count();
+  REQUIRE(log->ApplyRetention(f.clock.NowMs(), INT64_MAX).ok());
+  CHECK(log->segment_count() < before);
+  CHECK(log->size_bytes() <= 5000 + 2000);
+  CHECK(log->log_start_offset() > 0);
+  REQUIRE(log->AdvanceLogStartOffset(log->log_end_offset() - 3).ok());
+  auto headers = ReadHeaders(log->Read(log->log_start_offset(), 1 << 20, INT64_MAX, true).value());
+  REQUIRE(!headers.empty());
+  CHECK(headers.back().last_offset() == log->log_end_offset() - 1);
+}
+
+TEST_CASE("the start-up check rewraps data keys under the active key and refuses what it cannot read") {
+  Fixture f;
+  f.config.segment_bytes = 2000;
+  const std::string k1 = "k1 " + std::string(64, '1') + "\n";
+  const std::string k2 = "k2 " + std::string(64, '2') + "\n";
+  auto parse = [](const std::string& text) -> std::shared_ptr<const KeyProvider> {
+    return LocalKeyFile::Parse(text, "test.keys").value();
+  };
+  {
+    auto log = f.Open(parse(k1));
+    for (int i = 0; i < 30; ++i) AppendCopy(*log, MarkedBatch(kMarker, 5, 1000));
+    REQUIRE(log->Close().ok());
+  }
+  auto summary = PrepareSegmentKeys(f.dir.path(), parse(k1).get());
+  REQUIRE(summary.ok());
+  CHECK(summary->encrypted > 1);
+  CHECK(summary->rewrapped == 0);
+
+  auto rotated = PrepareSegmentKeys(f.dir.path(), parse(k1 + k2).get());
+  REQUIRE(rotated.ok());
+  CHECK(rotated->rewrapped == rotated->encrypted);
+  CHECK(PrepareSegmentKeys(f.dir.path(), parse(k1 + k2).get())->rewrapped == 0);
+  CHECK(ReadHeaders(f.Open(parse(k2))->Read(0, 1 << 30, INT64_MAX, false).value()).size() == 30);
+
+  const std::string wrong_k2 = "k2 " + std::string(64, '3') + "\n";
+  for (const auto& [keys, expected] : std::vector<std::pair<std::shared_ptr<const KeyProvider>, std::string>>{
+           {parse(wrong_k2), "cannot unwrap its data key with master key id 'k2'"},
+           {parse(k1), "master key id 'k2' is not in test.keys"},
+           {nullptr, "is encrypted (master key id 'k2') but log.encryption.enable is false"}}) {
+    auto refused = PrepareSegmentKeys(f.dir.path(), keys.get());
+    REQUIRE(!refused.ok());
+    CHECK(refused.status().code() == absl::StatusCode::kFailedPrecondition);
+    const std::string message(refused.status().message());
+    INFO(message);
+    CHECK(message.find(expected) != std::string::npos);
+    CHECK(message.find(".log") != std::string::npos);
+  }
 }
