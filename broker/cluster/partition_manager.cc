@@ -16,8 +16,10 @@
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "storage/compaction/log_cleaner.h"
+#include "storage/encryption/local_key_file.h"
 #include "storage/log/file.h"
 #include "storage/log/file_cache.h"
+#include "storage/log/segment_keys.h"
 
 namespace sluice::broker {
 namespace {
@@ -118,10 +120,30 @@ size_t PartitionManager::ShardFor(const metadata::TopicId& topic_id, int32_t par
   return static_cast<size_t>((hash + static_cast<uint64_t>(partition)) % context_.shards.size());
 }
 
+absl::Status PartitionManager::PrepareEncryption() {
+  const std::string key_file = broker_config_.GetString("log.encryption.master.key.file");
+  if (broker_config_.GetBool("log.encryption.enable")) {
+    if (key_file.empty()) {
+      return absl::InvalidArgumentError("log.encryption.enable is true but log.encryption.master.key.file is empty");
+    }
+    SLUICE_ASSIGN_OR_RETURN(segment_keys_, storage::LocalKeyFile::Load(key_file));
+  } else if (!key_file.empty()) {
+    log::Warn("log.encryption.master.key.file is set but log.encryption.enable is false: new segments are plaintext");
+  }
+  SLUICE_ASSIGN_OR_RETURN(storage::SegmentKeySummary summary,
+                          storage::PrepareSegmentKeys(data_dir_, segment_keys_.get()));
+  if (segment_keys_) {
+    log::Info("encryption at rest: active master key '{}'; {} encrypted segments ({} rewrapped under it), {} "
+              "plaintext", segment_keys_->active_key_id(), summary.encrypted, summary.rewrapped, summary.plaintext);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status PartitionManager::Preload() {
   std::error_code ec;
   std::filesystem::create_directories(data_dir_, ec);
   if (ec) return absl::InternalError(fmt::format("cannot create {}: {}", data_dir_.string(), ec.message()));
+  SLUICE_RETURN_IF_ERROR(PrepareEncryption());
   const std::vector<FoundDirectory> found = FindPartitionDirectories(data_dir_);
   const std::filesystem::path marker = data_dir_ / kCleanShutdownMarker;
   const auto shutdown = std::filesystem::exists(marker) ? storage::PartitionLog::Shutdown::kVouchedClean
@@ -136,7 +158,8 @@ absl::Status PartitionManager::Preload() {
   for (const FoundDirectory& directory : found) {
     asio::post(context_.background, [&, directory] {
       absl::Status budget = CheckDescriptorBudget();
-      auto log = budget.ok() ? storage::PartitionLog::Open(directory.path, defaults, context_.clock, shutdown)
+      auto log = budget.ok() ? storage::PartitionLog::Open(directory.path, defaults, context_.clock, shutdown,
+                                                                         segment_keys_)
                              : absl::StatusOr<std::unique_ptr<storage::PartitionLog>>(budget);
       absl::StatusOr<ProducerStateTable> producers = log.ok() ? LoadProducerState(**log) : log.status();
       if (producers.ok()) {
@@ -388,7 +411,8 @@ absl::StatusOr<PartitionManager::Preloaded> PartitionManager::OpenLog(const std:
   std::filesystem::create_directories(dir, ec);
   if (ec) return absl::InternalError(fmt::format("cannot create {}: {}", dir.string(), ec.message()));
   if (!ReadTopicIdFile(dir)) SLUICE_RETURN_IF_ERROR(WriteTopicIdFile(dir, topic_id));
-  SLUICE_ASSIGN_OR_RETURN(auto log, storage::PartitionLog::Open(dir, config, context_.clock));
+  SLUICE_ASSIGN_OR_RETURN(auto log, storage::PartitionLog::Open(dir, config, context_.clock,
+                                                                storage::PartitionLog::Shutdown::kAsMarked, segment_keys_));
   SLUICE_ASSIGN_OR_RETURN(ProducerStateTable producers, LoadProducerState(*log));
   return Preloaded{std::move(log), std::move(producers)};
 }

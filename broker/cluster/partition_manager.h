@@ -25,6 +25,7 @@
 #include "broker/replication/replica_context.h"
 #include "common/clock.h"
 #include "common/config.h"
+#include "storage/encryption/key_provider.h"
 #include "protocol/metadata/image.h"
 
 namespace sluice::broker {
@@ -36,6 +37,9 @@ class PartitionManager {
 
   // Opens every replica directory under the data directory (recovering logs after a crash),
   // in parallel on the background pool. Blocks the calling thread, which must not be a shard.
+  // First loads the master keys (log.encryption.*) and checks every encrypted segment against
+  // them, rewrapping data keys when the active key changed: kFailedPrecondition naming the
+  // segment and key id when one cannot be read, so the broker refuses to start.
   absl::Status Preload();
   // Brings hosted replicas in line with `image` (called on the metadata thread). `caught_up`
   // says the image holds every committed record, which makes it safe to delete directories of
@@ -102,9 +106,12 @@ class PartitionManager {
   // kResourceExhausted when opening one more log would eat into the descriptors kept for
   // connections and the file cache.
   absl::Status CheckDescriptorBudget() const;
+  // Loads the key provider of log.encryption.* and runs storage::PrepareSegmentKeys.
+  absl::Status PrepareEncryption();
 
   const std::filesystem::path data_dir_;
   const config::Properties& broker_config_;
+  std::shared_ptr<const storage::KeyProvider> segment_keys_;  // set by Preload; null: plaintext
   ReplicaContext& context_;
   const int64_t max_open_logs_;  // active segments the file limit leaves room for
   metrics::Histogram* const flush_latency_;  // null without a registry

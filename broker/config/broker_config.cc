@@ -54,6 +54,12 @@ const config::Schema& BrokerSchema() {
     def("log.roll.ms", Type::kLong, "604800000", "segment age at which a new one is rolled", 1);
     def("log.fd.cache.size", Type::kInt, "4096",
         "descriptors kept open for closed segments and indexes (at most a quarter of the file limit)", 16);
+    def("log.encryption.enable", Type::kBool, "false",
+        "encrypt new log segments at rest (AES-256-GCM, a data key per segment wrapped by the active master key); "
+        "plaintext segments stay readable");
+    def("log.encryption.master.key.file", Type::kString, "",
+        "master keys for log.encryption.enable, one '<key id> <64 hex digits>' per line, the last one active; "
+        "a new last key is rotated to at start (see docs/security.md)");
     def("log.index.interval.bytes", Type::kInt, "4096", "bytes between offset index entries", 0);
     def("log.index.size.max.bytes", Type::kInt, "10485760", "maximum size of a segment's offset index", 4);
     def("log.flush.interval.messages", Type::kLong, "9223372036854775807", "fsync after this many messages", 1);

@@ -188,7 +188,7 @@ class FetchOperation : public FetchWaiter, public std::enable_shared_from_this<F
       round_any_error_ = true;  // the follower must act on it at once
       return;
     }
-    for (auto& slice : result.data.slices) out.records.chunks.push_back(kafka::RecordsChunk{.file = std::move(slice)});
+    for (auto& chunk : result.data.chunks) out.records.chunks.push_back(std::move(chunk));
     total_bytes_ += result.data.bytes;
     budget_ -= result.data.bytes;
   }

@@ -58,20 +58,25 @@ struct Records {
   }
 };
 
-// An encoded message ready for the socket: `bytes`, with file slices to be sent at given
-// offsets of `bytes` (splice i goes before bytes[splices[i].at]). The 4-byte Kafka size prefix
-// is not included; the connection adds it.
+// An encoded message ready for the socket: `bytes`, with file slices (or owned memory) to be
+// sent at given offsets of `bytes` (splice i goes before bytes[splices[i].at]). The 4-byte
+// Kafka size prefix is not included; the connection adds it.
 struct OutboundMessage {
   struct Splice {
     size_t at = 0;
     FileSlice slice;
+    // Used when slice.file is null: memory kept alive by `owner` (records decrypted from an
+    // encrypted segment), sent as it is rather than copied into `bytes`.
+    std::string_view memory;
+    std::shared_ptr<const void> owner;
+    int64_t size() const { return slice.file ? slice.size : static_cast<int64_t>(memory.size()); }
   };
   std::string bytes;
   std::vector<Splice> splices;
 
   int64_t size() const {
     int64_t total = static_cast<int64_t>(bytes.size());
-    for (const auto& s : splices) total += s.slice.size;
+    for (const auto& s : splices) total += s.size();
     return total;
   }
 };

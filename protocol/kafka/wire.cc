@@ -260,6 +260,9 @@ void Writer::WriteRecords(const Records& records, bool compact) {
   for (const RecordsChunk& chunk : records.chunks) {
     if (chunk.is_file()) {
       out_.splices.push_back(OutboundMessage::Splice{.at = out_.bytes.size(), .slice = chunk.file});
+    } else if (chunk.owner) {
+      out_.splices.push_back(
+          OutboundMessage::Splice{.at = out_.bytes.size(), .memory = chunk.memory, .owner = chunk.owner});
     } else {
       WriteRaw(chunk.memory);
     }

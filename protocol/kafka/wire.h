@@ -121,6 +121,7 @@ class Writer {
   void WriteNullableBytes(const std::optional<std::string>& value, bool compact);
   // Length prefix, then memory chunks copied and file chunks recorded as splices at the current
   // position (the connection sends them with sendfile), so fetch responses stay zero-copy.
+  // Memory chunks with an owner are recorded as splices too, so they are not copied.
   void WriteRecords(const Records& records, bool compact);
   void WriteArrayLength(size_t count, bool compact);
   void WriteNullArrayLength(bool compact);

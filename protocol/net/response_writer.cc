@@ -50,11 +50,16 @@ absl::Status ResponseWriter::Plan() {
     std::string_view bytes = message.bytes;
     size_t at = 0;
     for (const auto& splice : message.splices) {
-      if (splice.at < at || splice.at > bytes.size() || !splice.slice.file || splice.slice.size < 0) {
-        return absl::InternalError("response has a malformed file splice");
+      if (splice.at < at || splice.at > bytes.size() || (!splice.slice.file && !splice.owner) ||
+          splice.slice.size < 0) {
+        return absl::InternalError("response has a malformed splice");
       }
       if (splice.at > at) pieces_.push_back(Piece{.memory = bytes.substr(at, splice.at - at)});
-      if (splice.slice.size > 0) pieces_.push_back(Piece{.file = &splice.slice});
+      if (!splice.slice.file) {
+        if (!splice.memory.empty()) pieces_.push_back(Piece{.memory = splice.memory});
+      } else if (splice.slice.size > 0) {
+        pieces_.push_back(Piece{.file = &splice.slice});
+      }
       at = splice.at;
     }
     if (at < bytes.size()) pieces_.push_back(Piece{.memory = bytes.substr(at)});

@@ -1,6 +1,6 @@
 #pragma once
 // Writes a batch of Kafka responses to a socket: each message's 4-byte size, then its bytes
-// with the file slices spliced in. Memory runs go out as gathered writes; file slices go out
+// with the file slices (and owned memory) spliced in. Memory runs go out as gathered writes; file slices go out
 // with sendfile(2) on the non-blocking socket, or (zero_copy off, and always under TLS) through
 // pread into a buffer.
 

@@ -104,14 +104,16 @@ void SetPartitionLeaderEpoch(char* batch, int32_t epoch) {
 
 }  // namespace
 
-PartitionLog::PartitionLog(std::filesystem::path dir, LogConfig config, const Clock& clock)
-    : dir_(std::move(dir)), clock_(clock), config_(config) {}
+PartitionLog::PartitionLog(std::filesystem::path dir, LogConfig config, const Clock& clock,
+                           std::shared_ptr<const KeyProvider> keys)
+    : dir_(std::move(dir)), clock_(clock), keys_(std::move(keys)), config_(config) {}
 
 PartitionLog::~PartitionLog() = default;
 
 absl::StatusOr<std::unique_ptr<PartitionLog>> PartitionLog::Open(std::filesystem::path dir, LogConfig config,
-                                                                  const Clock& clock, Shutdown shutdown) {
-  std::unique_ptr<PartitionLog> log(new PartitionLog(std::move(dir), config, clock));
+                                                                  const Clock& clock, Shutdown shutdown,
+                                                                  std::shared_ptr<const KeyProvider> keys) {
+  std::unique_ptr<PartitionLog> log(new PartitionLog(std::move(dir), config, clock, std::move(keys)));
   SLUICE_RETURN_IF_ERROR(log->Load(shutdown));
   return log;
 }
@@ -180,7 +182,8 @@ absl::Status PartitionLog::Load(Shutdown shutdown) {
     bool may_hold_unflushed = i + 1 == bases.size() || bases[i + 1] > recovery_point_;
     bool recover = !clean && may_hold_unflushed;
     SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<LogSegment> segment,
-                            LogSegment::Open(dir_, bases[i], now, recover, recovery_point_, config_.index_interval_bytes));
+                            LogSegment::Open(dir_, bases[i], now, recover, recovery_point_, config_.index_interval_bytes,
+                                             keys_.get()));
     bool truncated = segment->truncated_by_recovery();
     if (!segments_.empty()) segments_.back()->Unpin();  // only the active segment keeps a descriptor
     segments_.push_back(std::move(segment));
@@ -194,9 +197,12 @@ absl::Status PartitionLog::Load(Shutdown shutdown) {
     }
   }
   if (segments_.empty()) {
-    SLUICE_ASSIGN_OR_RETURN(auto segment, LogSegment::Create(dir_, log_start.value_or(0), now));
+    SLUICE_ASSIGN_OR_RETURN(auto segment, LogSegment::Create(dir_, log_start.value_or(0), now, "", keys_.get()));
     segments_.push_back(std::move(segment));
     directory_dirty_ = true;
+  } else if (keys_ && !segments_.back()->encrypted() && !segments_.back()->empty()) {
+    // Encryption was just turned on: the plaintext segment stays readable, appends go to a new one.
+    SLUICE_RETURN_IF_ERROR(RollLocked(now));
   }
 
   const int64_t leo = LeoLocked();
@@ -268,7 +274,7 @@ absl::Status PartitionLog::RollLocked(int64_t now_ms) {
   SLUICE_RETURN_IF_ERROR(segments_.back()->WriteIndexes());
   // The old segment's descriptor goes first, so that a roll never needs a second one.
   segments_.back()->Unpin();
-  auto segment = LogSegment::Create(dir_, LeoLocked(), now_ms);
+  auto segment = LogSegment::Create(dir_, LeoLocked(), now_ms, "", keys_.get());
   if (!segment.ok()) {
     (void)segments_.back()->Pin();  // when even this fails, it reads through the cache
     return segment.status();
@@ -395,14 +401,14 @@ absl::StatusOr<ReadResult> PartitionLog::Read(int64_t fetch_offset, int64_t max_
     const LogSegment& segment = *segments_[i];
     SLUICE_ASSIGN_OR_RETURN(auto start, segment.FindBatch(offset));
     if (!start) continue;
-    SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<File> file, segment.LogFile());
-    kafka::FileSlice slice{.file = file, .position = start->position, .size = 0};
+    SLUICE_ASSIGN_OR_RETURN(LogBytes file, segment.Bytes());
+    kafka::FileSlice slice{.file = file.file(), .position = start->position, .size = 0};
     int64_t position = start->position;
     kafka::RecordBatchHeader header = start->header;  // FindBatch already read the first one
     bool stop = false;
     while (position < segment.size()) {
       if (position != start->position) {
-        SLUICE_ASSIGN_OR_RETURN(header, segment.ReadHeaderAt(*file, position));
+        SLUICE_ASSIGN_OR_RETURN(header, segment.ReadHeaderAt(file, position));
       }
       bool fits = result.bytes + header.total_size() <= max_bytes || (result.bytes == 0 && min_one_batch);
       if (header.last_offset() >= max_offset || !fits) {
@@ -421,7 +427,15 @@ absl::StatusOr<ReadResult> PartitionLog::Read(int64_t fetch_offset, int64_t max_
         position = *skip_to;
       }
     }
-    if (slice.size > 0) result.slices.push_back(std::move(slice));
+    if (slice.size > 0 && file.encrypted()) {
+      // Not zero-filled first: the read overwrites every byte.
+      const auto size = static_cast<size_t>(slice.size);
+      std::shared_ptr<char[]> plaintext = std::make_shared_for_overwrite<char[]>(size);
+      SLUICE_RETURN_IF_ERROR(file.Read(plaintext.get(), size, slice.position));
+      result.chunks.push_back(kafka::RecordsChunk{.memory = std::string_view(plaintext.get(), size), .owner = plaintext});
+    } else if (slice.size > 0) {
+      result.chunks.push_back(kafka::RecordsChunk{.file = std::move(slice)});
+    }
     if (stop) break;
     if (i + 1 < segments_.size()) offset = segments_[i + 1]->base_offset();
   }
@@ -496,12 +510,12 @@ absl::StatusOr<std::optional<OffsetAndTimestamp>> PartitionLog::OffsetForTimesta
     if (!location) continue;
     // Batches are found by their max timestamp; the answer is the first record inside one that
     // is at or past the log start and late enough, so later batches may still be needed.
-    SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<File> file, segment->LogFile());
+    SLUICE_ASSIGN_OR_RETURN(LogBytes file, segment->Bytes());
     for (int64_t position = location->position; position < segment->size();) {
-      SLUICE_ASSIGN_OR_RETURN(kafka::RecordBatchHeader header, segment->ReadHeaderAt(*file, position));
+      SLUICE_ASSIGN_OR_RETURN(kafka::RecordBatchHeader header, segment->ReadHeaderAt(file, position));
       if (header.max_timestamp >= timestamp && header.last_offset() >= log_start_offset_) {
         batch.resize(static_cast<size_t>(header.total_size()));
-        SLUICE_RETURN_IF_ERROR(file->ReadExact(batch.data(), batch.size(), position));
+        SLUICE_RETURN_IF_ERROR(file.Read(batch.data(), batch.size(), position));
         std::optional<OffsetAndTimestamp> found;
         absl::Status status = kafka::ForEachRecord(batch, [&](const kafka::RecordView& record) {
           if (record.offset < log_start_offset_ || record.timestamp < timestamp) return absl::OkStatus();
@@ -538,8 +552,8 @@ absl::StatusOr<std::vector<PartitionLog::FileRange>> PartitionLog::RangesFrom(in
     const LogSegment& segment = *segments_[i];
     SLUICE_ASSIGN_OR_RETURN(auto start, segment.FindBatch(std::max(from_offset, segment.base_offset())));
     if (!start) continue;
-    SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<File> file, segment.LogFile());
-    ranges.push_back(FileRange{std::move(file), start->position, segment.size()});
+    SLUICE_ASSIGN_OR_RETURN(LogBytes file, segment.Bytes());
+    ranges.push_back(FileRange{std::make_shared<const LogBytes>(std::move(file)), start->position, segment.size()});
   }
   return ranges;
 }
@@ -554,7 +568,7 @@ absl::Status PartitionLog::ForEachBatch(
     for (int64_t position = range.start; position < range.end;) {
       SLUICE_ASSIGN_OR_RETURN(kafka::RecordBatchHeader header, ReadBatchHeader(*range.file, position, range.end));
       batch.resize(static_cast<size_t>(header.total_size()));
-      SLUICE_RETURN_IF_ERROR(range.file->ReadExact(batch.data(), batch.size(), position));
+      SLUICE_RETURN_IF_ERROR(range.file->Read(batch.data(), batch.size(), position));
       SLUICE_RETURN_IF_ERROR(fn(header, batch));
       position += header.total_size();
     }
@@ -720,7 +734,7 @@ absl::Status PartitionLog::RestartAtLocked(int64_t offset) {
   // log stays as it was when `offset` is lower), and Open removes or keeps them accordingly.
   SLUICE_RETURN_IF_ERROR(WriteOffsetCheckpoint(dir_ / kLogStartCheckpoint, offset));
   absl::Status removed = RemoveSegments(segments_);
-  auto segment = removed.ok() ? LogSegment::Create(dir_, offset, clock_.NowMs())
+  auto segment = removed.ok() ? LogSegment::Create(dir_, offset, clock_.NowMs(), "", keys_.get())
                               : absl::StatusOr<std::unique_ptr<LogSegment>>(removed);
   if (!segment.ok()) {
     // Some of the open segments may have lost their files: appending to them would be lost.
@@ -815,7 +829,7 @@ absl::Status PartitionLog::ReplaceSegment(int64_t base_offset, int64_t next_offs
   }
 
   {
-    SLUICE_ASSIGN_OR_RETURN(auto cleaned, LogSegment::Create(dir_, base_offset, now, kCleanedSuffix));
+    SLUICE_ASSIGN_OR_RETURN(auto cleaned, LogSegment::Create(dir_, base_offset, now, kCleanedSuffix, keys_.get()));
     SLUICE_RETURN_IF_ERROR(cleaned->Append(batches, headers, index_interval_bytes));
     SLUICE_RETURN_IF_ERROR(cleaned->WriteIndexes());
     SLUICE_ASSIGN_OR_RETURN(auto files, cleaned->TakeFilesToSync());
@@ -830,7 +844,8 @@ absl::Status PartitionLog::ReplaceSegment(int64_t base_offset, int64_t next_offs
   // Readers keep the old segment's descriptors, so the files can be replaced before the swap.
   SLUICE_RETURN_IF_ERROR(CompleteSwap(dir_, base_offset));
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<LogSegment> replacement,
-                          LogSegment::Open(dir_, base_offset, now, /*recover=*/false, /*checked_from=*/0, index_interval_bytes));
+                          LogSegment::Open(dir_, base_offset, now, /*recover=*/false, /*checked_from=*/0,
+                                                           index_interval_bytes, keys_.get()));
   replacement->Unpin();  // a closed segment
   std::unique_lock lock(mutex_);
   segments_[*find()] = std::move(replacement);

@@ -49,6 +49,8 @@
 namespace sluice::storage {
 
 class File;
+class KeyProvider;
+class LogBytes;
 class LogSegment;
 
 struct LogConfig {
@@ -80,7 +82,9 @@ struct AppendResult {
 };
 
 struct ReadResult {
-  std::vector<kafka::FileSlice> slices;  // whole batches, in offset order
+  // Whole batches, in offset order: file slices (sent with sendfile) of plaintext segments,
+  // decrypted memory of encrypted ones.
+  std::vector<kafka::RecordsChunk> chunks;
   int64_t bytes = 0;
 };
 
@@ -94,8 +98,12 @@ class PartitionLog {
   // Whether the caller vouches that the log was closed cleanly without its own marker (a
   // marker for a whole data directory, see Close).
   enum class Shutdown { kAsMarked, kVouchedClean };
+  // With `keys` (log.encryption.enable) every new segment is encrypted, and a non-empty
+  // plaintext active segment is rolled so that no plaintext is appended; plaintext segments
+  // stay readable. Without `keys` an encrypted segment fails the Open (kFailedPrecondition).
   static absl::StatusOr<std::unique_ptr<PartitionLog>> Open(std::filesystem::path dir, LogConfig config,
-                                                            const Clock& clock, Shutdown shutdown = Shutdown::kAsMarked);
+                                                            const Clock& clock, Shutdown shutdown = Shutdown::kAsMarked,
+                                                            std::shared_ptr<const KeyProvider> keys = nullptr);
   ~PartitionLog();
 
   // The leader's append. `batches`: one or more batches that passed kafka::ValidateBatches.
@@ -208,7 +216,8 @@ class PartitionLog {
   const std::filesystem::path& dir() const { return dir_; }
 
  private:
-  PartitionLog(std::filesystem::path dir, LogConfig config, const Clock& clock);
+  PartitionLog(std::filesystem::path dir, LogConfig config, const Clock& clock,
+               std::shared_ptr<const KeyProvider> keys);
   absl::Status Load(Shutdown shutdown);
   // Loads the epoch checkpoint and rebuilds what it cannot vouch for (see the top comment).
   absl::Status LoadLeaderEpochs();
@@ -228,7 +237,7 @@ class PartitionLog {
   absl::Status RemoveSegments(const std::vector<std::shared_ptr<LogSegment>>& segments);
   absl::Status FlushHoldingMaintenance();  // maintenance_mutex_ held
   struct FileRange {
-    std::shared_ptr<File> file;
+    std::shared_ptr<const LogBytes> file;
     int64_t start;
     int64_t end;
   };
@@ -237,6 +246,7 @@ class PartitionLog {
 
   const std::filesystem::path dir_;
   const Clock& clock_;
+  const std::shared_ptr<const KeyProvider> keys_;  // null: new segments are plaintext
 
   // Serialises Flush, retention, truncation and checkpoint writes (which may fsync).
   mutable std::mutex maintenance_mutex_;

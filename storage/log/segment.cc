@@ -67,10 +67,14 @@ void LogSegment::Unpin() {
 }
 
 absl::StatusOr<std::unique_ptr<LogSegment>> LogSegment::Create(const std::filesystem::path& dir, int64_t base_offset,
-                                                               int64_t now_ms, std::string_view suffix) {
+                                                               int64_t now_ms, std::string_view suffix,
+                                                               const KeyProvider* keys) {
   auto log = File::Open(WithExtension(dir, base_offset, absl::StrCat(".log", ToAbsl(suffix))), O_RDWR | O_CREAT | O_TRUNC);
   if (!log.ok()) return log.status();
   std::unique_ptr<LogSegment> segment(new LogSegment(dir, base_offset, std::move(*log), now_ms, suffix));
+  if (keys != nullptr) {
+    SLUICE_ASSIGN_OR_RETURN(segment->encrypted_, EncryptedLog::Create(*segment->pinned_log_, *keys));
+  }
   absl::Status status = segment->offset_index_.WritePending();
   if (status.ok()) status = segment->time_index_.WritePending();
   if (!status.ok()) return status;
@@ -79,13 +83,31 @@ absl::StatusOr<std::unique_ptr<LogSegment>> LogSegment::Create(const std::filesy
 
 absl::StatusOr<std::unique_ptr<LogSegment>> LogSegment::Open(const std::filesystem::path& dir, int64_t base_offset,
                                                              int64_t now_ms, bool recover, int64_t checked_from,
-                                                             int32_t index_interval_bytes) {
+                                                             int32_t index_interval_bytes, const KeyProvider* keys) {
   auto log = File::Open(LogPath(dir, base_offset), O_RDWR);
   if (!log.ok()) return log.status();
   std::unique_ptr<LogSegment> segment(new LogSegment(dir, base_offset, std::move(*log), now_ms, ""));
-  auto size = segment->pinned_log_->Size();
-  if (!size.ok()) return size.status();
-  segment->size_ = *size;
+  const File& file = *segment->pinned_log_;
+  SLUICE_ASSIGN_OR_RETURN(int64_t file_size, file.Size());
+  char first = 0;
+  if (file_size > 0) SLUICE_RETURN_IF_ERROR(file.ReadExact(&first, 1, 0));
+  if (file_size > 0 && encrypted_segment::HasMagic(std::string_view(&first, 1))) {
+    if (keys == nullptr) {
+      SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> key_id, EncryptedLog::ReadKeyId(file));
+      return absl::FailedPreconditionError(
+          absl::StrCat("segment ", file.path().string(), " is encrypted (master key id '", key_id.value_or("unknown"),
+                       "') but log.encryption.enable is false: enable it with log.encryption.master.key.file"));
+    }
+    SLUICE_ASSIGN_OR_RETURN(segment->encrypted_, EncryptedLog::Open(file, *keys, recover));
+    segment->truncated_by_recovery_ = segment->encrypted_->dropped_torn_tail();
+    segment->size_ = segment->encrypted_->size();
+  } else if (file_size == 0 && keys != nullptr) {
+    // Nothing to keep readable in plaintext: appends to it are encrypted from here on.
+    SLUICE_ASSIGN_OR_RETURN(segment->encrypted_, EncryptedLog::Create(file, *keys));
+    segment->size_ = 0;
+  } else {
+    segment->size_ = file_size;
+  }
   if (recover) {
     SLUICE_RETURN_IF_ERROR(segment->ScanAll(checked_from, index_interval_bytes));
     return segment;
@@ -131,8 +153,9 @@ void LogSegment::IndexBatch(const kafka::RecordBatchHeader& header, int64_t posi
 absl::Status LogSegment::Append(std::string_view data, std::span<const kafka::RecordBatchHeader> batches,
                                 int32_t index_interval_bytes) {
   SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<File> log, LogFile());
-  absl::Status status = log->WriteAll(data.data(), data.size(), size_);
-  if (!status.ok()) {
+  if (encrypted_) {
+    SLUICE_RETURN_IF_ERROR(encrypted_->Append(*log, data));
+  } else if (absl::Status status = log->WriteAll(data.data(), data.size(), size_); !status.ok()) {
     // Drop a partial write so the file keeps ending on a batch boundary.
     (void)log->Truncate(size_);
     return status;
@@ -152,12 +175,12 @@ absl::Status LogSegment::Append(std::string_view data, std::span<const kafka::Re
   return absl::OkStatus();
 }
 
-absl::StatusOr<kafka::RecordBatchHeader> ReadBatchHeader(const File& file, int64_t position, int64_t end) {
+absl::StatusOr<kafka::RecordBatchHeader> ReadBatchHeader(const LogBytes& file, int64_t position, int64_t end) {
   if (end - position < static_cast<int64_t>(L::kHeaderSize)) {
     return absl::DataLossError(absl::StrCat("truncated batch header at ", position, " in ", file.path().string()));
   }
   char buffer[L::kHeaderSize];
-  SLUICE_RETURN_IF_ERROR(file.ReadExact(buffer, sizeof(buffer), position));
+  SLUICE_RETURN_IF_ERROR(file.Read(buffer, sizeof(buffer), position));
   auto header = kafka::ParseBatchHeader(std::string_view(buffer, sizeof(buffer)));
   if (!header.ok()) {
     return absl::DataLossError(absl::StrCat("bad batch at ", position, " in ", file.path().string(), ": ",
@@ -169,13 +192,22 @@ absl::StatusOr<kafka::RecordBatchHeader> ReadBatchHeader(const File& file, int64
   return header;
 }
 
-absl::StatusOr<kafka::RecordBatchHeader> LogSegment::ReadHeaderAt(const File& log, int64_t position) const {
+absl::StatusOr<kafka::RecordBatchHeader> LogSegment::ReadHeaderAt(const LogBytes& log, int64_t position) const {
   return ReadBatchHeader(log, position, size_);
 }
 
 absl::StatusOr<std::shared_ptr<File>> LogSegment::LogFile() const {
   if (pinned_log_) return pinned_log_;
   return log_file_.Get();
+}
+
+absl::StatusOr<LogBytes> LogSegment::Bytes() const {
+  SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<File> file, LogFile());
+  return LogBytes(std::move(file), encrypted_);
+}
+
+absl::Status LogSegment::TruncateLog(const File& log, int64_t size) {
+  return encrypted_ ? encrypted_->Truncate(log, size) : log.Truncate(size);
 }
 
 absl::Status LogSegment::Pin() {
@@ -197,9 +229,9 @@ absl::StatusOr<std::optional<BatchLocation>> LogSegment::FindBatch(int64_t offse
   int64_t position = floor ? floor->value : 0;
   if (position >= size_) return std::optional<BatchLocation>();
   // One descriptor for the whole walk: the file cache is asked once, not per batch.
-  SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<File> log, LogFile());
+  SLUICE_ASSIGN_OR_RETURN(LogBytes log, Bytes());
   while (position < size_) {
-    SLUICE_ASSIGN_OR_RETURN(kafka::RecordBatchHeader header, ReadHeaderAt(*log, position));
+    SLUICE_ASSIGN_OR_RETURN(kafka::RecordBatchHeader header, ReadHeaderAt(log, position));
     if (header.last_offset() >= offset) return std::optional<BatchLocation>(BatchLocation{header, position});
     position += header.total_size();
   }
@@ -223,9 +255,9 @@ absl::StatusOr<std::optional<BatchLocation>> LogSegment::FindTimestamp(int64_t t
     position = after->position;
   }
   if (position >= size_) return std::optional<BatchLocation>();
-  SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<File> log, LogFile());
+  SLUICE_ASSIGN_OR_RETURN(LogBytes log, Bytes());
   while (position < size_) {
-    SLUICE_ASSIGN_OR_RETURN(kafka::RecordBatchHeader header, ReadHeaderAt(*log, position));
+    SLUICE_ASSIGN_OR_RETURN(kafka::RecordBatchHeader header, ReadHeaderAt(log, position));
     if (header.max_timestamp >= timestamp) return std::optional<BatchLocation>(BatchLocation{header, position});
     position += header.total_size();
   }
@@ -240,12 +272,12 @@ absl::Status LogSegment::ScanAll(int64_t crc_from, int32_t index_interval_bytes)
   offset_of_max_timestamp_ = -1;
   bytes_since_offset_entry_ = 0;
   bytes_since_time_entry_ = 0;
-  SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<File> log, LogFile());
+  SLUICE_ASSIGN_OR_RETURN(LogBytes log, Bytes());
   std::string buffer;
   int64_t position = 0;
   std::string problem;
   while (position < size_) {
-    auto header = ReadHeaderAt(*log, position);
+    auto header = ReadHeaderAt(log, position);
     if (!header.ok()) {
       problem = std::string(ToStd(header.status().message()));
       break;
@@ -259,7 +291,11 @@ absl::Status LogSegment::ScanAll(int64_t crc_from, int32_t index_interval_bytes)
     }
     if (header->last_offset() >= crc_from) {
       buffer.resize(static_cast<size_t>(header->total_size()));
-      SLUICE_RETURN_IF_ERROR(log->ReadExact(buffer.data(), buffer.size(), position));
+      if (absl::Status read = log.Read(buffer.data(), buffer.size(), position); !read.ok()) {
+        if (!encrypted_) return read;
+        problem = std::string(ToStd(read.message()));  // a chunk that does not authenticate
+        break;
+      }
       if (kafka::ComputeBatchCrc(buffer.data(), buffer.size()) != header->crc) {
         problem = fmt::format("CRC mismatch at {}", position);
         break;
@@ -270,7 +306,7 @@ absl::Status LogSegment::ScanAll(int64_t crc_from, int32_t index_interval_bytes)
   }
   if (position < size_) {
     log::Warn("truncating {} from {} to {} bytes: {}", log_path().string(), size_, position, problem);
-    SLUICE_RETURN_IF_ERROR(log->Truncate(position));
+    SLUICE_RETURN_IF_ERROR(TruncateLog(*log.file(), position));
     size_ = position;
     truncated_by_recovery_ = true;
   }
@@ -293,9 +329,9 @@ absl::StatusOr<bool> LogSegment::ScanTail() {
     }
   }
   next_offset_ = base_offset_;
-  std::shared_ptr<File> log;
+  std::optional<LogBytes> log;
   if (position < size_) {
-    SLUICE_ASSIGN_OR_RETURN(log, LogFile());
+    SLUICE_ASSIGN_OR_RETURN(log, Bytes());
   }
   while (position < size_) {
     auto header = ReadHeaderAt(*log, position);
@@ -323,7 +359,7 @@ absl::Status LogSegment::TruncateTo(int64_t offset, int32_t index_interval_bytes
   SLUICE_RETURN_IF_ERROR(time_index_.TruncateFrom(location->header.base_offset));
   SLUICE_RETURN_IF_ERROR(offset_index_.TruncateFrom(location->position));
   SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<File> log, LogFile());
-  SLUICE_RETURN_IF_ERROR(log->Truncate(location->position));
+  SLUICE_RETURN_IF_ERROR(TruncateLog(*log, location->position));
   size_ = location->position;
   auto tail = ScanTail();
   if (!tail.ok() || !*tail) return ScanAll(/*crc_from=*/INT64_MAX, index_interval_bytes);

@@ -3,7 +3,11 @@
 // with the project's own encoders, so that fuzzing starts from inputs that reach deep code.
 // Run by tests/fuzz/make-seeds; the output is committed.
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <functional>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -25,9 +29,12 @@
 #include "protocol/metadata/leader_hint.h"
 #include "protocol/metadata/topic_config.h"
 #include "protocol/rpc/frame.h"
+#include "storage/encryption/local_key_file.h"
 #include "storage/log/checkpoint.h"
+#include "storage/log/encrypted_log.h"
 #include "storage/log/leader_epoch_checkpoint.h"
 #include "tests/fuzz/controller_rpc_messages.h"
+#include "tests/fuzz/encrypted_segment_fuzz_key.h"
 
 namespace sluice::fuzz {
 namespace {
@@ -333,6 +340,38 @@ void Checkpoints() {
   Dictionary("leader_epoch_checkpoint_fuzzer", {"0\n", "2147483647", "9223372036854775807", "18446744073709551615"});
 }
 
+// Encrypted segment files under the fuzzer's key. Data keys and nonces are random, so these
+// seeds differ each time make-seeds runs.
+void EncryptedSegments() {
+  const std::filesystem::path path = std::filesystem::temp_directory_path() / fmt::format("sluice-seed-{}.log", ::getpid());
+  auto keys = storage::LocalKeyFile::Parse(kEncryptedSegmentFuzzKeys, "fuzz keys").value();
+  auto seed = [&](std::string_view name, const std::function<void(storage::EncryptedLog&, const storage::File&)>& fill) {
+    std::filesystem::remove(path);
+    auto file = storage::File::Open(path, O_RDWR | O_CREAT).value();
+    auto log = storage::EncryptedLog::Create(*file, *keys).value();
+    fill(*log, *file);
+    std::ifstream in(path, std::ios::binary);
+    Seed("encrypted_segment_fuzzer", name, std::string(std::istreambuf_iterator<char>(in), {}));
+  };
+  auto append = [](storage::EncryptedLog& log, const storage::File& file, std::string_view data) {
+    if (!log.Append(file, data).ok()) std::abort();
+  };
+  seed("empty", [](storage::EncryptedLog&, const storage::File&) {});
+  seed("three-chunks", [&](storage::EncryptedLog& log, const storage::File& file) {
+    append(log, file, "first chunk");
+    append(log, file, std::string(1000, 'b'));
+    append(log, file, "third");
+  });
+  seed("trimmed-then-appended", [&](storage::EncryptedLog& log, const storage::File& file) {
+    append(log, file, std::string(3000, 'c'));
+    if (!log.Truncate(file, 1200).ok()) std::abort();
+    append(log, file, std::string(500, 'd'));
+    if (!log.Truncate(file, 1500).ok()) std::abort();
+  });
+  std::filesystem::remove(path);
+  Dictionary("encrypted_segment_fuzzer", {std::string(storage::encrypted_segment::kMagic), "fz1"});
+}
+
 void Properties() {
   Seed("properties_fuzzer", "topic-configs",
        "# topic overrides\n"
@@ -432,6 +471,7 @@ int main(int argc, char** argv) {
   ControllerRpc();
   MetadataImages();
   Checkpoints();
+  EncryptedSegments();
   Properties();
   Addresses();
   SaslMessages();

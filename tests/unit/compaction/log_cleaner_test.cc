@@ -64,8 +64,8 @@ void CheckReadsAtEveryOffset(const PartitionLog& log) {
     INFO("offset " << offset);
     auto read = log.Read(offset, 1 << 20, leo, true);
     REQUIRE(read.ok());
-    REQUIRE(!read->slices.empty());
-    const kafka::FileSlice& slice = read->slices.front();
+    REQUIRE(!read->chunks.empty());
+    const kafka::FileSlice& slice = read->chunks.front().file;
     std::string header(kafka::batch_layout::kHeaderSize, '\0');
     REQUIRE(::pread(slice.file->fd(), header.data(), header.size(), slice.position) ==
             static_cast<ssize_t>(header.size()));
@@ -213,8 +213,8 @@ TEST_CASE("a slice read before cleaning stays readable afterwards", "[compaction
   for (int i = 0; i < 20; ++i) Produce(**log, {{"same", fmt::format("v{}", i)}}, clock.NowMs());
   auto read = (*log)->Read(0, 1 << 20, (*log)->log_end_offset(), true);
   REQUIRE(read.ok());
-  REQUIRE(!read->slices.empty());
-  const kafka::FileSlice slice = read->slices.front();
+  REQUIRE(!read->chunks.empty());
+  const kafka::FileSlice slice = read->chunks.front().file;
   std::string before(static_cast<size_t>(slice.size), '\0');
   REQUIRE(::pread(slice.file->fd(), before.data(), before.size(), slice.position) == slice.size);
 

@@ -120,7 +120,7 @@ struct Fixture {
     for (int64_t offset = (*log)->log_start_offset(); offset < (*log)->log_end_offset(); ++offset) {
       auto read = (*log)->Read(offset, 1 << 20, (*log)->log_end_offset(), true);
       REQUIRE(read.ok());
-      CHECK(!read->slices.empty());
+      CHECK(!read->chunks.empty());
     }
     return records;
   }

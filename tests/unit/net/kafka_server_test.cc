@@ -204,13 +204,15 @@ TEST_CASE("kafka server sends file splices byte-exact") {
 
   IoContextPool pool(2);
   TestHandler handler;
-  // "head" | file[1000, 1000 + 2 MiB) | "mid" | file[7, 107) | "tail" | file[0, 1)
+  // "head" | file[1000, 1000 + 2 MiB) | "mid" | file[7, 107) | owned memory | "tail" | file[0, 1)
   kafka::OutboundMessage& response = handler.file_response;
   response.bytes = "headmidtail";
+  auto owned = std::make_shared<std::string>(contents.substr(5000, 70000));
   response.splices = {{.at = 4, .slice = {.file = file, .position = 1000, .size = 2 << 20}},
                       {.at = 7, .slice = {.file = file, .position = 7, .size = 100}},
+                      {.at = 7, .memory = *owned, .owner = owned},
                       {.at = 11, .slice = {.file = file, .position = 0, .size = 1}}};
-  std::string expected = "head" + contents.substr(1000, 2 << 20) + "mid" + contents.substr(7, 100) + "tail" +
+  std::string expected = "head" + contents.substr(1000, 2 << 20) + "mid" + contents.substr(7, 100) + *owned + "tail" +
                          contents.substr(0, 1);
 
   ServerOptions options = TestOptions();

@@ -159,6 +159,19 @@ TEST_CASE("records copy memory chunks and splice file chunks", "[kafka][wire]") 
   REQUIRE(compact.bytes.substr(0, 1) == Bytes({15}));
   REQUIRE(compact.splices.at(0).at == 3);
 
+  // Owned memory (records decrypted from an encrypted segment) is spliced, not copied.
+  auto owned = std::make_shared<std::string>("decrypted");
+  Records with_owned = Records::Borrow("ab");
+  with_owned.chunks.push_back(RecordsChunk{.memory = *owned, .owner = owned});
+  OutboundMessage spliced;
+  Writer spliced_writer(spliced);
+  spliced_writer.WriteRecords(with_owned, false);
+  REQUIRE(spliced.bytes == Bytes({0, 0, 0, 11, 'a', 'b'}));
+  REQUIRE(spliced.splices.size() == 1);
+  REQUIRE(spliced.splices[0].at == 6);
+  REQUIRE(spliced.splices[0].memory.data() == owned->data());
+  REQUIRE(spliced.size() == 15);
+
   REQUIRE(Written([](Writer& w) { w.WriteRecords(Records::Null(), true); }) == Bytes({0}));
   REQUIRE(Written([](Writer& w) { w.WriteRecords(Records::Null(), false); }) == Bytes({0xff, 0xff, 0xff, 0xff}));
 }

@@ -106,7 +106,7 @@ TEST_CASE("a log holds only its active segment's descriptor; closed segments ope
   auto read = log.Read(0, 1 << 20, INT64_MAX, false);
   REQUIRE(read.ok());
   CHECK(ReadHeaders(*read).size() == 20);
-  read->slices.clear();
+  read->chunks.clear();
   CHECK(OpenDescriptorsUnder(dir.path()) <= 2);
 
   // After a restart, too.

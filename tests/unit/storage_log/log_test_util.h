@@ -68,7 +68,12 @@ inline AppendResult AppendFollower(PartitionLog& log, const std::string& batches
 
 inline std::string ReadSlices(const ReadResult& result) {
   std::string out;
-  for (const auto& slice : result.slices) {
+  for (const auto& chunk : result.chunks) {
+    if (!chunk.is_file()) {
+      out += chunk.memory;  // decrypted from an encrypted segment
+      continue;
+    }
+    const kafka::FileSlice& slice = chunk.file;
     std::string part(static_cast<size_t>(slice.size), '\0');
     REQUIRE(::pread(slice.file->fd(), part.data(), part.size(), slice.position) == slice.size);
     out += part;

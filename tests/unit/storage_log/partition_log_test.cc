@@ -120,7 +120,7 @@ TEST_CASE("read honours max_bytes, min_one_batch, max_offset and range") {
 
   // Spans segments, whole batches only.
   auto all = log->Read(0, 1 << 20, INT64_MAX, false).value();
-  CHECK(all.slices.size() == 3);
+  CHECK(all.chunks.size() == 3);
   CHECK(all.bytes == 10 * size);
 
   auto limited = log->Read(0, size * 3 + size / 2, INT64_MAX, false).value();
