@@ -41,6 +41,28 @@ AclBindingFilter FilterOf(const Filter& f) {
 
 int8_t Code(auto value) { return static_cast<int8_t>(value); }
 
+// CreateAcls and DeleteAcls alike: refused without an authorizer or without ALTER on the
+// cluster, answered at once when there is nothing to change, otherwise decided by the
+// controller and answered with its results (one per item) once this broker applied them.
+// `answer(error, message, results)` gets either an error for every item or the results.
+template <class Req, class Resp, class Answer>
+void DecideAclChange(BrokerContext& broker, const RequestPtr& request, metadata::Method method, const Req& change,
+                     int items, Answer answer) {
+  const RequestAuthorizer authorizer(broker, *request);
+  if (!authorizer.enabled()) return answer(ErrorCode::kSecurityDisabled, kSecurityDisabled, nullptr);
+  if (!authorizer.Allowed(AclOperation::kAlter, ResourceType::kCluster, security::kClusterResourceName)) {
+    return answer(ErrorCode::kClusterAuthorizationFailed, kNotAuthorized, nullptr);
+  }
+  if (items == 0) return answer(ErrorCode::kNone, nullptr, nullptr);
+  ForwardToController<Req, Resp>(broker, request, method, change,
+                                 [answer, items](const absl::StatusOr<Resp>& decided) {
+                                   if (!decided.ok() || decided->results_size() != items) {
+                                     return answer(ErrorCode::kRequestTimedOut, kControllerUnavailable, nullptr);
+                                   }
+                                   answer(ErrorCode::kNone, nullptr, &*decided);
+                                 });
+}
+
 }  // namespace
 
 void HandleDescribeAcls(BrokerContext& broker, RequestPtr request) {
@@ -115,22 +137,10 @@ void HandleCreateAcls(BrokerContext& broker, RequestPtr request) {
     }
     request->Respond(response);
   };
-  const RequestAuthorizer authorizer(broker, *request);
-  if (!authorizer.enabled()) return answer(ErrorCode::kSecurityDisabled, kSecurityDisabled, nullptr);
-  if (!authorizer.Allowed(AclOperation::kAlter, ResourceType::kCluster, security::kClusterResourceName)) {
-    return answer(ErrorCode::kClusterAuthorizationFailed, kNotAuthorized, nullptr);
-  }
-  if (bindings.empty()) return answer(ErrorCode::kNone, nullptr, nullptr);
   metadata::CreateAclsRequest create;
   for (const AclBinding& b : bindings) *create.add_creations() = security::ToEntry(b);
-  ForwardToController<metadata::CreateAclsRequest, metadata::CreateAclsResponse>(
-      broker, request, metadata::CREATE_ACLS, create,
-      [answer, count = bindings.size()](const absl::StatusOr<metadata::CreateAclsResponse>& created) {
-        if (!created.ok() || static_cast<size_t>(created->results_size()) != count) {
-          return answer(ErrorCode::kRequestTimedOut, kControllerUnavailable, nullptr);
-        }
-        answer(ErrorCode::kNone, nullptr, &*created);
-      });
+  DecideAclChange<metadata::CreateAclsRequest, metadata::CreateAclsResponse>(
+      broker, request, metadata::CREATE_ACLS, create, static_cast<int>(bindings.size()), answer);
 }
 
 void HandleDeleteAcls(BrokerContext& broker, RequestPtr request) {
@@ -172,22 +182,10 @@ void HandleDeleteAcls(BrokerContext& broker, RequestPtr request) {
     }
     request->Respond(response);
   };
-  const RequestAuthorizer authorizer(broker, *request);
-  if (!authorizer.enabled()) return answer(ErrorCode::kSecurityDisabled, kSecurityDisabled, nullptr);
-  if (!authorizer.Allowed(AclOperation::kAlter, ResourceType::kCluster, security::kClusterResourceName)) {
-    return answer(ErrorCode::kClusterAuthorizationFailed, kNotAuthorized, nullptr);
-  }
-  if (filters.empty()) return answer(ErrorCode::kNone, nullptr, nullptr);
   metadata::DeleteAclsRequest deletion;
   for (const AclBindingFilter& f : filters) *deletion.add_filters() = security::ToProto(f);
-  ForwardToController<metadata::DeleteAclsRequest, metadata::DeleteAclsResponse>(
-      broker, request, metadata::DELETE_ACLS, deletion,
-      [answer, count = filters.size()](const absl::StatusOr<metadata::DeleteAclsResponse>& deleted) {
-        if (!deleted.ok() || static_cast<size_t>(deleted->results_size()) != count) {
-          return answer(ErrorCode::kRequestTimedOut, kControllerUnavailable, nullptr);
-        }
-        answer(ErrorCode::kNone, nullptr, &*deleted);
-      });
+  DecideAclChange<metadata::DeleteAclsRequest, metadata::DeleteAclsResponse>(
+      broker, request, metadata::DELETE_ACLS, deletion, static_cast<int>(filters.size()), answer);
 }
 
 }  // namespace sluice::broker

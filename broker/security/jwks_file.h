@@ -4,13 +4,13 @@
 // second, at a login), so keys can be rotated without a restart; a change that does not parse
 // keeps the previous keys, with a log line.
 
-#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "broker/security/jwt_validator.h"
+#include "common/file_watch.h"
 
 namespace sluice::broker::security {
 
@@ -22,15 +22,13 @@ class JwksFile {
   std::shared_ptr<const JsonWebKeySet> Current();
 
  private:
-  explicit JwksFile(std::string path) : path_(std::move(path)) {}
+  explicit JwksFile(std::string path) : path_(std::move(path)), watch_({path_}) {}
   absl::StatusOr<std::shared_ptr<const JsonWebKeySet>> Load() const;
-  std::string Signature() const;  // size and modification time
 
   const std::string path_;
   std::mutex mu_;
   std::shared_ptr<const JsonWebKeySet> keys_;
-  std::string signature_;
-  std::chrono::steady_clock::time_point last_check_{};
+  FileWatch watch_;
 };
 
 }  // namespace sluice::broker::security

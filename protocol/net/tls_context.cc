@@ -1,7 +1,5 @@
 #include "protocol/net/tls_context.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -14,7 +12,6 @@
 namespace sluice::net {
 namespace {
 
-constexpr auto kReloadCheckInterval = std::chrono::seconds(1);
 constexpr unsigned char kSessionIdContext[] = "sluice";
 constexpr char kTls13Ciphersuites[] = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 
@@ -145,22 +142,17 @@ std::string PeerSubject(SSL* ssl) {
 
 absl::StatusOr<std::shared_ptr<ReloadingTlsContext>> ReloadingTlsContext::Create(Side side, TlsOptions options) {
   std::shared_ptr<ReloadingTlsContext> reloading(new ReloadingTlsContext(side, std::move(options)));
-  reloading->signature_ = reloading->FilesSignature();
   absl::StatusOr<std::shared_ptr<asio::ssl::context>> context =
       side == Side::kServer ? MakeServerTlsContext(reloading->options_) : MakeClientTlsContext(reloading->options_);
   if (!context.ok()) return context.status();
   reloading->context_ = std::move(*context);
-  reloading->last_check_ = std::chrono::steady_clock::now();
   return reloading;
 }
 
 std::shared_ptr<asio::ssl::context> ReloadingTlsContext::Current() {
   std::lock_guard lock(mu_);
-  const auto now = std::chrono::steady_clock::now();
-  if (now - last_check_ < kReloadCheckInterval) return context_;
-  last_check_ = now;
-  std::string signature = FilesSignature();
-  if (signature == signature_) return context_;
+  std::optional<std::string> changed = watch_.Changed();
+  if (!changed) return context_;
   absl::StatusOr<std::shared_ptr<asio::ssl::context>> context =
       side_ == Side::kServer ? MakeServerTlsContext(options_) : MakeClientTlsContext(options_);
   if (!context.ok()) {
@@ -168,22 +160,9 @@ std::shared_ptr<asio::ssl::context> ReloadingTlsContext::Current() {
     return context_;
   }
   log::Info("tls: certificate files changed; new connections use the new ones");
-  signature_ = std::move(signature);
+  watch_.Accept(std::move(*changed));
   context_ = std::move(*context);
   return context_;
-}
-
-std::string ReloadingTlsContext::FilesSignature() const {
-  std::string signature;
-  for (const std::string* file : {&options_.keystore_location, &options_.truststore_location}) {
-    struct stat st {};
-    if (file->empty() || ::stat(file->c_str(), &st) != 0) {
-      signature += "-;";
-      continue;
-    }
-    signature += fmt::format("{}:{}.{};", st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
-  }
-  return signature;
 }
 
 }  // namespace sluice::net

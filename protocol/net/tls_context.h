@@ -4,7 +4,6 @@
 // side). A ReloadingTlsContext picks up changed files without a restart: new connections get
 // the new certificate, open ones keep theirs.
 
-#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -13,6 +12,7 @@
 #include <asio/ssl/context.hpp>
 
 #include "absl/status/statusor.h"
+#include "common/file_watch.h"
 
 namespace sluice::net {
 
@@ -52,15 +52,14 @@ class ReloadingTlsContext {
   std::shared_ptr<asio::ssl::context> Current();
 
  private:
-  ReloadingTlsContext(Side side, TlsOptions options) : side_(side), options_(std::move(options)) {}
-  std::string FilesSignature() const;  // sizes and modification times of the files
+  ReloadingTlsContext(Side side, TlsOptions options)
+      : side_(side), options_(std::move(options)), watch_({options_.keystore_location, options_.truststore_location}) {}
 
   const Side side_;
   const TlsOptions options_;
   std::mutex mu_;
   std::shared_ptr<asio::ssl::context> context_;
-  std::string signature_;
-  std::chrono::steady_clock::time_point last_check_{};
+  FileWatch watch_;
 };
 
 }  // namespace sluice::net
