@@ -51,18 +51,19 @@ def tls_overrides(pki, client_auth):
             "listener.security.protocol.map": "SSL:SSL,SASL_SSL:SASL_SSL,PLAINTEXT:PLAINTEXT,CONTROLLER:SSL"}
 
 
-def tls_cluster(pki, brokers=1, protocol="SSL", client_auth="none", extra=None, plaintext_port=None, controllers=1):
+def tls_cluster(pki, brokers=1, protocol="SSL", client_auth="none", extra=None, plaintext_port=None, controllers=1,
+                controller_extra=None):
     """Brokers whose harness port is a `protocol` listener; `plaintext_port` adds a PLAINTEXT one.
     With several controllers, the controller RPC (brokers and Raft peers) runs over mTLS too."""
     overrides = {**tls_overrides(pki, client_auth), "default.replication.factor": str(brokers),
                  "offsets.topic.replication.factor": str(brokers), **(extra or {})}
-    controller_overrides = None
+    controller_overrides = dict(controller_extra or {})
     if controllers == 1:
         overrides["listener.security.protocol.map"] = "SSL:SSL,SASL_SSL:SASL_SSL,PLAINTEXT:PLAINTEXT"
     else:
-        controller_overrides = {"ssl.keystore.location": pki.broker["keystore"],
-                                "ssl.truststore.location": pki.ca.cert, "ssl.client.auth": "required",
-                                "listener.security.protocol.map": "CONTROLLER:SSL"}
+        controller_overrides.update({"ssl.keystore.location": pki.broker["keystore"],
+                                     "ssl.truststore.location": pki.ca.cert, "ssl.client.auth": "required",
+                                     "listener.security.protocol.map": "CONTROLLER:SSL"})
     cluster = Cluster(brokers=brokers, controllers=controllers, broker_overrides=overrides,
                       controller_overrides=controller_overrides)
     for broker, port in zip(cluster.brokers, cluster.broker_ports):
@@ -217,6 +218,41 @@ class TlsTest(unittest.TestCase):
                                 text=True, timeout=120,
                                 env={**os.environ, "SLUICE_SSL_CA": pki.ca.cert, "SLUICE_SASL_USER": "alice",
                                      "SLUICE_SASL_PASSWORD": "alice-secret"})
+            self.assertEqual(js.returncode, 0, js.stdout + js.stderr)
+
+    def test_sasl_ssl_with_scram_sha_512(self):
+        pki = self.pki
+        scram_jaas = ('org.apache.kafka.common.security.scram.ScramLoginModule required username="broker" '
+                      'password="broker-secret";')
+        cluster = tls_cluster(
+            pki, protocol="SASL_SSL",
+            extra={"sasl.enabled.mechanisms": "SCRAM-SHA-512", "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
+                   "sasl.jaas.config": scram_jaas},
+            controller_extra={"scram.bootstrap.credentials": "SCRAM-SHA-512=[name=broker,password=broker-secret];"
+                                                             "SCRAM-SHA-512=[name=alice,password=alice-secret]"})
+        with cluster:
+            config = {**ssl_config(cluster, pki), "security.protocol": "SASL_SSL", "sasl.mechanism": "SCRAM-SHA-512",
+                      "sasl.username": "alice", "sasl.password": "alice-secret"}
+            admin = AdminClient(config)
+            admin.create_topics([NewTopic("scram-ssl", 1, 1)])["scram-ssl"].result(30)
+            produce_and_consume(self, config, "scram-ssl")
+            refused({**config, "sasl.password": "wrong"}, "a wrong SCRAM password over SASL_SSL")
+            refused({**config, "sasl.username": "mallory"}, "an unknown SCRAM user over SASL_SSL")
+            kcat = subprocess.run(["kcat", "-b", cluster.bootstrap, "-X", "security.protocol=sasl_ssl",
+                                   "-X", f"ssl.ca.location={pki.ca.cert}", "-X", "sasl.mechanisms=SCRAM-SHA-512",
+                                   "-X", "sasl.username=alice", "-X", "sasl.password=alice-secret",
+                                   "-C", "-t", "scram-ssl", "-e", "-q"], capture_output=True, text=True, timeout=60)
+            self.assertEqual(kcat.returncode, 0, kcat.stderr)
+            self.assertEqual(len(kcat.stdout.split()), 20)
+            legacy = KafkaProducer(bootstrap_servers=cluster.bootstrap, security_protocol="SASL_SSL",
+                                   ssl_cafile=pki.ca.cert, sasl_mechanism="SCRAM-SHA-512",
+                                   sasl_plain_username="alice", sasl_plain_password="alice-secret")
+            legacy.send("scram-ssl", b"from kafka-python").get(timeout=30)
+            legacy.close()
+            js = subprocess.run(["node", JS_ROUNDTRIP, cluster.bootstrap, "scram-ssl-js", "200"], capture_output=True,
+                                text=True, timeout=120,
+                                env={**os.environ, "SLUICE_SSL_CA": pki.ca.cert, "SLUICE_SASL_USER": "alice",
+                                     "SLUICE_SASL_PASSWORD": "alice-secret", "SLUICE_SASL_MECHANISM": "scram-sha-512"})
             self.assertEqual(js.returncode, 0, js.stdout + js.stderr)
 
     def test_three_brokers_replicate_and_reach_three_controllers_over_mtls(self):
