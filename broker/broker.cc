@@ -208,8 +208,7 @@ absl::Status Broker::StartSasl() {
 
 void Broker::AuditTlsFailure(const Listener& listener, const std::string& peer, const std::string& reason) const {
   if (!audit_) return;
-  audit_->Record({.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 std::chrono::system_clock::now().time_since_epoch()).count(),
+  audit_->Record({.time_ms = SystemClock::Instance().NowMs(),
                   .principal = "User:ANONYMOUS",
                   .client = peer,
                   .listener = listener.name,

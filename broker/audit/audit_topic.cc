@@ -5,6 +5,7 @@
 #include <asio/post.hpp>
 
 #include "common/absl_compat.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "protocol/kafka/batch/record_batch_builder.h"
 #include "protocol/kafka/error_codes.h"
@@ -20,11 +21,6 @@ constexpr size_t kBatchBytes = 1 << 20;
 constexpr int16_t kProduceVersion = 9;
 constexpr int32_t kProduceTimeoutMs = 30000;
 constexpr auto kRetryDelay = std::chrono::seconds(1);
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 
@@ -123,7 +119,7 @@ void AuditTopic::Send(const metadata::BrokerInfo& leader, int32_t partition) {
   busy_ = true;
   kafka::RecordBatchBuilder builder;
   const std::string key = std::to_string(options_.broker_id);
-  const int64_t now = NowMs();
+  const int64_t now = SystemClock::Instance().NowMs();
   for (const std::string& line : in_flight_) builder.Add(key, line, now);
   absl::StatusOr<std::string> batch = builder.Build();
   if (!batch.ok()) {

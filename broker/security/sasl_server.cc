@@ -11,24 +11,12 @@
 #include "broker/security/sasl_plain.h"
 #include "broker/security/scram_server.h"
 #include "common/absl_compat.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "protocol/kafka/messages/sasl_authenticate.h"
 #include "protocol/kafka/messages/sasl_handshake.h"
 
 namespace sluice::broker::security {
-namespace {
-
-int64_t SteadyNowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-int64_t WallNowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 using kafka::ErrorCode;
 
@@ -75,7 +63,7 @@ bool SaslServer::LogInAs(const net::ConnectionInfo& connection, RequestContext& 
   connection.sasl_reauthenticating = false;
   int64_t lifetime_ms = options_.max_reauth_ms;
   if (lifetime_ms > 0 && token_lifetime_ms > 0) lifetime_ms = std::min(lifetime_ms, token_lifetime_ms);
-  connection.sasl_session_expires_ms = lifetime_ms > 0 ? SteadyNowMs() + lifetime_ms : 0;
+  connection.sasl_session_expires_ms = lifetime_ms > 0 ? SystemClock::Instance().MonotonicMs() + lifetime_ms : 0;
   request.principal = connection.principal;
   Audit(request, user, ErrorCode::kNone);
   return true;
@@ -83,7 +71,7 @@ bool SaslServer::LogInAs(const net::ConnectionInfo& connection, RequestContext& 
 
 int64_t SaslServer::SessionLifetimeMs(const net::ConnectionInfo& connection) const {
   if (connection.sasl_session_expires_ms == 0) return 0;
-  return std::max<int64_t>(1, connection.sasl_session_expires_ms - SteadyNowMs());
+  return std::max<int64_t>(1, connection.sasl_session_expires_ms - SystemClock::Instance().MonotonicMs());
 }
 
 SaslServer::Step SaslServer::Failure(RequestContext& request, const std::string& user, std::string message) const {
@@ -141,7 +129,7 @@ SaslServer::Step SaslServer::EvaluateOAuthBearer(const net::ConnectionInfo& conn
     return Failure(request, "", std::string(message.status().message()));
   }
   absl::StatusOr<ValidatedToken> validated =
-      options_.jwks->Current()->Validate(message->token, options_.jwt, WallNowMs());
+      options_.jwks->Current()->Validate(message->token, options_.jwt, SystemClock::Instance().NowMs());
   if (!validated.ok()) {
     log::Warn("SASL/OAUTHBEARER authentication from {} failed: {}", request.peer, ToStd(validated.status().message()));
     // Kafka's answer for any invalid token; the reason stays in the broker's log.
@@ -152,7 +140,7 @@ SaslServer::Step SaslServer::EvaluateOAuthBearer(const net::ConnectionInfo& conn
                    "Authentication failed: Client requested an authorization id that is different from the "
                    "token's principal name");
   }
-  if (!LogInAs(connection, request, validated->principal, validated->expires_at_ms - WallNowMs())) {
+  if (!LogInAs(connection, request, validated->principal, validated->expires_at_ms - SystemClock::Instance().NowMs())) {
     return Step{.outcome = Step::Outcome::kFailure, .error_message = "Re-authentication changed the principal"};
   }
   return Step{.outcome = Step::Outcome::kSuccess};

@@ -5,6 +5,7 @@
 #include "broker/groups/group_handlers.h"
 #include "broker/handlers/handlers.h"
 #include "common/absl_compat.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "broker/security/sasl_server.h"
 #include "broker/security/ssl_principal_mapper.h"
@@ -14,11 +15,6 @@
 
 namespace sluice::broker {
 namespace {
-
-int64_t SteadyNowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 using Handler = void (*)(BrokerContext&, RequestPtr);
 
@@ -121,8 +117,7 @@ RequestPtr RequestDispatcher::NewRequest(const Listener& listener, const net::Co
 void RequestDispatcher::AuditCertificateLogin(const Listener& listener, const net::ConnectionInfo& connection,
                                               const std::string& principal, std::string_view result) const {
   if (broker_.audit == nullptr) return;
-  broker_.audit->Record({.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch()).count(),
+  broker_.audit->Record({.time_ms = SystemClock::Instance().NowMs(),
                          .principal = principal,
                          .client = connection.peer,
                          .listener = listener.name,
@@ -205,7 +200,7 @@ void RequestDispatcher::Dispatch(const Listener& listener, const net::Connection
     return request->responder.Close();
   }
   // KIP-368: once the session ends, only a re-authentication may come (it was answered above).
-  if (sasl && connection.sasl_session_expires_ms > 0 && SteadyNowMs() >= connection.sasl_session_expires_ms) {
+  if (sasl && connection.sasl_session_expires_ms > 0 && SystemClock::Instance().MonotonicMs() >= connection.sasl_session_expires_ms) {
     log::Info("closing connection from {}: its SASL session expired (connections.max.reauth.ms) before it "
               "re-authenticated", connection.peer);
     return request->responder.Close();
