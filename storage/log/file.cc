@@ -114,4 +114,18 @@ absl::StatusOr<std::string> ReadWholeFile(const std::filesystem::path& path, int
   return contents;
 }
 
+absl::Status RenameFile(const std::filesystem::path& from, const std::filesystem::path& to) {
+  std::error_code error;
+  std::filesystem::rename(from, to, error);
+  if (error) return absl::InternalError(absl::StrCat("rename ", from.string(), " to ", to.string(), ": ", error.message()));
+  return absl::OkStatus();
+}
+
+absl::Status RemoveFileIfPresent(const std::filesystem::path& path) {
+  std::error_code error;
+  std::filesystem::remove(path, error);
+  if (error) return absl::InternalError(absl::StrCat("remove ", path.string(), ": ", error.message()));
+  return absl::OkStatus();
+}
+
 }  // namespace sluice::storage

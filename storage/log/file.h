@@ -43,6 +43,11 @@ absl::Status ErrnoStatus(std::string_view operation, const std::filesystem::path
 
 absl::Status SyncDirectory(const std::filesystem::path& dir);
 
+// rename(2) and unlink(2) as statuses that name the paths; a missing file is not an error for
+// RemoveFileIfPresent.
+absl::Status RenameFile(const std::filesystem::path& from, const std::filesystem::path& to);
+absl::Status RemoveFileIfPresent(const std::filesystem::path& path);
+
 // Replaces `path` so that a crash leaves either the old or the new contents: writes a temporary
 // file, fsyncs it, renames it over `path` and fsyncs the directory.
 absl::Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents);

@@ -26,20 +26,6 @@ constexpr std::string_view kCleanShutdownContents = "sluice-clean-shutdown 1\n";
 constexpr std::string_view kCleanedSuffix = ".cleaned";
 constexpr std::string_view kSwapSuffix = ".swap";
 
-absl::Status RenameFile(const std::filesystem::path& from, const std::filesystem::path& to) {
-  std::error_code error;
-  std::filesystem::rename(from, to, error);
-  if (error) return absl::InternalError(absl::StrCat("rename ", from.string(), " to ", to.string(), ": ", error.message()));
-  return absl::OkStatus();
-}
-
-absl::Status RemoveFileIfPresent(const std::filesystem::path& path) {
-  std::error_code error;
-  std::filesystem::remove(path, error);
-  if (error) return absl::InternalError(absl::StrCat("remove ", path.string(), ": ", error.message()));
-  return absl::OkStatus();
-}
-
 std::filesystem::path SegmentFile(const std::filesystem::path& dir, int64_t base_offset, std::string_view extension,
                                   std::string_view suffix = "") {
   return LogSegment::FilePath(dir, base_offset, absl::StrCat(ToAbsl(extension), ToAbsl(suffix)));
