@@ -28,21 +28,29 @@ class AdminTest(unittest.TestCase):
             result(futures)
         return raised.exception.args[0].code()
 
+    def configs_once(self, topic, applied):
+        """The topic's configs as soon as the broker the client asks has applied the change that
+        `applied` recognises."""
+        def described():
+            try:
+                configs = next(iter(result(self.admin.describe_configs([ConfigResource("topic", topic)])).values()))
+            except KafkaException:
+                return None  # this broker does not know the topic yet
+            return configs if applied(configs) else None
+        return wait_until(described, 10, f"the brokers to apply the change to {topic}'s configs")
+
     def test_create_describe_alter_delete(self):
         result(self.admin.create_topics([NewTopic("orders", 6, REPLICATION, config={"retention.ms": "3600000"})]))
-        topics = self.admin.list_topics(timeout=10).topics
-        self.assertEqual(len(topics["orders"].partitions), 6)
-
-        configs = result(self.admin.describe_configs([ConfigResource("topic", "orders")]))
-        described = next(iter(configs.values()))
-        self.assertEqual(described["retention.ms"].value, "3600000")
+        # The broker that forwarded a change answers once it has applied it; the client may ask
+        # another broker next, which applies the same metadata a moment later (as in Kafka).
+        wait_until(lambda: len(getattr(self.admin.list_topics(timeout=10).topics.get("orders"), "partitions", {})) == 6,
+                   10, "the brokers to know orders with 6 partitions")
+        described = self.configs_once("orders", lambda c: c["retention.ms"].value == "3600000")
         self.assertEqual(described["max.message.bytes"].value, "1048588")
         self.assertEqual(described["cleanup.policy"].value, "delete")
 
         result(self.admin.alter_configs([ConfigResource("topic", "orders", set_config={"max.message.bytes": "10485760"})]))
-        configs = result(self.admin.describe_configs([ConfigResource("topic", "orders")]))
-        described = next(iter(configs.values()))
-        self.assertEqual(described["max.message.bytes"].value, "10485760")
+        described = self.configs_once("orders", lambda c: c["max.message.bytes"].value == "10485760")
         # The legacy AlterConfigs replaces the whole set: retention.ms went back to its default.
         self.assertEqual(described["retention.ms"].value, "604800000")
 
@@ -51,7 +59,8 @@ class AdminTest(unittest.TestCase):
                    "9 partitions after create_partitions")
 
         result(self.admin.delete_topics(["orders"]))
-        self.assertNotIn("orders", self.admin.list_topics(timeout=10).topics)
+        wait_until(lambda: "orders" not in self.admin.list_topics(timeout=10).topics, 10,
+                   "the brokers to forget the deleted topic")
 
     def test_incremental_alter(self):
         # python3-confluent-kafka 1.7 predates IncrementalAlterConfigs: send it on the wire.
@@ -66,8 +75,7 @@ class AdminTest(unittest.TestCase):
         conn.close()
         error = struct.unpack_from(">h", response, 4 + 4 + 4)[0]
         self.assertEqual(error, 0)
-        described = next(iter(result(self.admin.describe_configs([ConfigResource("topic", "incremental")])).values()))
-        self.assertEqual(described["retention.ms"].value, "-1")
+        described = self.configs_once("incremental", lambda c: c["retention.ms"].value == "-1")
         self.assertEqual(described["segment.bytes"].value, "1048576", "incremental alter keeps other configs")
 
     def test_validate_only_creates_nothing(self):
@@ -76,7 +84,8 @@ class AdminTest(unittest.TestCase):
 
     def test_explicit_assignment(self):
         result(self.admin.create_topics([NewTopic("assigned", 2, replica_assignment=[[1], [1]])]))
-        topic = self.admin.list_topics(timeout=10).topics["assigned"]
+        topic = wait_until(lambda: self.admin.list_topics(timeout=10).topics.get("assigned"), 10,
+                           "the brokers to know the assigned topic")
         self.assertEqual(sorted(topic.partitions), [0, 1])
         self.assertEqual(topic.partitions[0].replicas, [1])
 

@@ -92,7 +92,9 @@ class EncryptionAtRestTest(unittest.TestCase):
             future.result(30)
 
     def produce(self, cluster, topic, count, start=0):
-        producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all", "linger.ms": 5})
+        # Small batches, so that 5,000 records fill several 64 KiB segments however they are timed.
+        producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all", "linger.ms": 5,
+                             "batch.size": 16384})
         errors = []
         for i in range(start, count):
             producer.produce(topic, key=b"k%d" % (i % 10), value=MARKER + b"%06d" % i,
