@@ -390,4 +390,11 @@ void GroupCoordinator::ExpireOffsets(int64_t now_ms) {
   }
 }
 
+void GroupCoordinator::CompleteTransaction(int32_t partition, int64_t producer_id, bool commit) {
+  // Transactional offsets (TxnOffsetCommit) are not written yet; nothing is pending.
+  (void)partition;
+  (void)producer_id;
+  (void)commit;
+}
+
 }  // namespace sluice::broker::groups

@@ -105,6 +105,11 @@ class GroupCoordinator {
   // Removes the group at once and tombstones it and its offsets.
   void DeleteGroup(const std::string& group_id, Committed done);
 
+  // Any thread. A commit (`commit`) or abort marker of `producer_id` is committed in
+  // __consumer_offsets partition `partition`: the offsets its transaction wrote there through
+  // TxnOffsetCommit become the groups' committed offsets, or are dropped.
+  void CompleteTransaction(int32_t partition, int64_t producer_id, bool commit);
+
  private:
   struct OwnedPartition {
     bool loaded = false;

@@ -12,6 +12,7 @@
 #include "broker/cluster/partition_manager.h"
 #include "broker/groups/group_coordinator.h"
 #include "broker/txn/producer_id_manager.h"
+#include "broker/txn/transaction_verifier.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/metrics/registry.h"
@@ -43,6 +44,8 @@ struct BrokerContext {
   // Names SSL listeners' clients by their certificates (ssl.principal.mapping.rules).
   const security::SslPrincipalMapper* ssl_principals = nullptr;
   const security::AuthorizerCache* authorizer = nullptr;  // when authorizer.class.name is set
+  // Asks transaction coordinators whether a partition is in a producer's transaction (KIP-890).
+  TransactionVerifier* transactions = nullptr;
 
   std::string ClusterId(const metadata::MetadataImage& image) const {
     return image.cluster_id().empty() ? cluster_id : image.cluster_id();
