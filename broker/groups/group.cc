@@ -455,6 +455,15 @@ ErrorCode Group::ValidateCommit(const std::string& member_id, const std::optiona
   return ErrorCode::kNone;
 }
 
+ErrorCode Group::ValidateTxnCommit(const std::string& member_id, const std::optional<std::string>& instance_id,
+                                   int32_t generation) const {
+  if (state_ == GroupState::kDead) return ErrorCode::kCoordinatorNotAvailable;
+  if (ErrorCode fenced = CheckInstance(member_id, instance_id); fenced != ErrorCode::kNone) return fenced;
+  if (!member_id.empty() && members_.count(member_id) == 0) return ErrorCode::kUnknownMemberId;
+  if (generation >= 0 && generation != generation_) return ErrorCode::kIllegalGeneration;
+  return ErrorCode::kNone;
+}
+
 void Group::Tick(int64_t now_ms) {
   for (auto it = pending_.begin(); it != pending_.end();) {
     it = it->second <= now_ms ? pending_.erase(it) : std::next(it);

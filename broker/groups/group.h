@@ -122,6 +122,11 @@ class Group {
   // Whether an OffsetCommit from this member and generation may be written now.
   kafka::ErrorCode ValidateCommit(const std::string& member_id, const std::optional<std::string>& instance_id,
                                   int32_t generation, int64_t now_ms);
+  // Whether a TxnOffsetCommit from this member and generation may be written (KIP-447): unlike
+  // OffsetCommit it names no member (older clients) or one that is still in the group, and a
+  // generation of -1 skips the generation check.
+  kafka::ErrorCode ValidateTxnCommit(const std::string& member_id, const std::optional<std::string>& instance_id,
+                                     int32_t generation) const;
   // Expires members and pending joins, ends rebalance delays and timeouts.
   void Tick(int64_t now_ms);
   // Answers every waiting request with `error` (the coordinator lost the group) and marks it Dead.

@@ -186,33 +186,49 @@ std::vector<Group*> GroupCoordinator::AllGroups() {
   return out;
 }
 
-void GroupCoordinator::Append(int32_t partition_index, const std::vector<KeyValue>& records, bool wait_for_commit,
-                              Committed done) {
+void GroupCoordinator::AppendRecords(int32_t partition_index, const std::vector<KeyValue>& records,
+                                     std::optional<TxnProducer> producer, bool wait_for_commit,
+                                     std::function<void(ProduceOutcome)> done) {
+  auto refuse = [&done](ErrorCode error, std::string message) {
+    done(ProduceOutcome{.error = error, .message = std::move(message)});
+  };
   auto partition = partitions_.Get(kOffsetsTopic, partition_index);
-  if (!partition) return done(absl::UnavailableError("the offsets partition is not hosted here"));
-  kafka::RecordBatchBuilder builder({.partition_leader_epoch = partition->leader_epoch()});
+  if (!partition) return refuse(ErrorCode::kNotLeaderOrFollower, "the offsets partition is not hosted here");
+  // Transactional offsets carry no sequence: the producer's sequences count its own batches.
+  kafka::RecordBatchBuilder builder({.partition_leader_epoch = partition->leader_epoch(),
+                                     .producer_id = producer ? producer->id : -1,
+                                     .producer_epoch = producer ? producer->epoch : int16_t{-1},
+                                     .transactional = producer.has_value()});
   const int64_t now = clock_.NowMs();
   for (const auto& [key, value] : records) {
     builder.Add(key, value ? std::optional<std::string_view>(*value) : std::nullopt, now);
   }
   auto built = builder.Build();
-  if (!built.ok()) return done(built.status());
+  if (!built.ok()) return refuse(ErrorCode::kUnknownServerError, std::string(ToStd(built.status().message())));
   auto batch = std::make_shared<std::string>(std::move(*built));
   auto header = kafka::ParseBatchHeader(*batch);
-  if (!header.ok()) return done(header.status());
-  asio::post(partition->owner(), [this, partition, partition_index, batch, header = *header, wait_for_commit,
+  if (!header.ok()) return refuse(ErrorCode::kUnknownServerError, std::string(ToStd(header.status().message())));
+  asio::post(partition->owner(), [this, partition, batch, header = *header, wait_for_commit,
                                   done = std::move(done)]() mutable {
     partition->Produce(std::span<char>(batch->data(), batch->size()), header, wait_for_commit ? -1 : 1,
                        options_.offsets_commit_timeout_ms,
-                       [this, partition_index, done = std::move(done)](ProduceOutcome outcome) mutable {
-                         Post([partition_index, outcome = std::move(outcome), done = std::move(done)] {
-                           if (outcome.error == ErrorCode::kNone) return done(absl::OkStatus());
-                           done(absl::UnavailableError(fmt::format("append to {}-{} failed: {} {}", kOffsetsTopic,
-                                                                   partition_index, kafka::ErrorName(outcome.error),
-                                                                   outcome.message)));
+                       [this, done = std::move(done)](ProduceOutcome outcome) mutable {
+                         Post([outcome = std::move(outcome), done = std::move(done)]() mutable {
+                           done(std::move(outcome));
                          });
                        });
   });
+}
+
+void GroupCoordinator::Append(int32_t partition_index, const std::vector<KeyValue>& records, bool wait_for_commit,
+                              Committed done) {
+  AppendRecords(partition_index, records, std::nullopt, wait_for_commit,
+                [partition_index, done = std::move(done)](const ProduceOutcome& outcome) {
+                  if (outcome.error == ErrorCode::kNone) return done(absl::OkStatus());
+                  done(absl::UnavailableError(fmt::format("append to {}-{} failed: {} {}", kOffsetsTopic,
+                                                          partition_index, kafka::ErrorName(outcome.error),
+                                                          outcome.message)));
+                });
 }
 
 absl::Status GroupCoordinator::PersistGroup(const Group& group) {
@@ -235,8 +251,10 @@ void GroupCoordinator::CommitOffsets(const std::string& group_id,
   Append(PartitionFor(group_id), records, /*wait_for_commit=*/true,
          [this, group_id, offsets = std::move(offsets), done = std::move(done)](absl::Status status) {
            if (status.ok()) {
-             if (Group* group = Find(group_id)) {
-               for (const auto& [tp, offset] : offsets) group->offsets()[tp] = offset;
+             Group* group = Find(group_id);
+             for (const auto& [tp, offset] : offsets) {
+               pending_txn_.Supersede(group_id, tp);
+               if (group != nullptr) group->offsets()[tp] = offset;
              }
            }
            done(status);
@@ -246,6 +264,7 @@ void GroupCoordinator::CommitOffsets(const std::string& group_id,
 void GroupCoordinator::DeleteOffsets(Group& group, const std::vector<TopicPartition>& partitions, Committed done) {
   std::vector<KeyValue> records;
   for (const auto& tp : partitions) {
+    pending_txn_.Supersede(group.id(), tp);
     if (group.offsets().erase(tp)) records.emplace_back(OffsetKey(group.id(), tp), std::nullopt);
   }
   if (records.empty()) return done(absl::OkStatus());
@@ -260,6 +279,7 @@ void GroupCoordinator::DeleteGroup(const std::string& group_id, Committed done) 
   records.emplace_back(GroupKey(group_id), std::nullopt);
   it->second->Unload(ErrorCode::kCoordinatorNotAvailable);
   groups_.erase(it);
+  pending_txn_.DropGroup(group_id);
   Append(PartitionFor(group_id), records, /*wait_for_commit=*/true, std::move(done));
 }
 
@@ -310,7 +330,7 @@ void GroupCoordinator::StartLoad(int32_t partition) {
     absl::StatusOr<LoadedPartition> loaded = absl::UnavailableError("the offsets partition is not hosted yet");
     // Only a replica that already acts as leader has a log that no truncation will change.
     if (auto hosted = partitions_.Get(kOffsetsTopic, partition); hosted && hosted->leading()) {
-      loaded = LoadGroups(hosted->log());
+      loaded = LoadGroups(hosted->log(), partition);
     }
     Post([this, partition, epoch, started, loaded = std::move(loaded)]() mutable {
       InstallLoaded(partition, epoch, std::move(loaded), started);
@@ -344,6 +364,7 @@ void GroupCoordinator::InstallLoaded(int32_t partition, uint64_t epoch, absl::St
     group->offsets() = std::move(state.offsets);
     groups_[id] = std::move(group);
   }
+  pending_txn_.Merge(std::move(loaded->pending));
   owned->second.loaded = true;
   log::Info("group coordinator: loaded {}-{}: {} groups, {} offsets from {} records in {} ms", kOffsetsTopic, partition,
             loaded->groups.size(), offsets, loaded->records, clock_.MonotonicMs() - started_ms);
@@ -359,6 +380,7 @@ void GroupCoordinator::UnloadPartition(int32_t partition) {
     }
   }
   owned_.erase(partition);
+  pending_txn_.DropPartition(partition);
   log::Info("group coordinator: no longer leads {}-{}", kOffsetsTopic, partition);
 }
 
@@ -390,11 +412,61 @@ void GroupCoordinator::ExpireOffsets(int64_t now_ms) {
   }
 }
 
+namespace {
+
+// The error a TxnOffsetCommit answers for a failed append, as Kafka maps them.
+ErrorCode TxnCommitError(ErrorCode append_error) {
+  switch (append_error) {
+    case ErrorCode::kUnknownTopicOrPartition:
+    case ErrorCode::kNotEnoughReplicas:
+    case ErrorCode::kNotEnoughReplicasAfterAppend:
+    case ErrorCode::kRequestTimedOut:
+      return ErrorCode::kCoordinatorNotAvailable;
+    case ErrorCode::kNotLeaderOrFollower:
+    case ErrorCode::kKafkaStorageError:
+      return ErrorCode::kNotCoordinator;
+    case ErrorCode::kMessageTooLarge:
+    case ErrorCode::kRecordListTooLarge:
+      return ErrorCode::kInvalidCommitOffsetSize;
+    default:
+      return append_error;
+  }
+}
+
+}  // namespace
+
+void GroupCoordinator::CommitTxnOffsets(const std::string& group_id, int64_t producer_id, int16_t producer_epoch,
+                                        std::vector<std::pair<TopicPartition, CommittedOffset>> offsets,
+                                        std::function<void(ErrorCode)> done) {
+  if (offsets.empty()) return done(ErrorCode::kNone);
+  std::vector<KeyValue> records;
+  records.reserve(offsets.size());
+  for (const auto& [tp, offset] : offsets) records.emplace_back(OffsetKey(group_id, tp), EncodeOffsetValue(offset));
+  const int32_t partition = PartitionFor(group_id);
+  // Pending from the append on, so that a marker which overtakes the answer still finds them.
+  pending_txn_.Add(producer_id, partition, group_id, offsets);
+  AppendRecords(partition, records, TxnProducer{.id = producer_id, .epoch = producer_epoch}, /*wait_for_commit=*/true,
+                [this, group_id, partition, producer_id, offsets = std::move(offsets),
+                 done = std::move(done)](const ProduceOutcome& outcome) {
+                  if (outcome.error != ErrorCode::kNone) {
+                    log::Warn("group {}: transactional offset commit of producer {} failed: {} {}", group_id,
+                              producer_id, kafka::ErrorName(outcome.error), outcome.message);
+                    pending_txn_.Remove(producer_id, partition, group_id, offsets);
+                    return done(TxnCommitError(outcome.error));
+                  }
+                  done(ErrorCode::kNone);
+                });
+}
+
 void GroupCoordinator::CompleteTransaction(int32_t partition, int64_t producer_id, bool commit) {
-  // Transactional offsets (TxnOffsetCommit) are not written yet; nothing is pending.
-  (void)partition;
-  (void)producer_id;
-  (void)commit;
+  Post([this, partition, producer_id, commit] {
+    GroupOffsets ended = pending_txn_.Take(producer_id, partition);
+    if (!commit || owned_.count(partition) == 0) return;
+    for (auto& [group_id, offsets] : ended) {
+      Group& group = FindOrCreate(group_id);
+      for (auto& [tp, offset] : offsets) group.offsets()[tp] = std::move(offset);
+    }
+  });
 }
 
 }  // namespace sluice::broker::groups

@@ -29,6 +29,7 @@
 #include "broker/cluster/partition_manager.h"
 #include "broker/groups/group.h"
 #include "broker/groups/group_loader.h"
+#include "broker/groups/pending_txn_offsets.h"
 #include "common/clock.h"
 #include "common/config.h"
 
@@ -105,6 +106,17 @@ class GroupCoordinator {
   // Removes the group at once and tombstones it and its offsets.
   void DeleteGroup(const std::string& group_id, Committed done);
 
+  // TxnOffsetCommit: appends the offsets as part of the producer's transaction (a
+  // transactional batch under its id and epoch); once committed they are pending until the
+  // transaction ends. `done` gets the error for every partition (kNone: written).
+  void CommitTxnOffsets(const std::string& group_id, int64_t producer_id, int16_t producer_epoch,
+                        std::vector<std::pair<TopicPartition, CommittedOffset>> offsets,
+                        std::function<void(kafka::ErrorCode)> done);
+  // Whether a transaction that has not ended wrote an offset for the group's partition.
+  bool HasPendingTxnOffset(const std::string& group_id, const TopicPartition& partition) const {
+    return pending_txn_.IsPending(group_id, partition);
+  }
+
   // Any thread. A commit (`commit`) or abort marker of `producer_id` is committed in
   // __consumer_offsets partition `partition`: the offsets its transaction wrote there through
   // TxnOffsetCommit become the groups' committed offsets, or are dropped.
@@ -117,7 +129,15 @@ class GroupCoordinator {
   };
   using KeyValue = std::pair<std::string, std::optional<std::string>>;
 
-  // Appends on the partition's owner shard; `wait_for_commit` asks for acks=all.
+  struct TxnProducer {
+    int64_t id;
+    int16_t epoch;
+  };
+  // Appends on the partition's owner shard; `wait_for_commit` asks for acks=all. With
+  // `producer`, the batch is part of that producer's transaction. `done` runs on the
+  // coordinator thread.
+  void AppendRecords(int32_t partition, const std::vector<KeyValue>& records, std::optional<TxnProducer> producer,
+                     bool wait_for_commit, std::function<void(ProduceOutcome)> done);
   void Append(int32_t partition, const std::vector<KeyValue>& records, bool wait_for_commit, Committed done);
   absl::Status PersistGroup(const Group& group);
   std::unique_ptr<Group> NewGroup(const std::string& group_id);
@@ -150,6 +170,7 @@ class GroupCoordinator {
   std::map<int32_t, OwnedPartition> owned_;
   uint64_t next_load_epoch_ = 0;
   std::map<std::string, std::unique_ptr<Group>> groups_;
+  PendingTxnOffsets pending_txn_;
   int64_t next_retention_check_ms_ = 0;
 };
 

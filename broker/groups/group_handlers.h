@@ -16,6 +16,7 @@ void HandleLeaveGroup(BrokerContext& broker, RequestPtr request);
 void HandleOffsetCommit(BrokerContext& broker, RequestPtr request);
 void HandleOffsetFetch(BrokerContext& broker, RequestPtr request);
 void HandleOffsetDelete(BrokerContext& broker, RequestPtr request);
+void HandleTxnOffsetCommit(BrokerContext& broker, RequestPtr request);
 void HandleDescribeGroups(BrokerContext& broker, RequestPtr request);
 void HandleListGroups(BrokerContext& broker, RequestPtr request);
 void HandleDeleteGroups(BrokerContext& broker, RequestPtr request);

@@ -2,16 +2,38 @@
 
 #include "common/absl_compat.h"
 #include "common/log.h"
+#include "protocol/kafka/batch/control_record.h"
 #include "protocol/kafka/batch/record_reader.h"
 
 namespace sluice::broker::groups {
 
-absl::StatusOr<LoadedPartition> LoadGroups(const storage::PartitionLog& log) {
+namespace {
+
+// A transaction marker ends what the producer's transaction wrote to this partition.
+absl::Status ApplyMarker(const kafka::RecordBatchHeader& header, std::string_view batch, int32_t partition,
+                         LoadedPartition& loaded) {
+  return kafka::ForEachRecord(batch, [&](const kafka::RecordView& record) {
+    const auto type = record.key ? kafka::DecodeControlKey(*record.key) : std::nullopt;
+    if (!type) return absl::OkStatus();
+    GroupOffsets ended = loaded.pending.Take(header.producer_id, partition);
+    if (*type == kafka::ControlType::kCommit) {
+      for (auto& [group, offsets] : ended) {
+        for (auto& [tp, offset] : offsets) loaded.groups[group].offsets[tp] = std::move(offset);
+      }
+    }
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace
+
+absl::StatusOr<LoadedPartition> LoadGroups(const storage::PartitionLog& log, int32_t partition) {
   LoadedPartition loaded;
   int64_t skipped = 0;
   absl::Status status = log.ForEachBatch(log.log_start_offset(), [&](const kafka::RecordBatchHeader& header,
                                                                       std::string_view batch) {
-    if (header.is_control()) return absl::OkStatus();
+    if (header.is_control()) return ApplyMarker(header, batch, partition, loaded);
+    const bool transactional = header.is_transactional();
     return kafka::ForEachRecord(batch, [&](const kafka::RecordView& record) {
       ++loaded.records;
       if (!record.key) return absl::OkStatus();
@@ -22,6 +44,7 @@ absl::StatusOr<LoadedPartition> LoadGroups(const storage::PartitionLog& log) {
       }
       if (key->kind == RecordKind::kOffset) {
         const TopicPartition tp(key->topic, key->partition);
+        if (!transactional) loaded.pending.Supersede(key->group_id, tp);
         if (!record.value) {
           if (auto group = loaded.groups.find(key->group_id); group != loaded.groups.end()) group->second.offsets.erase(tp);
           return absl::OkStatus();
@@ -31,12 +54,17 @@ absl::StatusOr<LoadedPartition> LoadGroups(const storage::PartitionLog& log) {
           ++skipped;
           return absl::OkStatus();
         }
-        loaded.groups[key->group_id].offsets[tp] = std::move(*offset);
+        if (transactional) {
+          loaded.pending.Add(header.producer_id, partition, key->group_id, {{tp, std::move(*offset)}});
+        } else {
+          loaded.groups[key->group_id].offsets[tp] = std::move(*offset);
+        }
         return absl::OkStatus();
       }
       if (!record.value) {
         // Deleting a group also tombstones its offsets (written before this record).
         loaded.groups.erase(key->group_id);
+        loaded.pending.DropGroup(key->group_id);
         return absl::OkStatus();
       }
       auto group = DecodeGroupValue(*record.value);

@@ -1,5 +1,6 @@
 // OffsetCommit, OffsetFetch and OffsetDelete.
 
+#include <functional>
 #include <set>
 
 #include "broker/groups/group_handlers.h"
@@ -22,11 +23,16 @@ bool PartitionExists(const metadata::MetadataImage& image, const std::string& to
   return info && partition >= 0 && partition < static_cast<int32_t>(info->partitions.size());
 }
 
+// A group partition whose offset an open transaction may still replace (require_stable).
+using UnstableCheck = std::function<bool(const groups::TopicPartition&)>;
+
 // Fills an OffsetFetch topic list (the v0-7 or the v8+ shape: same fields, different types).
 // Topics the principal may not describe are left out of "all topics" and refused when named.
+// With `unstable` (require_stable, KIP-447), partitions with pending transactional offsets
+// answer UNSTABLE_OFFSET_COMMIT, which clients retry.
 template <class TopicOut, class TopicsIn>
 std::vector<TopicOut> FetchOffsets(const groups::Group* group, const std::optional<TopicsIn>& wanted,
-                                   const std::set<std::string>& hidden) {
+                                   const std::set<std::string>& hidden, const UnstableCheck& unstable = nullptr) {
   using PartitionOut = typename decltype(TopicOut::partitions)::value_type;
   std::vector<TopicOut> out;
   auto answer = [](int32_t partition, const groups::CommittedOffset* committed) {
@@ -37,12 +43,18 @@ std::vector<TopicOut> FetchOffsets(const groups::Group* group, const std::option
     p.metadata = committed ? committed->metadata.value_or("") : "";
     return p;
   };
+  auto mark_unstable = [&](const std::string& topic, PartitionOut& p) {
+    if (!unstable || !unstable({topic, p.partition_index})) return;
+    p = answer(p.partition_index, nullptr);
+    p.error_code = ToInt(ErrorCode::kUnstableOffsetCommit);
+  };
   if (!wanted) {  // every partition the group has an offset for
     if (group == nullptr) return out;
     for (const auto& [tp, committed] : group->offsets()) {
       if (hidden.count(tp.first) > 0) continue;
       if (out.empty() || out.back().name != tp.first) out.push_back(TopicOut{.name = tp.first});
       out.back().partitions.push_back(answer(tp.second, &committed));
+      mark_unstable(tp.first, out.back().partitions.back());
     }
     return out;
   }
@@ -55,6 +67,7 @@ std::vector<TopicOut> FetchOffsets(const groups::Group* group, const std::option
         if (it != group->offsets().end()) committed = &it->second;
       }
       t.partitions.push_back(answer(partition, committed));
+      mark_unstable(topic.name, t.partitions.back());
       if (hidden.count(topic.name) > 0) {
         t.partitions.back() = answer(partition, nullptr);
         t.partitions.back().error_code = ToInt(ErrorCode::kTopicAuthorizationFailed);
@@ -227,14 +240,18 @@ void HandleOffsetFetch(BrokerContext& broker, RequestPtr request) {
       return denied_groups.count(group) > 0 ? ErrorCode::kGroupAuthorizationFailed : coordinator.CheckGroupId(group);
     };
     kafka::OffsetFetchResponse response;
+    auto unstable_in = [&](const std::string& group) -> UnstableCheck {
+      if (!body->require_stable) return nullptr;
+      return [&coordinator, group](const groups::TopicPartition& tp) { return coordinator.HasPendingTxnOffset(group, tp); };
+    };
     if (request->version() >= 8) {
       for (const auto& g : body->groups) {
         kafka::OffsetFetchResponse::OffsetFetchResponseGroup out{.group_id = g.group_id};
         const ErrorCode error = check(g.group_id);
         out.error_code = ToInt(error);
         if (error == ErrorCode::kNone) {
-          out.topics = FetchOffsets<kafka::OffsetFetchResponse::OffsetFetchResponseTopics>(coordinator.Find(g.group_id),
-                                                                                          g.topics, hidden);
+          out.topics = FetchOffsets<kafka::OffsetFetchResponse::OffsetFetchResponseTopics>(
+              coordinator.Find(g.group_id), g.topics, hidden, unstable_in(g.group_id));
         }
         response.groups.push_back(std::move(out));
       }
@@ -242,8 +259,8 @@ void HandleOffsetFetch(BrokerContext& broker, RequestPtr request) {
     }
     const ErrorCode error = check(body->group_id);
     if (error == ErrorCode::kNone) {
-      response.topics = FetchOffsets<kafka::OffsetFetchResponse::OffsetFetchResponseTopic>(coordinator.Find(body->group_id),
-                                                                                          body->topics, hidden);
+      response.topics = FetchOffsets<kafka::OffsetFetchResponse::OffsetFetchResponseTopic>(
+          coordinator.Find(body->group_id), body->topics, hidden, unstable_in(body->group_id));
     } else if (request->version() >= 2) {
       response.error_code = ToInt(error);
     } else {  // v1 reports errors per partition only

@@ -48,6 +48,7 @@ constexpr Route kRoutes[] = {
     {21, HandleDeleteRecords},
     {22, HandleInitProducerId},
     {23, HandleOffsetForLeaderEpoch},
+    {28, HandleTxnOffsetCommit},
     {29, HandleDescribeAcls},
     {30, HandleCreateAcls},
     {31, HandleDeleteAcls},

@@ -33,6 +33,7 @@ constexpr AdvertisedApi kAdvertised[] = {
     {DeleteRecordsRequest::kApiKey, "DeleteRecords", 0, DeleteRecordsRequest::kMaxVersion, 0},
     {InitProducerIdRequest::kApiKey, "InitProducerId", 0, InitProducerIdRequest::kMaxVersion, 0},
     {OffsetForLeaderEpochRequest::kApiKey, "OffsetForLeaderEpoch", 2, OffsetForLeaderEpochRequest::kMaxVersion, 2},
+    {TxnOffsetCommitRequest::kApiKey, "TxnOffsetCommit", 0, TxnOffsetCommitRequest::kMaxVersion, 0},
     {DescribeAclsRequest::kApiKey, "DescribeAcls", 1, DescribeAclsRequest::kMaxVersion, 1},
     {CreateAclsRequest::kApiKey, "CreateAcls", 1, CreateAclsRequest::kMaxVersion, 1},
     {DeleteAclsRequest::kApiKey, "DeleteAcls", 1, DeleteAclsRequest::kMaxVersion, 1},

@@ -3,6 +3,7 @@
 #include "broker/groups/group_loader.h"
 #include "broker/groups/group_records.h"
 #include "common/clock.h"
+#include "protocol/kafka/batch/control_record.h"
 #include "protocol/kafka/batch/record_batch_builder.h"
 #include "tests/unit/storage_log/log_test_util.h"
 
@@ -28,8 +29,9 @@ Group StableGroup() {
   return group;
 }
 
-void AppendRecords(PartitionLog& log, const std::vector<std::pair<std::string, std::optional<std::string>>>& records) {
-  sluice::kafka::RecordBatchBuilder builder;
+void AppendRecords(PartitionLog& log, const std::vector<std::pair<std::string, std::optional<std::string>>>& records,
+                   sluice::kafka::RecordBatchBuilder::Options options = {}) {
+  sluice::kafka::RecordBatchBuilder builder(options);
   for (const auto& [key, value] : records) {
     builder.Add(key, value ? std::optional<std::string_view>(*value) : std::nullopt, 1000);
   }
@@ -98,7 +100,7 @@ TEST_CASE("replaying a partition keeps the last record per key and honours tombs
   AppendRecords(**log, {{offset_key("g2", "u", 0), value(1)}, {group_key("g2"), std::nullopt}});
   AppendRecords(**log, {{offset_key("g3", "u", 0), value(3)}, {"junk key", value(1)}, {std::string(), value(1)}});
 
-  auto loaded = LoadGroups(**log);
+  auto loaded = LoadGroups(**log, 0);
   REQUIRE(loaded.ok());
   CHECK(loaded->records == 10);
   REQUIRE(loaded->groups.size() == 2);  // g2 was deleted
@@ -109,4 +111,67 @@ TEST_CASE("replaying a partition keeps the last record per key and honours tombs
   CHECK(g1.offsets.at({"t", 0}).offset == 6);
   CHECK(loaded->groups.at("g3").offsets.at({"u", 0}).offset == 3);
   CHECK_FALSE(loaded->groups.at("g3").metadata.has_value());
+}
+
+TEST_CASE("replaying a partition applies transactional offsets at their commit marker only") {
+  using sluice::kafka::ControlType;
+  TempDir dir;
+  ManualClock clock(1'000'000);
+  auto log = PartitionLog::Open(dir.path() / "__consumer_offsets-4", {}, clock);
+  REQUIRE(log.ok());
+  auto key = [](std::string group, int32_t partition) {
+    return EncodeKey({.kind = RecordKind::kOffset, .group_id = group, .topic = "in", .partition = partition});
+  };
+  auto value = [](int64_t offset) { return EncodeOffsetValue({.offset = offset}); };
+  auto in_txn = [](int64_t producer) {
+    return sluice::kafka::RecordBatchBuilder::Options{.producer_id = producer, .producer_epoch = 0, .transactional = true};
+  };
+  auto marker = [&](int64_t producer, ControlType type) {
+    sluice::kafka::RecordBatchBuilder::Options options = in_txn(producer);
+    options.control = true;
+    AppendRecords(**log, {{sluice::kafka::EncodeControlKey(type), sluice::kafka::EncodeControlValue(3)}}, options);
+  };
+  AppendRecords(**log, {{key("g", 0), value(10)}, {key("g", 1), value(10)}});
+  AppendRecords(**log, {{key("g", 0), value(20)}}, in_txn(100));  // committed below
+  AppendRecords(**log, {{key("g", 1), value(30)}}, in_txn(200));  // aborted below
+  AppendRecords(**log, {{key("g", 2), value(40)}}, in_txn(300));  // still open at the end
+  AppendRecords(**log, {{key("h", 0), value(50)}}, in_txn(400));  // superseded by a plain commit
+  AppendRecords(**log, {{key("h", 0), value(55)}});
+  marker(100, ControlType::kCommit);
+  marker(200, ControlType::kAbort);
+  marker(400, ControlType::kCommit);
+
+  auto loaded = LoadGroups(**log, 4);
+  REQUIRE(loaded.ok());
+  const auto& g = loaded->groups.at("g").offsets;
+  CHECK(g.at({"in", 0}).offset == 20);
+  CHECK(g.at({"in", 1}).offset == 10);
+  CHECK(g.count({"in", 2}) == 0);
+  CHECK(loaded->groups.at("h").offsets.at({"in", 0}).offset == 55);
+  CHECK(loaded->pending.IsPending("g", {"in", 2}));
+  CHECK_FALSE(loaded->pending.IsPending("g", {"in", 0}));
+  GroupOffsets open = loaded->pending.Take(300, 4);
+  CHECK(open.at("g").at({"in", 2}).offset == 40);
+  CHECK(loaded->pending.empty());
+}
+
+TEST_CASE("pending transactional offsets end with their transaction in their partition") {
+  PendingTxnOffsets pending;
+  pending.Add(7, 1, "g", {{{"t", 0}, CommittedOffset{.offset = 5}}});
+  pending.Add(7, 2, "other", {{{"t", 0}, CommittedOffset{.offset = 6}}});
+  pending.Add(8, 1, "g", {{{"t", 1}, CommittedOffset{.offset = 9}}});
+  CHECK(pending.IsPending("g", {"t", 0}));
+  CHECK(pending.Take(7, 3).empty());  // another partition's marker
+  GroupOffsets taken = pending.Take(7, 1);
+  CHECK(taken.at("g").at({"t", 0}).offset == 5);
+  CHECK_FALSE(pending.IsPending("g", {"t", 0}));
+  CHECK(pending.IsPending("other", {"t", 0}));
+
+  pending.Supersede("g", {"t", 1});
+  CHECK_FALSE(pending.IsPending("g", {"t", 1}));
+  pending.Add(9, 1, "g", {{{"t", 3}, CommittedOffset{.offset = 1}}});
+  pending.Remove(9, 1, "g", {{{"t", 3}, CommittedOffset{}}});
+  CHECK_FALSE(pending.IsPending("g", {"t", 3}));
+  pending.DropPartition(2);
+  CHECK(pending.empty());
 }
