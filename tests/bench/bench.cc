@@ -23,6 +23,7 @@
 #include <vector>
 
 #include <librdkafka/rdkafka.h>
+#include <unistd.h>
 
 #include "tests/integration/clients/topic_setup.h"
 
@@ -47,6 +48,7 @@ struct Options {
   double rate = 0;      // msgs/s; 0 = as fast as possible
   double duration = 0;  // with --rate: run this long instead of --messages
   int timeout_s = 600;
+  long transaction_records = 0;  // > 0: a transactional producer committing every N messages
   std::vector<std::pair<std::string, std::string>> extra;  // -X key=value
 };
 
@@ -67,6 +69,8 @@ void Usage(FILE* out) {
       "  --rate R               produce at R msgs/s (paced) for latency measurement\n"
       "  --duration S           with --rate: N = R*S\n"
       "  --timeout S            bound on the whole run (default 600)\n"
+      "  --transaction-records N  transactional producer: one transaction per N messages,\n"
+      "                         reporting commit latency (transactional.id: -X, or one per run)\n"
       "  --name LABEL           label echoed in the RESULT line\n"
       "  -X key=value           any librdkafka property (repeatable)\n",
       out);
@@ -115,6 +119,7 @@ bool ParseArgs(int argc, char** argv, Options* o) {
     else if (arg == "--rate") { if (!number(1, 1e9)) return false; o->rate = n; }
     else if (arg == "--duration") { if (!number(0.001, 86400)) return false; o->duration = n; }
     else if (arg == "--timeout") { if (!number(1, 86400)) return false; o->timeout_s = static_cast<int>(n); }
+    else if (arg == "--transaction-records") { if (!number(1, 1e9)) return false; o->transaction_records = static_cast<long>(n); }
     else if (arg == "-X") {
       const char* eq = std::strchr(v, '=');
       if (!eq || eq == v) {
@@ -248,6 +253,10 @@ int RunProduce(const Options& o) {
       {"queue.buffering.max.kbytes", "2097151"},
   };
   if (!o.batch_size.empty()) props.emplace_back("batch.size", o.batch_size);
+  const bool transactional = o.transaction_records > 0;
+  const bool txn_id_given = std::any_of(o.extra.begin(), o.extra.end(),
+                                        [](const auto& kv) { return kv.first == "transactional.id"; });
+  if (transactional && !txn_id_given) props.emplace_back("transactional.id", "sluice-bench-" + std::to_string(getpid()));
   rd_kafka_conf_t* conf = MakeConf(o, props);
   if (!conf) return 2;
   rd_kafka_conf_set_dr_msg_cb(conf, OnDelivery);
@@ -274,10 +283,29 @@ int RunProduce(const Options& o) {
   }
 
   const int64_t deadline = NowNs() + int64_t{o.timeout_s} * 1000000000;
+  LatencySamples commit_latency;
+  // A failed transactional call ends the run: the figures would not describe transactions.
+  auto txn_ok = [&](rd_kafka_error_t* error, const char* what) {
+    if (error == nullptr) return true;
+    std::fprintf(stderr, "sluice-bench: %s failed: %s\n", what, rd_kafka_error_string(error));
+    rd_kafka_error_destroy(error);
+    return false;
+  };
+  const int txn_timeout_ms = o.timeout_s * 1000;
+  if (transactional && !txn_ok(rd_kafka_init_transactions(rk, txn_timeout_ms), "init_transactions")) {
+    rd_kafka_topic_destroy(rkt);
+    rd_kafka_destroy(rk);
+    return 1;
+  }
   const int64_t start = NowNs();
   const double interval_ns = o.rate > 0 ? 1e9 / o.rate : 0;
   int rc = 0;
   for (long i = 0; i < o.messages && rc == 0; i++) {
+    if (transactional && i % o.transaction_records == 0 &&
+        !txn_ok(rd_kafka_begin_transaction(rk), "begin_transaction")) {
+      rc = 1;
+      break;
+    }
     if (interval_ns > 0) {
       int64_t due = start + static_cast<int64_t>(static_cast<double>(i) * interval_ns);
       if (due > NowNs()) {
@@ -302,6 +330,11 @@ int RunProduce(const Options& o) {
       rd_kafka_poll(rk, 1);
     }
     if ((i & 1023) == 0) rd_kafka_poll(rk, 0);
+    if (transactional && ((i + 1) % o.transaction_records == 0 || i + 1 == o.messages)) {
+      const int64_t commit_start = NowNs();
+      if (!txn_ok(rd_kafka_commit_transaction(rk, txn_timeout_ms), "commit_transaction")) rc = 1;
+      commit_latency.Add(NowNs() - commit_start);
+    }
   }
   while (rc == 0 && rd_kafka_outq_len(rk) > 0) {
     if (NowNs() > deadline) {
@@ -323,6 +356,11 @@ int RunProduce(const Options& o) {
                   " p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f acks=%s partitions=%d rate=%.0f",
                   state.latency.PercentileMs(0.50), state.latency.PercentileMs(0.99),
                   state.latency.PercentileMs(0.999), state.latency.MaxMs(), o.acks.c_str(), partitions, o.rate);
+    if (transactional) {
+      const size_t used = std::strlen(extra);
+      std::snprintf(extra + used, sizeof(extra) - used, " commit_p50_ms=%.3f commit_p99_ms=%.3f",
+                    commit_latency.PercentileMs(0.50), commit_latency.PercentileMs(0.99));
+    }
     PrintResult(o, state.delivered, state.delivered * o.size, o.size, seconds, extra);
     std::printf("  delivery latency p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms\n", state.latency.PercentileMs(0.50),
                 state.latency.PercentileMs(0.99), state.latency.PercentileMs(0.999));
