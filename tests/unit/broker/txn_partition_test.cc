@@ -3,9 +3,13 @@
 // transactions are reported with the data they cover, and a producer's first transactional
 // write waits for the coordinator's verification.
 
+#include <endian.h>
+
 #include <catch2/catch.hpp>
+#include <cstring>
 
 #include "broker/cluster/partition.h"
+#include "protocol/kafka/batch/control_record.h"
 #include "protocol/kafka/batch/record_batch_builder.h"
 #include "tests/unit/broker/replica_harness.h"
 
@@ -155,4 +159,51 @@ TEST_CASE("the first transactional write in a partition waits for verification")
   REQUIRE(next->has_value());
   CHECK((*next)->error == ErrorCode::kNone);
   CHECK(asked == 3);
+}
+
+TEST_CASE("a verification answered after a marker ended the transaction is stale") {
+  Harness h;
+  h.Assign(kSelf, 1, 1, {1});
+  std::function<void(ErrorCode)> pending;
+  auto held = [&pending](std::function<void(ErrorCode)> done) { pending = std::move(done); };
+  auto late = Produce(h, TxnBatch(5, 0, 0), held);
+  REQUIRE(h.On([&] { return static_cast<bool>(pending); }));
+  REQUIRE(Marker(h, 5, 0, /*commit=*/false)->has_value());  // the coordinator aborted meanwhile
+  pending(ErrorCode::kNone);
+  h.WaitFor([&] { return late->has_value(); }, "the late produce's answer");
+  CHECK((*late)->error == ErrorCode::kInvalidTxnState);
+  CHECK(h.partition->log().log_end_offset() == 1);  // only the marker
+}
+
+TEST_CASE("a follower keeps the same transaction state from what it fetches") {
+  Harness h;
+  h.Assign(2, 1, 1, {1, 2});  // broker 2 leads; this replica follows
+  kafka::RecordBatchBuilder data(kafka::RecordBatchBuilder::Options{
+      .base_offset = 0, .partition_leader_epoch = 1, .producer_id = 5, .producer_epoch = 0, .base_sequence = 0,
+      .transactional = true});
+  data.Add("k", "v", 1000);
+  std::string batches = data.Build().value();
+  kafka::TxnMarker abort{.type = kafka::ControlType::kAbort, .coordinator_epoch = 1};
+  std::string marker = kafka::BuildTxnMarkerBatch(5, 0, abort, 2000).value();
+  // As the leader stored it: offset 1, its epoch.
+  std::memcpy(marker.data(), "\0\0\0\0\0\0\0\1", 8);
+  const int32_t epoch = htobe32(1);
+  std::memcpy(marker.data() + kafka::batch_layout::kPartitionLeaderEpoch, &epoch, 4);
+  batches += marker;
+  h.WaitFor([&] { return h.partition->ReadyToFetch(); }, "the follower to be ready");
+  h.On([&] {
+    auto position = h.partition->follower_position();
+    return h.partition->OnFetchedFromLeader(position, {.high_watermark = 1, .log_start_offset = 0, .records = batches});
+  });
+  CHECK(h.partition->last_stable_offset() == 0);  // the marker is not committed yet
+  h.On([&] {
+    auto position = h.partition->follower_position();
+    return h.partition->OnFetchedFromLeader(position, {.high_watermark = 2, .log_start_offset = 0});
+  });
+  CHECK(h.partition->last_stable_offset() == 2);
+  // Leading now, it answers read_committed consumers with the aborted transaction.
+  h.Assign(kSelf, 2, 2, {1, 2});
+  auto read = ConsumerRead(h, 0, true);
+  REQUIRE(read.aborted_transactions.size() == 1);
+  CHECK(read.aborted_transactions[0] == AbortedTxn{.producer_id = 5, .first_offset = 0, .last_offset = 1});
 }
