@@ -1,7 +1,7 @@
 """Transactions in the log, driven with raw frames (no transaction coordinator is involved, so no
 verification happens): transactional produce, WriteTxnMarkers, the last stable offset and
-aborted transactions in Fetch, ListOffsets read_committed, DescribeProducers, and all of it
-rebuilt from the log after a crash."""
+aborted transactions in Fetch, ListOffsets read_committed, DescribeProducers, all of it
+rebuilt from the log after a crash, and held the same by a follower that becomes leader."""
 import struct
 import unittest
 
@@ -205,6 +205,65 @@ class TxnLogTest(unittest.TestCase):
             self.assertEqual(after["aborted"], [(b, 3)])
             self.assertEqual(list_latest(port, next(correlation), 1), 8)
             self.assertEqual(describe_producers(port, next(correlation))[c], (c_epoch, 0, COORDINATOR_EPOCH, -1))
+
+
+    def test_a_new_leader_has_the_same_transaction_state(self):
+        with Cluster(brokers=3) as cluster:
+            admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
+            for future in admin.create_topics([NewTopic(TOPIC, 1, 3)]).values():
+                future.result(30)
+            state = wait_until(lambda: (s := partition_state(cluster.bootstrap)) and len(s[1]) == 3 and s, 30,
+                               "three in-sync replicas of txn-0")
+            leader = state[0]
+            port = cluster.broker_ports[leader - 1]
+            correlation = iter(range(1, 10000))
+            (a, a_epoch), (b, b_epoch) = [init_producer_id(port, next(correlation)) for _ in range(2)]
+
+            def txn_batch(values, producer_id, epoch):
+                return kw.record_batch(values, producer_id, epoch, 0, attributes=kw.TRANSACTIONAL)
+            wait_until(lambda: produce(port, next(correlation), "ta", txn_batch([b"a1"], a, a_epoch))[0] == 0, 30,
+                       "the leader to accept producer a's write")  # offset 0
+            self.assertEqual(produce(port, next(correlation), "tb", txn_batch([b"b1"], b, b_epoch)), (0, 1))
+            self.assertEqual(write_txn_markers(port, next(correlation), [(a, a_epoch, False, COORDINATOR_EPOCH)]),
+                             [0])  # 2: aborts a
+            self.assertEqual(fetch(port, next(correlation), 1)["last_stable_offset"], 1, "b is open at 1")
+
+            cluster.brokers[leader - 1].kill9()
+            state = wait_until(lambda: (s := partition_state(cluster.bootstrap)) and s[0] not in (-1, leader) and s,
+                               30, f"a leader of txn-0 other than {leader}")
+            port = cluster.broker_ports[state[0] - 1]
+            # The follower rebuilt the same state from what it fetched.
+            committed = wait_until(
+                lambda: (f := fetch_or_none(port, next(correlation), 1)) and f["high_watermark"] == 3 and f, 30,
+                "the new leader to serve txn-0 up to its high watermark 3")
+            self.assertEqual(committed["last_stable_offset"], 1)
+            self.assertEqual(committed["aborted"], [(a, 0)])
+            self.assertEqual(describe_producers(port, next(correlation))[b], (b_epoch, 0, -1, 1))
+            self.assertEqual(write_txn_markers(port, next(correlation), [(b, b_epoch, True, COORDINATOR_EPOCH)]),
+                             [0])  # 3: commits b
+            after = fetch(port, next(correlation), 1)
+            self.assertEqual((after["high_watermark"], after["last_stable_offset"]), (4, 4))
+            self.assertEqual(after["aborted"], [(a, 0)])
+            self.assertEqual(after["batches"], [0, 1, 2, 3])
+
+
+def partition_state(bootstrap):
+    """(leader, isr) of TOPIC-0 as a client sees them, or None while unknown."""
+    try:
+        metadata = AdminClient({"bootstrap.servers": bootstrap}).list_topics(TOPIC, timeout=5)
+    except Exception:  # a broker of the bootstrap list may be down
+        return None
+    info = metadata.topics.get(TOPIC)
+    if info is None or info.error is not None or 0 not in info.partitions:
+        return None
+    return info.partitions[0].leader, sorted(info.partitions[0].isrs)
+
+
+def fetch_or_none(port, correlation_id, isolation_level):
+    try:
+        return fetch(port, correlation_id, isolation_level)
+    except (AssertionError, OSError):
+        return None
 
 
 def list_latest_or_none(port, correlation_id):
