@@ -5,6 +5,7 @@ rebuilt from the log after a crash, and held the same by a follower that becomes
 import struct
 import unittest
 
+from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from harness import Cluster, wait_until
@@ -206,6 +207,11 @@ class TxnLogTest(unittest.TestCase):
             self.assertEqual(list_latest(port, next(correlation), 1), 8)
             self.assertEqual(describe_producers(port, next(correlation))[c], (c_epoch, 0, COORDINATOR_EPOCH, -1))
 
+            # A real consumer skips the aborted records and the markers only when reading committed.
+            self.assertEqual(consume_values(cluster.bootstrap, "read_committed", 4), [b"plain", b"a1", b"a2", b"c1"])
+            self.assertEqual(consume_values(cluster.bootstrap, "read_uncommitted", 5),
+                             [b"plain", b"a1", b"a2", b"b1", b"c1"])
+
 
     def test_a_new_leader_has_the_same_transaction_state(self):
         with Cluster(brokers=3) as cluster:
@@ -245,6 +251,34 @@ class TxnLogTest(unittest.TestCase):
             self.assertEqual((after["high_watermark"], after["last_stable_offset"]), (4, 4))
             self.assertEqual(after["aborted"], [(a, 0)])
             self.assertEqual(after["batches"], [0, 1, 2, 3])
+
+
+def consume_values(bootstrap, isolation_level, expected):
+    """The values librdkafka hands out from TOPIC-0 at `isolation_level`, once it reached the log
+    end (8) and holds at least `expected` of them."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "unused", "enable.auto.commit": False,
+                         "isolation.level": isolation_level, "enable.partition.eof": True})
+    consumer.assign([TopicPartition(TOPIC, 0, 0)])
+    values = []
+    at_end = []
+
+    def done():
+        message = consumer.poll(0.5)
+        if message is not None and message.error() is None:
+            values.append(message.value())
+        elif message is not None and message.error().code() == -191:  # _PARTITION_EOF
+            at_end.append(message.offset())
+        return len(values) >= expected and at_end and at_end[-1] == 8
+    try:
+        wait_until(done, 30, f"{expected} values from {TOPIC} at {isolation_level}", interval=0)
+        # Nothing more arrives: an aborted record handed out late would show here.
+        for _ in range(3):
+            message = consumer.poll(0.2)
+            if message is not None and message.error() is None:
+                values.append(message.value())
+    finally:
+        consumer.close()
+    return values
 
 
 def partition_state(bootstrap):
