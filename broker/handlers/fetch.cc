@@ -125,6 +125,8 @@ class FetchOperation : public FetchWaiter, public std::enable_shared_from_this<F
   static void SetError(FetchResponse::PartitionData& out, ErrorCode error) {
     out.error_code = static_cast<int16_t>(error);
     out.high_watermark = -1;
+    out.last_stable_offset = -1;  // a parked fetch may have read before
+    out.aborted_transactions = std::nullopt;
     out.records = kafka::Records::Borrow({});
   }
 
