@@ -207,7 +207,10 @@ void Partition::RecordProducerBatches(std::string_view batches) {
 
 void Partition::UpdateLastStableOffset() {
   const std::optional<int64_t> unstable = producers_.FirstUnstableOffset(high_watermark_);
-  last_stable_offset_ = unstable ? std::min(*unstable, high_watermark_) : high_watermark_;
+  // Retention (bounded by the high watermark) may have cut into an open transaction: as in
+  // Kafka, the LSO never lies below the log start.
+  last_stable_offset_ =
+      unstable ? std::min(std::max(*unstable, log_->log_start_offset()), high_watermark_) : high_watermark_;
   last_stable_offset_mirror_.store(last_stable_offset_, std::memory_order_release);
 }
 

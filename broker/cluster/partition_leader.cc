@@ -284,6 +284,11 @@ PartitionReadResult Partition::Read(const PartitionRead& read, const std::shared
   // Consumers see only what the ISR holds (read_committed: only decided transactions);
   // followers read to the log end.
   const bool read_committed = read.read_committed && !from_follower;
+  // Retention and DeleteRecords move the log start off the owner shard; the LSO follows it here.
+  if (read_committed) {
+    UpdateLastStableOffset();
+    result.last_stable_offset = last_stable_offset_;
+  }
   const int64_t max_offset = from_follower ? log_end : read_committed ? last_stable_offset_ : high_watermark_;
   auto data = log_->Read(read.fetch_offset, read.max_bytes, max_offset, read.min_one_batch);
   if (!data.ok()) {

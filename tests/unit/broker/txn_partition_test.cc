@@ -207,3 +207,18 @@ TEST_CASE("a follower keeps the same transaction state from what it fetches") {
   REQUIRE(read.aborted_transactions.size() == 1);
   CHECK(read.aborted_transactions[0] == AbortedTxn{.producer_id = 5, .first_offset = 0, .last_offset = 1});
 }
+
+TEST_CASE("the LSO never lies below the log start") {
+  Harness h;
+  h.Assign(kSelf, 1, 1, {1});
+  REQUIRE(Produce(h, TxnBatch(5, 0, 0))->has_value());                         // 0: stays open
+  REQUIRE(Produce(h, TxnBatch(6, 0, 0, /*transactional=*/false))->has_value());  // 1
+  CHECK(h.partition->last_stable_offset() == 0);
+  // The answer waits for the followers; the leader's log start moves first.
+  auto deleted = h.DeleteRecords(1);
+  h.WaitFor([&] { return h.partition->log().log_start_offset() == 1 && h.partition->leading(); },
+            "the leader's log start to reach 1");
+  auto read = ConsumerRead(h, 1, true);
+  CHECK(read.last_stable_offset == 1);
+  CHECK(h.partition->last_stable_offset() == 1);
+}
