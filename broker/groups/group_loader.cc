@@ -9,20 +9,17 @@ namespace sluice::broker::groups {
 
 namespace {
 
-// A transaction marker ends what the producer's transaction wrote to this partition.
-absl::Status ApplyMarker(const kafka::RecordBatchHeader& header, std::string_view batch, int32_t partition,
-                         LoadedPartition& loaded) {
-  return kafka::ForEachRecord(batch, [&](const kafka::RecordView& record) {
-    const auto type = record.key ? kafka::DecodeControlKey(*record.key) : std::nullopt;
-    if (!type) return absl::OkStatus();
-    GroupOffsets ended = loaded.pending.Take(header.producer_id, partition);
-    if (*type == kafka::ControlType::kCommit) {
-      for (auto& [group, offsets] : ended) {
-        for (auto& [tp, offset] : offsets) loaded.groups[group].offsets[tp] = std::move(offset);
-      }
-    }
-    return absl::OkStatus();
-  });
+// A transaction marker ends what the producer's transaction wrote to this partition. A control
+// batch that is no marker ends nothing.
+void ApplyMarker(const kafka::RecordBatchHeader& header, std::string_view batch, int32_t partition,
+                 LoadedPartition& loaded) {
+  auto marker = kafka::ParseTxnMarker(batch);
+  if (!marker.ok()) return;
+  GroupOffsets ended = loaded.pending.Take(header.producer_id, partition);
+  if (!marker->commit()) return;
+  for (auto& [group, offsets] : ended) {
+    for (auto& [tp, offset] : offsets) loaded.groups[group].offsets[tp] = std::move(offset);
+  }
 }
 
 }  // namespace
@@ -32,7 +29,10 @@ absl::StatusOr<LoadedPartition> LoadGroups(const storage::PartitionLog& log, int
   int64_t skipped = 0;
   absl::Status status = log.ForEachBatch(log.log_start_offset(), [&](const kafka::RecordBatchHeader& header,
                                                                       std::string_view batch) {
-    if (header.is_control()) return ApplyMarker(header, batch, partition, loaded);
+    if (header.is_control()) {
+      ApplyMarker(header, batch, partition, loaded);
+      return absl::OkStatus();
+    }
     const bool transactional = header.is_transactional();
     return kafka::ForEachRecord(batch, [&](const kafka::RecordView& record) {
       ++loaded.records;

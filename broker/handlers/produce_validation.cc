@@ -62,6 +62,10 @@ ValidatedBatches ValidateProduceBatches(std::string_view batches, const Partitio
   if (headers->front().producer_id >= 0 && headers->size() != 1) {
     return {.error = ErrorCode::kInvalidRecord, .message = "an idempotent produce must carry exactly one batch per partition"};
   }
+  // Only the group coordinator writes batches with a producer id and no sequence.
+  if (headers->front().producer_id >= 0 && headers->front().base_sequence < 0) {
+    return {.error = ErrorCode::kInvalidRecord, .message = "an idempotent batch needs a base sequence"};
+  }
   return {.first = headers->front()};
 }
 

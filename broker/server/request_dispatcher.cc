@@ -48,6 +48,7 @@ constexpr Route kRoutes[] = {
     {21, HandleDeleteRecords},
     {22, HandleInitProducerId},
     {23, HandleOffsetForLeaderEpoch},
+    {27, HandleWriteTxnMarkers},
     {28, HandleTxnOffsetCommit},
     {29, HandleDescribeAcls},
     {30, HandleCreateAcls},
@@ -67,6 +68,7 @@ constexpr Route kRoutes[] = {
     {51, HandleAlterUserScramCredentials},
     {55, HandleDescribeQuorum},
     {60, HandleDescribeCluster},
+    {61, HandleDescribeProducers},
     {74, HandleListClientMetricsResources},
 };
 

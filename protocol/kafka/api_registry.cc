@@ -33,6 +33,7 @@ constexpr AdvertisedApi kAdvertised[] = {
     {DeleteRecordsRequest::kApiKey, "DeleteRecords", 0, DeleteRecordsRequest::kMaxVersion, 0},
     {InitProducerIdRequest::kApiKey, "InitProducerId", 0, InitProducerIdRequest::kMaxVersion, 0},
     {OffsetForLeaderEpochRequest::kApiKey, "OffsetForLeaderEpoch", 2, OffsetForLeaderEpochRequest::kMaxVersion, 2},
+    {WriteTxnMarkersRequest::kApiKey, "WriteTxnMarkers", 0, WriteTxnMarkersRequest::kMaxVersion, 0},
     {TxnOffsetCommitRequest::kApiKey, "TxnOffsetCommit", 0, TxnOffsetCommitRequest::kMaxVersion, 0},
     {DescribeAclsRequest::kApiKey, "DescribeAcls", 1, DescribeAclsRequest::kMaxVersion, 1},
     {CreateAclsRequest::kApiKey, "CreateAcls", 1, CreateAclsRequest::kMaxVersion, 1},
@@ -58,6 +59,7 @@ constexpr AdvertisedApi kAdvertised[] = {
      AlterUserScramCredentialsRequest::kMaxVersion, 0},
     {DescribeQuorumRequest::kApiKey, "DescribeQuorum", 0, DescribeQuorumRequest::kMaxVersion, 0},
     {DescribeClusterRequest::kApiKey, "DescribeCluster", 0, DescribeClusterRequest::kMaxVersion, 0},
+    {DescribeProducersRequest::kApiKey, "DescribeProducers", 0, DescribeProducersRequest::kMaxVersion, 0},
     // GetTelemetrySubscriptions (71) and PushTelemetry (72) stay unadvertised, as in a Kafka broker
     // without a client telemetry receiver (KIP-714): clients then never push metrics.
     {ListClientMetricsResourcesRequest::kApiKey, "ListClientMetricsResources", 0,

@@ -127,9 +127,9 @@ TEST_CASE("replaying a partition applies transactional offsets at their commit m
     return sluice::kafka::RecordBatchBuilder::Options{.producer_id = producer, .producer_epoch = 0, .transactional = true};
   };
   auto marker = [&](int64_t producer, ControlType type) {
-    sluice::kafka::RecordBatchBuilder::Options options = in_txn(producer);
-    options.control = true;
-    AppendRecords(**log, {{sluice::kafka::EncodeControlKey(type), sluice::kafka::EncodeControlValue(3)}}, options);
+    auto batch = sluice::kafka::BuildTxnMarkerBatch(producer, 0, {.type = type, .coordinator_epoch = 3}, 1000);
+    REQUIRE(batch.ok());
+    REQUIRE((*log)->Append(std::span<char>(batch->data(), batch->size()), sluice::storage::kNoLeaderEpoch).ok());
   };
   AppendRecords(**log, {{key("g", 0), value(10)}, {key("g", 1), value(10)}});
   AppendRecords(**log, {{key("g", 0), value(20)}}, in_txn(100));  // committed below

@@ -141,6 +141,12 @@ TEST_CASE("read honours max_bytes, min_one_batch, max_offset and range") {
   CHECK(ReadHeaders(log->Read(0, 1 << 20, 9, false).value()).size() == 4);
   CHECK(log->Read(8, 1 << 20, 8, true).value().bytes == 0);
 
+  // next_offset: where the returned data ends (the aborted transactions a fetch reports).
+  CHECK(all.next_offset == 20);
+  CHECK(limited.next_offset == 6);
+  CHECK(log->Read(0, 1 << 20, 9, false).value().next_offset == 8);
+  CHECK(log->Read(8, 1 << 20, 8, true).value().next_offset == 8);
+
   CHECK(log->Read(20, 1 << 20, INT64_MAX, true).value().bytes == 0);  // at the log end
   CHECK(log->Read(21, 1 << 20, INT64_MAX, true).status().code() == absl::StatusCode::kOutOfRange);
   CHECK(log->Read(-1, 1 << 20, INT64_MAX, true).status().code() == absl::StatusCode::kOutOfRange);
