@@ -48,6 +48,9 @@ constexpr Route kRoutes[] = {
     {21, HandleDeleteRecords},
     {22, HandleInitProducerId},
     {23, HandleOffsetForLeaderEpoch},
+    {24, HandleAddPartitionsToTxn},
+    {25, HandleAddOffsetsToTxn},
+    {26, HandleEndTxn},
     {29, HandleDescribeAcls},
     {30, HandleCreateAcls},
     {31, HandleDeleteAcls},
@@ -66,6 +69,8 @@ constexpr Route kRoutes[] = {
     {51, HandleAlterUserScramCredentials},
     {55, HandleDescribeQuorum},
     {60, HandleDescribeCluster},
+    {65, HandleDescribeTransactions},
+    {66, HandleListTransactions},
     {74, HandleListClientMetricsResources},
 };
 
