@@ -1,0 +1,268 @@
+"""The transaction coordinator with real clients: librdkafka's transactional producer
+(init_transactions, fencing by a second producer of the same transactional id, empty
+transactions), the admin APIs DescribeTransactions and ListTransactions and the coordinator's
+error answers through raw frames, a transaction aborted by its timeout (its producer fenced),
+and coordinator state surviving a broker restart."""
+import struct
+import unittest
+import uuid
+
+from confluent_kafka import KafkaException, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+import kafka_wire as w
+from harness import REPLICATION, Cluster, wait_until
+
+NONE = 0
+NOT_COORDINATOR = 16
+COORDINATOR_LOAD_IN_PROGRESS = 14
+INVALID_PRODUCER_EPOCH = 47
+INVALID_TXN_STATE = 48
+INVALID_PRODUCER_ID_MAPPING = 49
+INVALID_TRANSACTION_TIMEOUT = 50
+CONCURRENT_TRANSACTIONS = 51
+UNKNOWN_TOPIC_OR_PARTITION = 3
+OPERATION_NOT_ATTEMPTED = 55
+PRODUCER_FENCED = 90
+TRANSACTIONAL_ID_NOT_FOUND = 105
+
+_correlation = [0]
+
+
+def _next_id():
+    _correlation[0] += 1
+    return _correlation[0]
+
+
+def find_txn_coordinator(port, txn_id):
+    """FindCoordinator v1 for a transactional id: (error, node id, port)."""
+    cid = _next_id()
+    r = w.exchange(port, w.request(10, 1, cid, w.string(txn_id) + struct.pack(">b", 1)), cid, "FindCoordinator")
+    r.take(">i")  # throttle
+    error = r.take(">h")
+    r.string()
+    node = r.take(">i")
+    r.string()
+    return error, node, r.take(">i")
+
+
+def init_producer_id(port, txn_id, timeout_ms):
+    """InitProducerId v1: (error, producer id, epoch)."""
+    cid = _next_id()
+    r = w.exchange(port, w.request(22, 1, cid, w.string(txn_id) + struct.pack(">i", timeout_ms)), cid, "InitProducerId")
+    r.take(">i")
+    return r.take(">h"), r.take(">q"), r.take(">h")
+
+
+def add_partitions(port, txn_id, producer_id, epoch, topics, version=1):
+    """AddPartitionsToTxn v1/v2 (topics: {name: [partitions]}): {(topic, partition): error}."""
+    body = w.string(txn_id) + struct.pack(">qh", producer_id, epoch) + struct.pack(">i", len(topics))
+    for name, partitions in topics.items():
+        body += w.string(name) + struct.pack(">i", len(partitions)) + b"".join(struct.pack(">i", p) for p in partitions)
+    cid = _next_id()
+    r = w.exchange(port, w.request(24, version, cid, body), cid, "AddPartitionsToTxn")
+    r.take(">i")
+    out = {}
+    for _ in range(r.take(">i")):
+        name = r.string()
+        for _ in range(r.take(">i")):
+            partition, error = r.take(">ih")
+            out[(name, partition)] = error
+    return out
+
+
+def end_txn(port, txn_id, producer_id, epoch, commit, version=1):
+    cid = _next_id()
+    body = w.string(txn_id) + struct.pack(">qhb", producer_id, epoch, 1 if commit else 0)
+    r = w.exchange(port, w.request(26, version, cid, body), cid, "EndTxn")
+    r.take(">i")
+    return r.take(">h")
+
+
+def describe_transactions(port, txn_ids):
+    """DescribeTransactions v0: a list of dicts, one per id."""
+    cid = _next_id()
+    body = w.uvarint(len(txn_ids) + 1) + b"".join(w.compact_string(t) for t in txn_ids) + b"\x00"
+    r = w.exchange(port, w.flexible_request(65, 0, cid, body), cid, "DescribeTransactions")
+    r.skip_tags()
+    r.take(">i")
+
+    def topic():
+        name = r.compact_string()
+        partitions = r.compact_array(lambda: r.take(">i"))
+        r.skip_tags()
+        return name, partitions
+
+    def state():
+        s = {"error": r.take(">h"), "id": r.compact_string(), "state": r.compact_string(),
+             "timeout_ms": r.take(">i"), "start_ms": r.take(">q"), "producer_id": r.take(">q"),
+             "epoch": r.take(">h"), "topics": dict(r.compact_array(topic))}
+        r.skip_tags()
+        return s
+    return r.compact_array(state)
+
+
+def list_transactions(port, states=(), producer_ids=(), duration_ms=-1):
+    """ListTransactions v1: (error, unknown state filters, {id: (producer id, state)}). Waits
+    while some partition of __transaction_state is still loading."""
+    return wait_until(lambda: (lambda r: None if r[0] == COORDINATOR_LOAD_IN_PROGRESS else r)(
+        _list_transactions(port, states, producer_ids, duration_ms)), 30, "ListTransactions past loading")
+
+
+def _list_transactions(port, states, producer_ids, duration_ms):
+    cid = _next_id()
+    body = (w.uvarint(len(states) + 1) + b"".join(w.compact_string(s) for s in states) +
+            w.uvarint(len(producer_ids) + 1) + b"".join(struct.pack(">q", p) for p in producer_ids) +
+            struct.pack(">q", duration_ms) + b"\x00")
+    r = w.exchange(port, w.flexible_request(66, 1, cid, body), cid, "ListTransactions")
+    r.skip_tags()
+    r.take(">i")
+    error = r.take(">h")
+    unknown = r.compact_array(r.compact_string)
+
+    def state():
+        s = (r.compact_string(), r.take(">q"), r.compact_string())
+        r.skip_tags()
+        return s
+    listed = {txn_id: (pid, name) for txn_id, pid, name in r.compact_array(state)}
+    return error, unknown, listed
+
+
+class TxnCoordinatorTest(unittest.TestCase):
+    def coordinator_port(self, cluster, txn_id):
+        """The port of the broker coordinating `txn_id`, once FindCoordinator names one."""
+        def found():
+            error, _node, port = find_txn_coordinator(cluster.broker_ports[0], txn_id)
+            return port if error == NONE else None
+        return wait_until(found, 30, f"a coordinator for transactional id {txn_id}")
+
+    def describe_one(self, port, txn_id):
+        """DescribeTransactions of one id, once the coordinator answers it (not loading)."""
+        def answered():
+            (s,) = describe_transactions(port, [txn_id])
+            return None if s["error"] in (COORDINATOR_LOAD_IN_PROGRESS, NOT_COORDINATOR) else s
+        return wait_until(answered, 30, f"DescribeTransactions of {txn_id} past loading")
+
+    def create_topic(self, cluster, topic, partitions=2):
+        admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
+        admin.create_topics([NewTopic(topic, partitions, REPLICATION)])[topic].result(30)
+
+    def test_init_fence_empty_transactions_and_admin_apis(self):
+        with Cluster() as cluster:
+            txn_id = f"txn-{uuid.uuid4()}"
+            first = Producer({"bootstrap.servers": cluster.bootstrap, "transactional.id": txn_id})
+            first.init_transactions(30)
+            # Transactions without records: librdkafka needs nothing from the coordinator for
+            # them, but they must not disturb its state.
+            first.begin_transaction()
+            first.commit_transaction(30)
+            first.begin_transaction()
+            first.abort_transaction(30)
+
+            port = self.coordinator_port(cluster, txn_id)
+            before = self.describe_one(port, txn_id)
+            self.assertEqual(before["error"], NONE, before)
+            self.assertEqual(before["state"], "Empty")
+            self.assertEqual(before["epoch"], 0)
+            self.assertGreaterEqual(before["producer_id"], 0)
+
+            # A second producer with the same id fences the first: the next epoch.
+            second = Producer({"bootstrap.servers": cluster.bootstrap, "transactional.id": txn_id})
+            second.init_transactions(30)
+            after = self.describe_one(port, txn_id)
+            self.assertEqual((after["producer_id"], after["epoch"]), (before["producer_id"], 1))
+
+            # The first producer's next transactional request is refused, fatally.
+            topic = f"t-{uuid.uuid4().hex[:8]}"
+            self.create_topic(cluster, topic)
+            first.begin_transaction()
+            first.produce(topic, b"late")
+            with self.assertRaises(KafkaException) as raised:
+                first.commit_transaction(30)
+            self.assertTrue(raised.exception.args[0].fatal(), raised.exception)
+
+            # ListTransactions: filters by state and producer id, unknown state names reported.
+            error, unknown, listed = list_transactions(port)
+            self.assertEqual(error, NONE)
+            self.assertEqual(listed.get(txn_id), (before["producer_id"], "Empty"))
+            _, unknown, listed = list_transactions(port, states=["Ongoing", "Bogus"])
+            self.assertEqual(unknown, ["Bogus"])
+            self.assertNotIn(txn_id, listed)
+            _, _, listed = list_transactions(port, producer_ids=[before["producer_id"]])
+            self.assertEqual(list(listed), [txn_id])
+            _, _, listed = list_transactions(port, producer_ids=[before["producer_id"] + 1000])
+            self.assertEqual(listed, {})
+
+            (missing,) = describe_transactions(port, ["no-such-transactional-id"])
+            self.assertIn(missing["error"], (TRANSACTIONAL_ID_NOT_FOUND, NOT_COORDINATOR))
+
+    def test_coordinator_errors_and_partitions(self):
+        with Cluster() as cluster:
+            txn_id = f"raw-{uuid.uuid4()}"
+            port = self.coordinator_port(cluster, txn_id)
+            self.assertEqual(init_producer_id(port, txn_id, 10_000_000)[0], INVALID_TRANSACTION_TIMEOUT)
+            error, pid, epoch = wait_until(
+                lambda: (lambda r: r if r[0] == NONE else None)(init_producer_id(port, txn_id, 60000)), 30,
+                "InitProducerId to succeed")
+            self.assertEqual(epoch, 0)
+            # Nothing to end yet; a wrong producer id or epoch is refused.
+            self.assertEqual(end_txn(port, txn_id, pid, epoch, True), INVALID_TXN_STATE)
+            self.assertEqual(end_txn(port, txn_id, pid + 1, epoch, True), INVALID_PRODUCER_ID_MAPPING)
+            self.assertEqual(end_txn(port, txn_id, pid, epoch + 1, True, version=1), INVALID_PRODUCER_EPOCH)
+            self.assertEqual(end_txn(port, txn_id, pid, epoch + 1, True, version=2), PRODUCER_FENCED)
+
+            topic = f"t-{uuid.uuid4().hex[:8]}"
+            self.create_topic(cluster, topic)
+            # An unknown partition fails the whole request; the others are not attempted.
+            errors = add_partitions(port, txn_id, pid, epoch, {topic: [0, 7]})
+            self.assertEqual(errors, {(topic, 0): OPERATION_NOT_ATTEMPTED, (topic, 7): UNKNOWN_TOPIC_OR_PARTITION})
+            errors = add_partitions(port, txn_id, pid, epoch, {topic: [0, 1]})
+            self.assertEqual(errors, {(topic, 0): NONE, (topic, 1): NONE})
+            state = self.describe_one(port, txn_id)
+            self.assertEqual(state["state"], "Ongoing")
+            self.assertEqual(state["topics"], {topic: [0, 1]})
+            self.assertGreater(state["start_ms"], 0)
+            listing = list_transactions(port, states=["Ongoing"])
+            self.assertEqual(listing[2].get(txn_id), (pid, "Ongoing"), listing)
+            # The v1 duration filter: only transactions running longer than it.
+            self.assertNotIn(txn_id, list_transactions(port, duration_ms=3_600_000)[2])
+
+            # The state survives a restart of the coordinator broker (replayed from
+            # __transaction_state).
+            cluster.brokers[0].stop()
+            cluster.start_broker(0)
+            port = self.coordinator_port(cluster, txn_id)
+            restored = self.describe_one(port, txn_id)
+            self.assertEqual((restored["state"], restored["producer_id"], restored["epoch"], restored["topics"]),
+                             ("Ongoing", pid, epoch, {topic: [0, 1]}))
+
+            # A new producer of the id aborts the ongoing transaction first (CONCURRENT_TRANSACTIONS
+            # until then) and fences the old producer.
+            self.assertEqual(init_producer_id(port, txn_id, 60000)[0], CONCURRENT_TRANSACTIONS)
+            fenced = self.describe_one(port, txn_id)
+            self.assertIn(fenced["state"], ("PrepareAbort", "CompleteAbort"))
+            self.assertEqual(fenced["epoch"], epoch + 1)
+            self.assertEqual(add_partitions(port, txn_id, pid, epoch, {topic: [0]}, version=2),
+                             {(topic, 0): PRODUCER_FENCED})
+
+    def test_timed_out_transaction_is_aborted_and_fenced(self):
+        overrides = {"transaction.abort.timed.out.transaction.cleanup.interval.ms": "200"}
+        with Cluster(broker_overrides=overrides) as cluster:
+            txn_id = f"slow-{uuid.uuid4()}"
+            port = self.coordinator_port(cluster, txn_id)
+            error, pid, epoch = wait_until(
+                lambda: (lambda r: r if r[0] == NONE else None)(init_producer_id(port, txn_id, 1000)), 30,
+                "InitProducerId to succeed")
+            topic = f"t-{uuid.uuid4().hex[:8]}"
+            self.create_topic(cluster, topic, partitions=1)
+            self.assertEqual(add_partitions(port, txn_id, pid, epoch, {topic: [0]}), {(topic, 0): NONE})
+            aborted = wait_until(
+                lambda: (lambda s: s if s["state"] in ("PrepareAbort", "CompleteAbort") else None)(
+                    self.describe_one(port, txn_id)), 30, "the timed-out transaction to be aborted")
+            self.assertEqual(aborted["epoch"], epoch + 1)
+            # The producer that let it time out is fenced.
+            self.assertEqual(end_txn(port, txn_id, pid, epoch, True, version=2), PRODUCER_FENCED)
+
+
+if __name__ == "__main__":
+    unittest.main()
