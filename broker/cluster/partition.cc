@@ -47,6 +47,7 @@ Partition::Partition(metadata::TopicId topic_id, std::string topic, int32_t inde
   }
   high_watermark_ = log_->initial_high_watermark();
   high_watermark_mirror_.store(high_watermark_, std::memory_order_release);
+  UpdateLastStableOffset();
 }
 
 Partition::~Partition() = default;
@@ -190,17 +191,24 @@ void Partition::RunPaused(std::function<absl::Status()> work, std::function<void
 }
 
 void Partition::RecordProducerBatches(std::string_view batches) {
+  // The same state the leader keeps, from the same batches (LoadProducerState's rule).
   for (size_t position = 0; position < batches.size();) {
     auto header = kafka::ParseBatchHeader(batches.substr(position));
     if (!header.ok()) return;
-    if (header->producer_id >= 0 && header->base_sequence >= 0 && !header->is_control()) {
-      producers_.Record(header->producer_id, header->producer_epoch,
-                        ProducerBatch::From(*header, header->timestamp_type() == kafka::TimestampType::kLogAppendTime
-                                                         ? header->max_timestamp
-                                                         : -1));
+    const auto size = static_cast<size_t>(header->total_size());
+    absl::Status applied =
+        ApplyLoggedBatch(producers_, *header, header->is_control() ? batches.substr(position, size) : std::string_view());
+    if (!applied.ok()) {
+      log::Warn("partition {}-{}: transaction marker at {} unreadable: {}", topic_, index_, header->base_offset, applied);
     }
-    position += static_cast<size_t>(header->total_size());
+    position += size;
   }
+}
+
+void Partition::UpdateLastStableOffset() {
+  const std::optional<int64_t> unstable = producers_.FirstUnstableOffset(high_watermark_);
+  last_stable_offset_ = unstable ? std::min(*unstable, high_watermark_) : high_watermark_;
+  last_stable_offset_mirror_.store(last_stable_offset_, std::memory_order_release);
 }
 
 bool Partition::ReadyToFetch() const { return role_ == Role::kFollower && !paused_ && !stopped_; }
@@ -230,6 +238,7 @@ void Partition::StartTruncation(int64_t offset, bool fully) {
       [this, rebuilt] {
         producers_ = std::move(*rebuilt);
         if (high_watermark_ > log_->log_end_offset()) SetHighWatermark(log_->log_end_offset());
+        UpdateLastStableOffset();
       });
 }
 

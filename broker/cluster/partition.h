@@ -57,6 +57,9 @@ struct ProduceOutcome {
   double replication_wait_seconds = 0;  // acks=all: from the local append to the ISR covering it
 };
 using ProduceDone = std::function<void(ProduceOutcome)>;
+// KIP-890 part 1: asks the producer's transaction coordinator whether this partition is in its
+// ongoing transaction; the answer (any thread) is kNone or the coordinator's error.
+using TxnVerify = std::function<void(std::function<void(kafka::ErrorCode)> answer)>;
 
 struct DeleteRecordsOutcome {
   kafka::ErrorCode error = kafka::ErrorCode::kNone;
@@ -77,11 +80,15 @@ struct PartitionRead {
   int64_t log_start_offset = -1;  // a follower's own, as its fetch reports it
   // A parked fetch reads again when woken; the follower's position counts once per request.
   bool update_follower_state = true;
+  bool read_committed = false;  // isolation_level 1: up to the last stable offset
 };
 
 struct PartitionReadResult {
   kafka::ErrorCode error = kafka::ErrorCode::kNone;
   int64_t high_watermark = -1;
+  int64_t last_stable_offset = -1;
+  // read_committed: the aborted transactions overlapping the returned offsets.
+  std::vector<AbortedTxn> aborted_transactions;
   int64_t log_start_offset = -1;
   std::optional<storage::EpochEndOffset> diverging_epoch;  // the follower must truncate first
   storage::ReadResult data;
@@ -110,6 +117,9 @@ class Partition : public std::enable_shared_from_this<Partition> {
   asio::io_context& owner() const { return owner_; }
   storage::PartitionLog& log() const { return *log_; }
   int64_t high_watermark() const { return high_watermark_mirror_.load(std::memory_order_acquire); }
+  // min(high watermark, first offset of the earliest transaction not yet committed with its
+  // marker): what read_committed consumers may read.
+  int64_t last_stable_offset() const { return last_stable_offset_mirror_.load(std::memory_order_acquire); }
   // Whether the owner acts as leader, and for which epoch.
   bool leading() const { return leading_mirror_.load(std::memory_order_acquire); }
   int32_t leader_epoch() const { return leader_epoch_mirror_.load(std::memory_order_acquire); }
@@ -130,9 +140,24 @@ class Partition : public std::enable_shared_from_this<Partition> {
   // Leader: appends batches that passed validation on the connection's shard (`first` is the
   // first batch's header), stamping the leader epoch. acks=all answers once the high watermark
   // covers the batches, or on timeout or leadership loss. The bytes need only live during the
-  // call.
+  // call, unless `verify` is set: a transactional batch of a producer with no ongoing
+  // transaction here is appended only once `verify` answers kNone (else the produce fails with
+  // the answer, mapped as Kafka maps it for producers), so the bytes must then live until
+  // `done` runs. Transactional batches of a producer whose transaction here is ongoing, and
+  // every batch when `verify` is null, append at once.
   void Produce(std::span<char> batches, const kafka::RecordBatchHeader& first, int16_t acks, int64_t timeout_ms,
-               ProduceDone done);
+               ProduceDone done, TxnVerify verify = nullptr);
+  // Leader: writes the producer's transaction marker (WriteTxnMarkers) stamped with the leader
+  // epoch and answers once the high watermark covers it (acks=all), or on timeout or
+  // leadership loss. Refused with INVALID_PRODUCER_EPOCH for an epoch older than the
+  // producer's, TRANSACTION_COORDINATOR_FENCED for a coordinator epoch older than its last
+  // marker's, NOT_ENOUGH_REPLICAS below min.insync.replicas. A producer with no ongoing
+  // transaction here still gets its marker, as in Kafka.
+  void AppendTxnMarker(int64_t producer_id, int16_t producer_epoch, bool commit, int32_t coordinator_epoch,
+                       int64_t timeout_ms, ProduceDone done);
+  // Leader: the producers this partition knows (DescribeProducers); NOT_LEADER_OR_FOLLOWER
+  // otherwise.
+  kafka::ErrorCode DescribeProducers(std::vector<ProducerSummary>& out) const;
   // Leader: DeleteRecords. Raises the log start to `offset` (kDeleteToHighWatermark: the high
   // watermark) on the background pool, durably, then answers once the low watermark (the
   // lowest log start over this replica and its followers on live brokers) reaches it, or with
@@ -197,6 +222,7 @@ class Partition : public std::enable_shared_from_this<Partition> {
   void RunPaused(std::function<absl::Status()> work, std::function<void()> then);
   void StartTruncation(int64_t offset, bool fully);
   void RecordProducerBatches(std::string_view batches);
+  void UpdateLastStableOffset();
 
   const metadata::TopicId topic_id_;
   const std::string topic_;
@@ -213,6 +239,7 @@ class Partition : public std::enable_shared_from_this<Partition> {
   metrics::Counter* isr_expands_ = nullptr;
 
   std::atomic<int64_t> high_watermark_mirror_{0};
+  std::atomic<int64_t> last_stable_offset_mirror_{0};
   std::atomic<bool> leading_mirror_{false};
   std::atomic<int32_t> leader_epoch_mirror_{0};
   std::atomic<int64_t> epoch_start_mirror_{0};
@@ -228,9 +255,10 @@ class Partition : public std::enable_shared_from_this<Partition> {
   bool assigned_ = false;
   PartitionAssignment assignment_;
   int64_t high_watermark_ = 0;
+  int64_t last_stable_offset_ = 0;
   ProducerStateTable producers_;
   bool paused_ = false;  // a background job owns the log's tail
-  FetchWaiters consumer_waiters_;  // woken when the high watermark moves
+  FetchWaiters consumer_waiters_;  // woken when the high watermark (and so the LSO) moves
   FetchWaiters replica_waiters_;   // woken when the log end moves
 
   // Leader only.

@@ -11,6 +11,7 @@
 #include "broker/cluster/partition.h"
 #include "common/absl_compat.h"
 #include "common/log.h"
+#include "protocol/kafka/batch/control_record.h"
 
 namespace sluice::broker {
 
@@ -32,8 +33,29 @@ bool Partition::InMaximalIsr(int32_t broker) const {
          (proposed_isr_ && std::find(proposed_isr_->begin(), proposed_isr_->end(), broker) != proposed_isr_->end());
 }
 
+namespace {
+
+// What Kafka (3.6+) answers a producer whose write failed verification: errors older clients
+// would not retry become NOT_ENOUGH_REPLICAS, which they retry without refreshing metadata.
+ErrorCode ProduceErrorForVerification(ErrorCode error) {
+  switch (error) {
+    case ErrorCode::kConcurrentTransactions:
+    case ErrorCode::kNetworkException:
+    case ErrorCode::kCoordinatorLoadInProgress:
+    case ErrorCode::kCoordinatorNotAvailable:
+    case ErrorCode::kNotCoordinator:
+      return ErrorCode::kNotEnoughReplicas;
+    case ErrorCode::kProducerFenced:
+      return ErrorCode::kInvalidProducerEpoch;
+    default:
+      return error;
+  }
+}
+
+}  // namespace
+
 void Partition::Produce(std::span<char> batches, const kafka::RecordBatchHeader& first, int16_t acks,
-                        int64_t timeout_ms, ProduceDone done) {
+                        int64_t timeout_ms, ProduceDone done, TxnVerify verify) {
   auto refuse = [&](ErrorCode error, std::string message = {}) {
     done(ProduceOutcome{.error = error, .message = std::move(message)});
   };
@@ -44,6 +66,9 @@ void Partition::Produce(std::span<char> batches, const kafka::RecordBatchHeader&
                   fmt::format("the ISR has {} replicas, min.insync.replicas is {}", assignment_.isr.size(), min_isr));
   }
   const bool idempotent = first.producer_id >= 0;
+  if (first.is_transactional() && !idempotent) {
+    return refuse(ErrorCode::kInvalidRecord, "a transactional batch needs a producer id");
+  }
   const int32_t last_sequence = idempotent ? LastSequence(first.base_sequence, first.last_offset_delta) : -1;
   ProduceOutcome outcome;
   int64_t last_offset = -1;
@@ -52,6 +77,28 @@ void Partition::Produce(std::span<char> batches, const kafka::RecordBatchHeader&
     if (check.error != ErrorCode::kNone) {
       return refuse(check.error, fmt::format("producer {} epoch {} sequence {} rejected", first.producer_id,
                                              first.producer_epoch, first.base_sequence));
+    }
+    const bool in_txn = producers_.OngoingTxnStart(first.producer_id) >= 0;
+    if (!first.is_transactional() && in_txn) {
+      return refuse(ErrorCode::kInvalidTxnState,
+                    fmt::format("producer {} has an ongoing transaction in this partition", first.producer_id));
+    }
+    if (first.is_transactional() && !in_txn && check.duplicate_of == nullptr && verify) {
+      // The first write of a transaction here: append only once the coordinator vouches for it.
+      verify([weak = weak_from_this(), &owner = owner_, batches, first, acks, timeout_ms,
+              done = std::move(done)](ErrorCode error) mutable {
+        asio::post(owner, [weak, batches, first, acks, timeout_ms, done = std::move(done), error]() mutable {
+          auto self = weak.lock();
+          if (!self) return done(ProduceOutcome{.error = ErrorCode::kNotLeaderOrFollower});
+          if (error != ErrorCode::kNone) {
+            return done(ProduceOutcome{.error = ProduceErrorForVerification(error),
+                                       .message = fmt::format("transaction verification failed: {}",
+                                                              kafka::ErrorName(error))});
+          }
+          self->Produce(batches, first, acks, timeout_ms, std::move(done));
+        });
+      });
+      return;
     }
     if (check.duplicate_of != nullptr) {
       // A retry of a batch already in the log: answered with its offsets once it is committed.
@@ -73,17 +120,52 @@ void Partition::Produce(std::span<char> batches, const kafka::RecordBatchHeader&
       messages_in_->Add(static_cast<uint64_t>(appended->last_offset - appended->base_offset + 1));
     }
     if (idempotent) {
-      producers_.Record(first.producer_id, first.producer_epoch,
-                        {.first_sequence = first.base_sequence,
-                         .last_sequence = last_sequence,
-                         .base_offset = appended->base_offset,
-                         .log_append_time_ms = appended->log_append_time_ms});
+      kafka::RecordBatchHeader stored = first;  // an idempotent produce carries exactly one batch
+      stored.base_offset = appended->base_offset;
+      producers_.Apply(stored, appended->log_append_time_ms, nullptr);
     }
     OnLocalAppend();
   }
   outcome.log_start_offset = log_->log_start_offset();
   if (acks != -1) return done(std::move(outcome));
   WaitForCommit(last_offset + 1, timeout_ms, std::move(outcome), std::move(done));
+}
+
+void Partition::AppendTxnMarker(int64_t producer_id, int16_t producer_epoch, bool commit, int32_t coordinator_epoch,
+                                int64_t timeout_ms, ProduceDone done) {
+  auto refuse = [&](ErrorCode error, std::string message = {}) {
+    done(ProduceOutcome{.error = error, .message = std::move(message)});
+  };
+  if (role_ != Role::kLeader || paused_ || stopped_) return refuse(ErrorCode::kNotLeaderOrFollower);
+  const int32_t min_isr = min_insync_replicas();
+  if (static_cast<int32_t>(assignment_.isr.size()) < min_isr) {
+    return refuse(ErrorCode::kNotEnoughReplicas,
+                  fmt::format("the ISR has {} replicas, min.insync.replicas is {}", assignment_.isr.size(), min_isr));
+  }
+  if (ErrorCode error = producers_.CheckMarker(producer_id, producer_epoch, coordinator_epoch); error != ErrorCode::kNone) {
+    return refuse(error, fmt::format("marker for producer {} epoch {} (coordinator epoch {}) is stale", producer_id,
+                                     producer_epoch, coordinator_epoch));
+  }
+  const kafka::TxnMarker marker{.type = commit ? kafka::ControlType::kCommit : kafka::ControlType::kAbort,
+                                .coordinator_epoch = coordinator_epoch};
+  auto batch = kafka::BuildTxnMarkerBatch(producer_id, producer_epoch, marker, context_.clock.NowMs());
+  if (!batch.ok()) return refuse(ErrorCode::kUnknownServerError, std::string(ToStd(batch.status().message())));
+  auto appended = log_->Append(std::span<char>(batch->data(), batch->size()), assignment_.leader_epoch);
+  if (!appended.ok()) return refuse(ErrorCode::kKafkaStorageError, std::string(ToStd(appended.status().message())));
+  auto header = kafka::ParseBatchHeader(*batch);  // as stored: base offset assigned
+  if (!header.ok()) return refuse(ErrorCode::kUnknownServerError, std::string(ToStd(header.status().message())));
+  producers_.Apply(*header, appended->log_append_time_ms, &marker);
+  OnLocalAppend();
+  ProduceOutcome outcome{.base_offset = appended->base_offset,
+                         .log_append_time_ms = appended->log_append_time_ms,
+                         .log_start_offset = log_->log_start_offset()};
+  WaitForCommit(appended->last_offset + 1, timeout_ms, std::move(outcome), std::move(done));
+}
+
+kafka::ErrorCode Partition::DescribeProducers(std::vector<ProducerSummary>& out) const {
+  if (role_ != Role::kLeader || paused_ || stopped_) return ErrorCode::kNotLeaderOrFollower;
+  out = producers_.Summaries();
+  return ErrorCode::kNone;
 }
 
 void Partition::WaitForCommit(int64_t required_offset, int64_t timeout_ms, ProduceOutcome outcome, ProduceDone done) {
@@ -144,6 +226,7 @@ void Partition::MaybeAdvanceHighWatermark() {
 void Partition::SetHighWatermark(int64_t high_watermark) {
   high_watermark_ = high_watermark;
   high_watermark_mirror_.store(high_watermark, std::memory_order_release);
+  UpdateLastStableOffset();  // before the waiters wake: read_committed fetches read up to it
   if (role_ == Role::kLeader) {
     acks_.Complete(high_watermark, static_cast<int32_t>(assignment_.isr.size()) >= min_insync_replicas());
   }
@@ -167,6 +250,7 @@ PartitionReadResult Partition::Read(const PartitionRead& read, const std::shared
   }
   result.log_start_offset = log_->log_start_offset();
   result.high_watermark = high_watermark_;
+  result.last_stable_offset = last_stable_offset_;
   if (from_follower && read.last_fetched_epoch >= 0) {
     // KIP-320 through Fetch (v12+): a follower whose last epoch ends earlier here must truncate.
     const storage::EpochEndOffset end = log_->EndOffsetForEpoch(read.last_fetched_epoch);
@@ -190,16 +274,23 @@ PartitionReadResult Partition::Read(const PartitionRead& read, const std::shared
     MaybeAdvanceHighWatermark();
     MaybeExpandIsr(read.replica_id);
     result.high_watermark = high_watermark_;
+    result.last_stable_offset = last_stable_offset_;
   }
-  // Consumers see only what the ISR holds; followers read to the log end.
-  auto data = log_->Read(read.fetch_offset, read.max_bytes, from_follower ? log_end : high_watermark_,
-                         read.min_one_batch);
+  // Consumers see only what the ISR holds (read_committed: only decided transactions);
+  // followers read to the log end.
+  const bool read_committed = read.read_committed && !from_follower;
+  const int64_t max_offset = from_follower ? log_end : read_committed ? last_stable_offset_ : high_watermark_;
+  auto data = log_->Read(read.fetch_offset, read.max_bytes, max_offset, read.min_one_batch);
   if (!data.ok()) {
     result.error = data.status().code() == absl::StatusCode::kOutOfRange ? ErrorCode::kOffsetOutOfRange
                                                                           : ErrorCode::kKafkaStorageError;
     return result;
   }
   result.data = std::move(*data);
+  if (read_committed && result.data.bytes > 0) {
+    producers_.RemoveAbortedBelow(result.log_start_offset);
+    result.aborted_transactions = producers_.AbortedOverlapping(read.fetch_offset, result.data.next_offset);
+  }
   if (bytes_out_ != nullptr && !from_follower) bytes_out_->Add(static_cast<uint64_t>(result.data.bytes));
   if (waiter) (from_follower ? replica_waiters_ : consumer_waiters_).Add(waiter);
   return result;

@@ -1,7 +1,8 @@
 // Fetch, for consumers and for followers (replica id set): each partition is read on its owner
 // shard, the shards visited one after another so that the response byte budget and KIP-74's
 // "first partition with data returns a whole batch" hold as in Kafka; the answer is assembled
-// on the connection's shard and sent with sendfile. Consumers read up to the high watermark,
+// on the connection's shard and sent with sendfile. Consumers read up to the high watermark
+// (read_committed: the last stable offset, with the aborted transactions in what they get),
 // followers up to the log end (their fetch offset tells the leader how far they have the log).
 // A fetch with too little data parks on every partition it asked for (registered on each owner
 // in the same step as its read, so no append can slip between) until one of them has news or
@@ -157,7 +158,8 @@ class FetchOperation : public FetchWaiter, public std::enable_shared_from_this<F
                            .min_one_batch = self->total_bytes_ == 0,
                            .replica_id = self->replica_id_,
                            .log_start_offset = request.log_start_offset,
-                           .update_follower_state = self->attempts_ == 0};
+                           .update_follower_state = self->attempts_ == 0,
+                           .read_committed = self->body_.isolation_level == 1};
         PartitionReadResult result = item.replica->Read(read, park ? self : nullptr);
         self->Fill(out, std::move(result));
       }
@@ -180,9 +182,18 @@ class FetchOperation : public FetchWaiter, public std::enable_shared_from_this<F
     }
     out.error_code = 0;
     out.high_watermark = result.high_watermark;
-    out.last_stable_offset = result.high_watermark;
+    out.last_stable_offset = result.last_stable_offset;
     out.log_start_offset = result.log_start_offset;
-    out.aborted_transactions = std::vector<FetchResponse::AbortedTransaction>{};
+    if (body_.isolation_level == 1) {
+      std::vector<FetchResponse::AbortedTransaction> aborted;
+      aborted.reserve(result.aborted_transactions.size());
+      for (const AbortedTxn& txn : result.aborted_transactions) {
+        aborted.push_back({.producer_id = txn.producer_id, .first_offset = txn.first_offset});
+      }
+      out.aborted_transactions = std::move(aborted);
+    } else {
+      out.aborted_transactions = std::nullopt;  // Kafka sends null to read_uncommitted consumers
+    }
     if (result.diverging_epoch) {
       out.diverging_epoch = {.epoch = result.diverging_epoch->epoch, .end_offset = result.diverging_epoch->end_offset};
       round_any_error_ = true;  // the follower must act on it at once

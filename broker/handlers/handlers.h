@@ -12,6 +12,8 @@ void HandleMetadata(BrokerContext& broker, RequestPtr request);
 void HandleProduce(BrokerContext& broker, RequestPtr request);
 void HandleFetch(BrokerContext& broker, RequestPtr request);
 void HandleListOffsets(BrokerContext& broker, RequestPtr request);
+void HandleWriteTxnMarkers(BrokerContext& broker, RequestPtr request);
+void HandleDescribeProducers(BrokerContext& broker, RequestPtr request);
 void HandleOffsetForLeaderEpoch(BrokerContext& broker, RequestPtr request);
 void HandleCreateTopics(BrokerContext& broker, RequestPtr request);
 void HandleDeleteTopics(BrokerContext& broker, RequestPtr request);

@@ -1,5 +1,5 @@
 // ListOffsets: answered on the connection's shard from the replica's mirrored high watermark
-// and the thread-safe log, by the leader only.
+// (read_committed: last stable offset) and the thread-safe log, by the leader only.
 
 #include "broker/handlers/authorization.h"
 #include "broker/handlers/handlers.h"
@@ -20,7 +20,7 @@ constexpr int64_t kMaxTimestamp = -3;
 constexpr int64_t kEarliestLocal = -4;
 constexpr int64_t kLatestTiered = -5;
 
-void Resolve(const Partition& partition, bool from_replica, int64_t timestamp,
+void Resolve(const Partition& partition, bool from_replica, bool read_committed, int64_t timestamp,
              ListOffsetsResponse::ListOffsetsPartitionResponse* out) {
   const storage::PartitionLog& log = partition.log();
   out->leader_epoch = partition.leader_epoch();
@@ -31,8 +31,11 @@ void Resolve(const Partition& partition, bool from_replica, int64_t timestamp,
     out->error_code = static_cast<int16_t>(ErrorCode::kOffsetNotAvailable);
     return;
   }
-  // Consumers see what the ISR holds; a replica sees the whole log.
-  const int64_t last_fetchable = from_replica ? log.log_end_offset() : high_watermark;
+  // Consumers see what the ISR holds (read_committed: up to the first undecided transaction);
+  // a replica sees the whole log.
+  const int64_t last_fetchable = from_replica     ? log.log_end_offset()
+                                 : read_committed ? partition.last_stable_offset()
+                                                  : high_watermark;
   switch (timestamp) {
     case kLatest:
       out->offset = last_fetchable;
@@ -91,7 +94,7 @@ void HandleListOffsets(BrokerContext& broker, RequestPtr request) {
       if (lookup.error != ErrorCode::kNone) {
         out.error_code = static_cast<int16_t>(lookup.error);
       } else {
-        Resolve(*lookup.partition, body.replica_id >= 0, p.timestamp, &out);
+        Resolve(*lookup.partition, body.replica_id >= 0, body.isolation_level == 1, p.timestamp, &out);
       }
       topic_response.partitions.push_back(std::move(out));
     }

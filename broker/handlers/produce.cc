@@ -13,6 +13,7 @@
 #include "broker/handlers/on_owner.h"
 #include "broker/handlers/partition_lookup.h"
 #include "broker/handlers/produce_validation.h"
+#include "protocol/kafka/batch/record_batch_header.h"
 #include "protocol/kafka/api_registry.h"
 #include "protocol/kafka/messages/produce.h"
 #include "protocol/metadata/topic_names.h"
@@ -23,6 +24,18 @@ namespace {
 using kafka::ErrorCode;
 using kafka::ProduceRequest;
 using kafka::ProduceResponse;
+
+// Whether any partition's first batch is transactional (Kafka's hasTransactionalRecords):
+// such a request must name its transactional id and may write as it.
+bool HasTransactionalRecords(const ProduceRequest& body) {
+  for (const auto& topic : body.topic_data) {
+    for (const auto& data : topic.partition_data) {
+      auto header = kafka::ParseBatchHeader(data.records.contiguous());
+      if (header.ok() && header->is_transactional()) return true;
+    }
+  }
+  return false;
+}
 
 void Refuse(ProduceResponse::PartitionProduceResponse& out, ErrorCode error, std::string message = {}) {
   out.error_code = static_cast<int16_t>(error);
@@ -44,12 +57,16 @@ class ProduceOperation : public std::enable_shared_from_this<ProduceOperation> {
       request_error = ErrorCode::kUnsupportedVersion;
     } else if (body_.acks != 0 && body_.acks != 1 && body_.acks != -1) {
       request_error = ErrorCode::kInvalidRequiredAcks;
-    } else if (body_.transactional_id) {
-      request_error = ErrorCode::kTransactionalIdAuthorizationFailed;
-      request_message = "transactions are not supported yet";
     }
     auto image = broker_.metadata.Current();
     const RequestAuthorizer authorizer(broker_, *request_);
+    if (request_error == ErrorCode::kNone && HasTransactionalRecords(body_) &&
+        (!body_.transactional_id ||
+         !authorizer.Check(AclOperation::kWrite, ResourceType::kTransactionalId, *body_.transactional_id,
+                           ErrorCode::kTransactionalIdAuthorizationFailed))) {
+      request_error = ErrorCode::kTransactionalIdAuthorizationFailed;
+      if (!body_.transactional_id) request_message = "transactional records need the request's transactional id";
+    }
     response_.responses.resize(body_.topic_data.size());
     for (size_t t = 0; t < body_.topic_data.size(); ++t) {
       auto& topic = body_.topic_data[t];
@@ -105,10 +122,12 @@ class ProduceOperation : public std::enable_shared_from_this<ProduceOperation> {
         std::shared_ptr<Partition> partition = std::move(lookup.partition);
         RunOn(partition->owner(), request_->io,
               [self = shared_from_this(), partition, batches, first = validated.first, t, p] {
-                partition->Produce(batches, first, self->body_.acks, self->body_.timeout_ms,
-                                   [self, t, p, &owner = partition->owner()](ProduceOutcome outcome) {
-                                     self->Complete(owner, t, p, std::move(outcome));
-                                   });
+                partition->Produce(
+                    batches, first, self->body_.acks, self->body_.timeout_ms,
+                    [self, t, p, &owner = partition->owner()](ProduceOutcome outcome) {
+                      self->Complete(owner, t, p, std::move(outcome));
+                    },
+                    self->Verifier(*partition, first));
               });
       }
     }
@@ -117,6 +136,20 @@ class ProduceOperation : public std::enable_shared_from_this<ProduceOperation> {
   }
 
  private:
+  // KIP-890 part 1 for a transactional batch; null without a verifier (the partition appends at
+  // once). The callback keeps this operation, and so the request's bytes, alive.
+  TxnVerify Verifier(const Partition& partition, const kafka::RecordBatchHeader& first) {
+    if (broker_.transactions == nullptr || !first.is_transactional() || !body_.transactional_id) return nullptr;
+    TxnPartitionCheck check{.transactional_id = *body_.transactional_id,
+                            .producer_id = first.producer_id,
+                            .producer_epoch = first.producer_epoch,
+                            .topic = partition.topic(),
+                            .partition = partition.index()};
+    return [self = shared_from_this(), check = std::move(check)](std::function<void(ErrorCode)> answer) {
+      self->broker_.transactions->Verify(check, std::move(answer));
+    };
+  }
+
   // Runs on the partition's owner shard: the answer goes back to the connection's.
   void Complete(asio::io_context& from, size_t t, size_t p, ProduceOutcome outcome) {
     RunOn(request_->io, from, [self = shared_from_this(), t, p, outcome = std::move(outcome)]() mutable {

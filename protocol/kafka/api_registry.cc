@@ -38,6 +38,7 @@ constexpr AdvertisedApi kAdvertised[] = {
     {AddOffsetsToTxnRequest::kApiKey, "AddOffsetsToTxn", 0, AddOffsetsToTxnRequest::kMaxVersion, 0},
     // v5 (KIP-890 part 2: an epoch bump per transaction) is not built.
     {EndTxnRequest::kApiKey, "EndTxn", 0, 4, 0},
+    {WriteTxnMarkersRequest::kApiKey, "WriteTxnMarkers", 0, WriteTxnMarkersRequest::kMaxVersion, 0},
     {DescribeAclsRequest::kApiKey, "DescribeAcls", 1, DescribeAclsRequest::kMaxVersion, 1},
     {CreateAclsRequest::kApiKey, "CreateAcls", 1, CreateAclsRequest::kMaxVersion, 1},
     {DeleteAclsRequest::kApiKey, "DeleteAcls", 1, DeleteAclsRequest::kMaxVersion, 1},
@@ -62,6 +63,7 @@ constexpr AdvertisedApi kAdvertised[] = {
      AlterUserScramCredentialsRequest::kMaxVersion, 0},
     {DescribeQuorumRequest::kApiKey, "DescribeQuorum", 0, DescribeQuorumRequest::kMaxVersion, 0},
     {DescribeClusterRequest::kApiKey, "DescribeCluster", 0, DescribeClusterRequest::kMaxVersion, 0},
+    {DescribeProducersRequest::kApiKey, "DescribeProducers", 0, DescribeProducersRequest::kMaxVersion, 0},
     {DescribeTransactionsRequest::kApiKey, "DescribeTransactions", 0, DescribeTransactionsRequest::kMaxVersion, 0},
     {ListTransactionsRequest::kApiKey, "ListTransactions", 0, ListTransactionsRequest::kMaxVersion, 0},
     // GetTelemetrySubscriptions (71) and PushTelemetry (72) stay unadvertised, as in a Kafka broker

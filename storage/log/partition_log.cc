@@ -382,6 +382,7 @@ absl::StatusOr<ReadResult> PartitionLog::Read(int64_t fetch_offset, int64_t max_
                                               leo, "]"));
   }
   ReadResult result;
+  result.next_offset = leo;
   int64_t offset = fetch_offset;
   for (size_t i = SegmentIndexLocked(fetch_offset); i < segments_.size(); ++i) {
     const LogSegment& segment = *segments_[i];
@@ -399,6 +400,7 @@ absl::StatusOr<ReadResult> PartitionLog::Read(int64_t fetch_offset, int64_t max_
       bool fits = result.bytes + header.total_size() <= max_bytes || (result.bytes == 0 && min_one_batch);
       if (header.last_offset() >= max_offset || !fits) {
         stop = true;
+        result.next_offset = header.base_offset;
         break;
       }
       slice.size += header.total_size();
@@ -569,6 +571,26 @@ absl::Status PartitionLog::ForEachBatchHeader(
     for (int64_t position = range.start; position < range.end;) {
       SLUICE_ASSIGN_OR_RETURN(kafka::RecordBatchHeader header, ReadBatchHeader(*range.file, position, range.end));
       SLUICE_RETURN_IF_ERROR(fn(header));
+      position += header.total_size();
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PartitionLog::ForEachBatchHeader(
+    int64_t from_offset,
+    const std::function<absl::Status(const kafka::RecordBatchHeader&, std::string_view control_batch)>& fn) const {
+  SLUICE_ASSIGN_OR_RETURN(std::vector<FileRange> ranges, RangesFrom(from_offset));
+  std::string control;
+  for (const FileRange& range : ranges) {
+    for (int64_t position = range.start; position < range.end;) {
+      SLUICE_ASSIGN_OR_RETURN(kafka::RecordBatchHeader header, ReadBatchHeader(*range.file, position, range.end));
+      control.clear();
+      if (header.is_control()) {
+        control.resize(static_cast<size_t>(header.total_size()));
+        SLUICE_RETURN_IF_ERROR(range.file->Read(control.data(), control.size(), position));
+      }
+      SLUICE_RETURN_IF_ERROR(fn(header, control));
       position += header.total_size();
     }
   }

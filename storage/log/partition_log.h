@@ -86,6 +86,9 @@ struct ReadResult {
   // decrypted memory of encrypted ones.
   std::vector<kafka::RecordsChunk> chunks;
   int64_t bytes = 0;
+  // The offset after the returned batches: the base offset of the first batch not returned, or
+  // the log end (Kafka's upper bound for the aborted transactions a fetch reports).
+  int64_t next_offset = -1;
 };
 
 struct OffsetAndTimestamp {
@@ -170,6 +173,11 @@ class PartitionLog {
   // The same, reading only the 61-byte headers (e.g. to rebuild producer state cheaply).
   absl::Status ForEachBatchHeader(int64_t from_offset,
                                   const std::function<absl::Status(const kafka::RecordBatchHeader&)>& fn) const;
+  // The same, also reading the whole bytes of control batches (transaction markers: one small
+  // record each), empty for other batches: what producer state is rebuilt from.
+  absl::Status ForEachBatchHeader(
+      int64_t from_offset,
+      const std::function<absl::Status(const kafka::RecordBatchHeader&, std::string_view control_batch)>& fn) const;
 
   // fsyncs data and indexes up to the log end, then checkpoints the leader epochs (when they
   // changed) and the recovery point, in that order. Blocks on disk: never call on an I/O thread.
