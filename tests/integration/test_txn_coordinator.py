@@ -2,12 +2,13 @@
 (init_transactions, fencing by a second producer of the same transactional id, empty
 transactions), the admin APIs DescribeTransactions and ListTransactions and the coordinator's
 error answers through raw frames, a transaction aborted by its timeout (its producer fenced),
-and coordinator state surviving a broker restart."""
+coordinator state surviving a broker restart, and transactions with records committed and
+aborted end to end (read by a read_committed consumer)."""
 import struct
 import unittest
 import uuid
 
-from confluent_kafka import KafkaException, Producer
+from confluent_kafka import Consumer, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 import kafka_wire as w
@@ -239,11 +240,61 @@ class TxnCoordinatorTest(unittest.TestCase):
             # A new producer of the id aborts the ongoing transaction first (CONCURRENT_TRANSACTIONS
             # until then) and fences the old producer.
             self.assertEqual(init_producer_id(port, txn_id, 60000)[0], CONCURRENT_TRANSACTIONS)
-            fenced = self.describe_one(port, txn_id)
-            self.assertIn(fenced["state"], ("PrepareAbort", "CompleteAbort"))
+            fenced = wait_until(
+                lambda: (lambda s: s if s["state"] == "CompleteAbort" else None)(self.describe_one(port, txn_id)), 30,
+                "the fenced transaction's abort to complete")
             self.assertEqual(fenced["epoch"], epoch + 1)
+            # Once it completed, the new producer gets the next epoch.
+            error, new_pid, new_epoch = wait_until(
+                lambda: (lambda r: r if r[0] == NONE else None)(init_producer_id(port, txn_id, 60000)), 30,
+                "InitProducerId after the abort")
+            self.assertEqual((new_pid, new_epoch), (pid, epoch + 2))
             self.assertEqual(add_partitions(port, txn_id, pid, epoch, {topic: [0]}, version=2),
                              {(topic, 0): PRODUCER_FENCED})
+
+    def test_produced_transactions_commit_and_abort_end_to_end(self):
+        with Cluster() as cluster:
+            topic = f"e2e-{uuid.uuid4().hex[:8]}"
+            self.create_topic(cluster, topic, partitions=2)
+            txn_id = f"e2e-{uuid.uuid4()}"
+            producer = Producer({"bootstrap.servers": cluster.bootstrap, "transactional.id": txn_id})
+            producer.init_transactions(30)
+            producer.begin_transaction()
+            for i in range(10):
+                producer.produce(topic, f"committed-{i}".encode(), partition=i % 2)
+            producer.commit_transaction(30)
+            producer.begin_transaction()
+            for i in range(10):
+                producer.produce(topic, f"aborted-{i}".encode(), partition=i % 2)
+            producer.flush(30)
+            producer.abort_transaction(30)
+            producer.begin_transaction()
+            producer.produce(topic, b"last", partition=0)
+            producer.commit_transaction(30)
+
+            port = self.coordinator_port(cluster, txn_id)
+            state = self.describe_one(port, txn_id)
+            self.assertEqual((state["state"], state["epoch"]), ("CompleteCommit", 0))
+
+            consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": f"g-{uuid.uuid4()}",
+                                 "auto.offset.reset": "earliest", "isolation.level": "read_committed",
+                                 "enable.auto.commit": False})
+            consumer.subscribe([topic])
+            seen = []
+
+            def all_committed():
+                message = consumer.poll(0.5)
+                if message is not None and message.error() is None:
+                    seen.append(message.value().decode())
+                return len(seen) >= 11
+            try:
+                wait_until(all_committed, 60, "the committed records through a read_committed consumer")
+                # Nothing more arrives: the aborted records stay hidden.
+                extra = consumer.poll(2.0)
+                self.assertTrue(extra is None or extra.error() is not None, extra and extra.value())
+            finally:
+                consumer.close()
+            self.assertEqual(sorted(seen), sorted([f"committed-{i}" for i in range(10)] + ["last"]))
 
     def test_timed_out_transaction_is_aborted_and_fenced(self):
         overrides = {"transaction.abort.timed.out.transaction.cleanup.interval.ms": "200"}
@@ -256,9 +307,10 @@ class TxnCoordinatorTest(unittest.TestCase):
             topic = f"t-{uuid.uuid4().hex[:8]}"
             self.create_topic(cluster, topic, partitions=1)
             self.assertEqual(add_partitions(port, txn_id, pid, epoch, {topic: [0]}), {(topic, 0): NONE})
+            # Aborted, with its marker written to the partition.
             aborted = wait_until(
-                lambda: (lambda s: s if s["state"] in ("PrepareAbort", "CompleteAbort") else None)(
-                    self.describe_one(port, txn_id)), 30, "the timed-out transaction to be aborted")
+                lambda: (lambda s: s if s["state"] == "CompleteAbort" else None)(self.describe_one(port, txn_id)), 30,
+                "the timed-out transaction to be aborted")
             self.assertEqual(aborted["epoch"], epoch + 1)
             # The producer that let it time out is fenced.
             self.assertEqual(end_txn(port, txn_id, pid, epoch, True, version=2), PRODUCER_FENCED)
