@@ -315,6 +315,23 @@ class TxnCoordinatorTest(unittest.TestCase):
             # The producer that let it time out is fenced.
             self.assertEqual(end_txn(port, txn_id, pid, epoch, True, version=2), PRODUCER_FENCED)
 
+            # The same with librdkafka: its commit after the timeout fails fatally.
+            rd_id = f"slow-rd-{uuid.uuid4()}"
+            producer = Producer({"bootstrap.servers": cluster.bootstrap, "transactional.id": rd_id,
+                                 "transaction.timeout.ms": 1000})
+            producer.init_transactions(30)
+            producer.begin_transaction()
+            producer.produce(topic, b"too slow", partition=0)
+            producer.flush(30)
+            rd_port = self.coordinator_port(cluster, rd_id)
+            aborted = wait_until(
+                lambda: (lambda s: s if s["state"] == "CompleteAbort" else None)(self.describe_one(rd_port, rd_id)), 30,
+                "librdkafka's timed-out transaction to be aborted")
+            self.assertEqual(aborted["epoch"], 1)
+            with self.assertRaises(KafkaException) as raised:
+                producer.commit_transaction(30)
+            self.assertTrue(raised.exception.args[0].fatal(), raised.exception)
+
 
 if __name__ == "__main__":
     unittest.main()
