@@ -203,6 +203,7 @@ void TransactionCoordinator::Persist(const std::string& id, std::optional<Transa
 void TransactionCoordinator::InitProducerId(std::string id, int32_t timeout_ms, int64_t expected_producer_id,
                                             int16_t expected_epoch, std::function<void(InitProducerIdResult)> done) {
   Post([this, id = std::move(id), timeout_ms, expected_producer_id, expected_epoch, done = std::move(done)]() mutable {
+    if (id.empty()) return done({.error = ErrorCode::kInvalidRequest});
     if (timeout_ms <= 0 || timeout_ms > options_.max_timeout_ms) {
       return done({.error = ErrorCode::kInvalidTransactionTimeout});
     }

@@ -129,7 +129,7 @@ def _list_transactions(port, states, producer_ids, duration_ms):
     return error, unknown, listed
 
 
-class TxnCoordinatorTest(unittest.TestCase):
+class Helpers:
     def coordinator_port(self, cluster, txn_id):
         """The port of the broker coordinating `txn_id`, once FindCoordinator names one."""
         def found():
@@ -148,6 +148,9 @@ class TxnCoordinatorTest(unittest.TestCase):
         admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
         admin.create_topics([NewTopic(topic, partitions, REPLICATION)])[topic].result(30)
 
+
+
+class TxnCoordinatorTest(Helpers, unittest.TestCase):
     def test_init_fence_empty_transactions_and_admin_apis(self):
         with Cluster() as cluster:
             txn_id = f"txn-{uuid.uuid4()}"
@@ -318,7 +321,7 @@ class TxnCoordinatorTest(unittest.TestCase):
             # The same with librdkafka: its commit after the timeout fails fatally.
             rd_id = f"slow-rd-{uuid.uuid4()}"
             producer = Producer({"bootstrap.servers": cluster.bootstrap, "transactional.id": rd_id,
-                                 "transaction.timeout.ms": 1000})
+                                 "transaction.timeout.ms": 2000})
             producer.init_transactions(30)
             producer.begin_transaction()
             producer.produce(topic, b"too slow", partition=0)
@@ -330,7 +333,94 @@ class TxnCoordinatorTest(unittest.TestCase):
             self.assertEqual(aborted["epoch"], 1)
             with self.assertRaises(KafkaException) as raised:
                 producer.commit_transaction(30)
-            self.assertTrue(raised.exception.args[0].fatal(), raised.exception)
+            error = raised.exception.args[0]
+            if not error.fatal():
+                # The record itself may have failed first (the abort refused its retries): the
+                # transaction then needs an abort, which meets the fence.
+                self.assertTrue(error.txn_requires_abort(), error)
+                with self.assertRaises(KafkaException) as raised:
+                    producer.abort_transaction(30)
+                error = raised.exception.args[0]
+            self.assertTrue(error.fatal(), error)
+
+
+class TxnCoordinatorClusterTest(Helpers, unittest.TestCase):
+    """Coordinators, partition leaders and markers on different brokers."""
+
+    def coordinator_node(self, cluster, txn_id, other_than=None):
+        def found():
+            error, node, _port = find_txn_coordinator(cluster.broker_ports[0], txn_id)
+            return node if error == NONE and node != other_than else None
+        return wait_until(found, 60, f"a coordinator for {txn_id} other than {other_than}")
+
+    def test_transactions_across_brokers_and_coordinator_failover(self):
+        with Cluster(brokers=3) as cluster:
+            topic = f"spread-{uuid.uuid4().hex[:8]}"
+            admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
+            # Leaders on every broker: markers and KIP-890 verification cross brokers.
+            admin.create_topics([NewTopic(topic, 3, 3)])[topic].result(30)
+            txn_id = f"spread-{uuid.uuid4()}"
+            producer = Producer({"bootstrap.servers": cluster.bootstrap, "transactional.id": txn_id})
+            producer.init_transactions(60)
+            producer.begin_transaction()
+            for i in range(30):
+                producer.produce(topic, f"one-{i}".encode(), partition=i % 3)
+            producer.commit_transaction(60)
+
+            coordinator = self.coordinator_node(cluster, txn_id)
+            port = cluster.broker_ports[coordinator - 1]
+            before = self.describe_one(port, txn_id)
+            self.assertEqual(before["state"], "CompleteCommit")
+
+            # The coordinator's broker stops: another one loads the id's state from its replica.
+            cluster.brokers[coordinator - 1].stop()
+            survivor = 1 if coordinator != 1 else 2
+            new_coordinator = wait_until(
+                lambda: (lambda r: r[1] if r[0] == NONE and r[1] != coordinator else None)(
+                    find_txn_coordinator(cluster.broker_ports[survivor - 1], txn_id)), 60,
+                "a new coordinator after the old one stopped")
+            after = self.describe_one(cluster.broker_ports[new_coordinator - 1], txn_id)
+            self.assertEqual((after["state"], after["producer_id"], after["epoch"]),
+                             ("CompleteCommit", before["producer_id"], before["epoch"]))
+
+            survivors = ",".join(f"127.0.0.1:{p}" for i, p in enumerate(cluster.broker_ports) if i != coordinator - 1)
+            again = Producer({"bootstrap.servers": survivors, "transactional.id": txn_id})
+            again.init_transactions(60)
+            again.begin_transaction()
+            for i in range(30):
+                again.produce(topic, f"two-{i}".encode(), partition=i % 3)
+            again.commit_transaction(60)
+            self.assertEqual(self.describe_one(cluster.broker_ports[new_coordinator - 1], txn_id)["epoch"],
+                             before["epoch"] + 1)
+
+    def test_committing_transaction_resumes_after_coordinator_restart(self):
+        # The state topic on one replica, so the restarted broker coordinates its ids again.
+        overrides = {"transaction.state.log.replication.factor": "1"}
+        with Cluster(brokers=2, broker_overrides=overrides) as cluster:
+            topic = f"on-two-{uuid.uuid4().hex[:8]}"
+            admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
+            admin.create_topics([NewTopic(topic, 1, replica_assignment=[[2]])])[topic].result(30)
+            txn_id = next(t for t in (f"resume-{uuid.uuid4()}" for _ in range(200))
+                          if self.coordinator_node(cluster, t) == 1)
+            port = cluster.broker_ports[0]
+            _, pid, epoch = wait_until(
+                lambda: (lambda r: r if r[0] == NONE else None)(init_producer_id(port, txn_id, 60000)), 30,
+                "InitProducerId to succeed")
+            self.assertEqual(add_partitions(port, txn_id, pid, epoch, {topic: [0]}), {(topic, 0): NONE})
+            # The partition's leader answers nothing: the commit's marker cannot be written.
+            cluster.brokers[1].pause()
+            try:
+                self.assertEqual(end_txn(port, txn_id, pid, epoch, True), NONE)
+                self.assertEqual(self.describe_one(port, txn_id)["state"], "PrepareCommit")
+                cluster.brokers[0].stop()
+                cluster.start_broker(0)
+                port = cluster.broker_ports[0]
+                self.assertEqual(self.describe_one(port, txn_id)["state"], "PrepareCommit")
+            finally:
+                cluster.brokers[1].resume()
+            # The reloaded coordinator sends the marker again and completes the commit.
+            wait_until(lambda: self.describe_one(port, txn_id)["state"] == "CompleteCommit", 90,
+                       "the resumed commit to complete")
 
 
 if __name__ == "__main__":
