@@ -85,11 +85,16 @@ void Partition::Produce(std::span<char> batches, const kafka::RecordBatchHeader&
     }
     if (first.is_transactional() && !in_txn && check.duplicate_of == nullptr && verify) {
       // The first write of a transaction here: append only once the coordinator vouches for it.
-      verify([weak = weak_from_this(), &owner = owner_, batches, first, acks, timeout_ms,
-              done = std::move(done)](ErrorCode error) mutable {
-        asio::post(owner, [weak, batches, first, acks, timeout_ms, done = std::move(done), error]() mutable {
+      verify([weak = weak_from_this(), &owner = owner_, batches, first, acks, timeout_ms, done = std::move(done),
+              marker_before = producers_.LastMarkerOffset(first.producer_id)](ErrorCode error) mutable {
+        asio::post(owner, [weak, batches, first, acks, timeout_ms, done = std::move(done), error,
+                           marker_before]() mutable {
           auto self = weak.lock();
           if (!self) return done(ProduceOutcome{.error = ErrorCode::kNotLeaderOrFollower});
+          if (error == ErrorCode::kNone && self->producers_.LastMarkerOffset(first.producer_id) != marker_before) {
+            // The transaction the coordinator vouched for ended meanwhile: a late write.
+            error = ErrorCode::kInvalidTxnState;
+          }
           if (error != ErrorCode::kNone) {
             return done(ProduceOutcome{.error = ProduceErrorForVerification(error),
                                        .message = fmt::format("transaction verification failed: {}",

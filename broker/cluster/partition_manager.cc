@@ -512,7 +512,7 @@ void PartitionManager::MaintenanceLoop() {
       const Key key(partition->topic(), partition->index());
       auto last = last_cleaned_ms.find(key);
       if (last != last_cleaned_ms.end() && context_.clock.MonotonicMs() - last->second < cleaner_backoff_ms) continue;
-      if (!CleaningDue(partition->log(), partition->high_watermark())) continue;
+      if (!CleaningDue(partition->log(), partition->last_stable_offset())) continue;
       last_cleaned_ms[key] = context_.clock.MonotonicMs();
       Clean(*partition);
     }
@@ -577,14 +577,16 @@ void PartitionManager::ReportReplicaChanges() {
   });
 }
 
-bool PartitionManager::CleaningDue(const storage::PartitionLog& log, int64_t high_watermark) {
+bool PartitionManager::CleaningDue(const storage::PartitionLog& log, int64_t max_offset) {
   const storage::LogConfig config = log.config();
   return config.compact && log.segment_count() > 1 &&
-         storage::DirtyRatio(log, high_watermark) > config.min_cleanable_dirty_ratio;
+         storage::DirtyRatio(log, max_offset) > config.min_cleanable_dirty_ratio;
 }
 
 void PartitionManager::Clean(Partition& partition) {
-  auto cleaned = storage::CleanLog(partition.log(), context_.clock.NowMs(), partition.high_watermark());
+  // Below the last stable offset every transaction is decided, so the cleaner knows which
+  // records were aborted.
+  auto cleaned = storage::CleanLog(partition.log(), context_.clock.NowMs(), partition.last_stable_offset());
   if (!cleaned.ok()) {
     log::Error("partition {}-{}: compaction failed: {}", partition.topic(), partition.index(), cleaned.status());
     return;

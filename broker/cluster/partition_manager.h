@@ -100,7 +100,7 @@ class PartitionManager {
   // the image does not say so yet (at most one report in flight).
   void ReportReplicaChanges();
   void MaintenanceLoop();
-  static bool CleaningDue(const storage::PartitionLog& log, int64_t high_watermark);
+  static bool CleaningDue(const storage::PartitionLog& log, int64_t max_offset);
   void Clean(Partition& partition);
 
   // kResourceExhausted when opening one more log would eat into the descriptors kept for

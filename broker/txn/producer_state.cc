@@ -88,6 +88,7 @@ void ProducerStateTable::Apply(const kafka::RecordBatchHeader& header, int64_t l
   producer.last_timestamp = log_append_time_ms >= 0 ? log_append_time_ms : header.max_timestamp;
   if (marker != nullptr) {
     producer.coordinator_epoch = marker->coordinator_epoch;
+    producer.last_marker_offset = header.base_offset;
     if (producer.txn_first_offset >= 0) {
       ongoing_.erase(producer.txn_first_offset);
       completing_[producer.txn_first_offset] = header.base_offset;
@@ -118,6 +119,11 @@ kafka::ErrorCode ProducerStateTable::CheckMarker(int64_t producer_id, int16_t ep
 int64_t ProducerStateTable::OngoingTxnStart(int64_t producer_id) const {
   auto it = producers_.find(producer_id);
   return it == producers_.end() ? -1 : it->second.txn_first_offset;
+}
+
+int64_t ProducerStateTable::LastMarkerOffset(int64_t producer_id) const {
+  auto it = producers_.find(producer_id);
+  return it == producers_.end() ? -1 : it->second.last_marker_offset;
 }
 
 std::optional<int64_t> ProducerStateTable::FirstUnstableOffset(int64_t high_watermark) {

@@ -84,6 +84,9 @@ class ProducerStateTable {
   kafka::ErrorCode CheckMarker(int64_t producer_id, int16_t epoch, int32_t coordinator_epoch) const;
   // The first offset of the producer's ongoing transaction here, or -1.
   int64_t OngoingTxnStart(int64_t producer_id) const;
+  // The offset of the producer's last marker here, or -1: a verification is stale when a
+  // marker was written while it was asked (Kafka's verification guard).
+  int64_t LastMarkerOffset(int64_t producer_id) const;
 
   // The first offset no read_committed consumer may read yet: the earliest transaction that is
   // ongoing, or whose marker `high_watermark` does not cover yet (dropping those it covers);
@@ -106,6 +109,7 @@ class ProducerStateTable {
     int64_t last_timestamp = -1;
     int32_t coordinator_epoch = -1;
     int64_t txn_first_offset = -1;
+    int64_t last_marker_offset = -1;
   };
   std::unordered_map<int64_t, Producer> producers_;
   std::map<int64_t, int64_t> ongoing_;     // first offset -> producer id

@@ -9,6 +9,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "common/absl_compat.h"
 #include "common/status_macros.h"
+#include "protocol/kafka/batch/control_record.h"
 #include "protocol/kafka/batch/record_batch_builder.h"
 #include "protocol/kafka/batch/record_reader.h"
 
@@ -49,10 +50,53 @@ absl::Status ForEachBatchIn(const PartitionLog& log, int64_t from, int64_t to,
   return reached_end ? absl::OkStatus() : status;
 }
 
-absl::StatusOr<LatestOffsets> BuildOffsetMap(const PartitionLog& log, int64_t from, int64_t to) {
+// Each producer's aborted transactions as [first offset, marker offset] ranges.
+class AbortedTransactions {
+ public:
+  // Scans the headers (and markers) from `from` to the log end: a marker may lie past the
+  // cleanable range.
+  static absl::StatusOr<AbortedTransactions> Find(const PartitionLog& log, int64_t from) {
+    AbortedTransactions found;
+    absl::flat_hash_map<int64_t, int64_t> open;  // producer id -> first offset of its transaction
+    SLUICE_RETURN_IF_ERROR(log.ForEachBatchHeader(
+        from, [&](const kafka::RecordBatchHeader& header, std::string_view control_batch) -> absl::Status {
+          if (header.producer_id < 0 || !header.is_transactional()) return absl::OkStatus();
+          if (!header.is_control()) {
+            open.try_emplace(header.producer_id, header.base_offset);
+            return absl::OkStatus();
+          }
+          auto marker = kafka::ParseTxnMarker(control_batch);
+          if (!marker.ok()) {
+            return marker.status().code() == absl::StatusCode::kUnimplemented ? absl::OkStatus() : marker.status();
+          }
+          auto it = open.find(header.producer_id);
+          if (it == open.end()) return absl::OkStatus();
+          if (!marker->commit()) found.ranges_[header.producer_id].emplace_back(it->second, header.base_offset);
+          open.erase(it);
+          return absl::OkStatus();
+        }));
+    return found;
+  }
+
+  bool Contains(const kafka::RecordBatchHeader& header) const {
+    if (!header.is_transactional() || header.is_control()) return false;
+    auto it = ranges_.find(header.producer_id);
+    if (it == ranges_.end()) return false;
+    return std::any_of(it->second.begin(), it->second.end(), [&](const auto& range) {
+      return range.first <= header.base_offset && header.base_offset <= range.second;
+    });
+  }
+
+ private:
+  absl::flat_hash_map<int64_t, std::vector<std::pair<int64_t, int64_t>>> ranges_;
+};
+
+absl::StatusOr<LatestOffsets> BuildOffsetMap(const PartitionLog& log, int64_t from, int64_t to,
+                                             const AbortedTransactions& aborted) {
   LatestOffsets latest;
   SLUICE_RETURN_IF_ERROR(ForEachBatchIn(log, from, to, [&](const kafka::RecordBatchHeader& header, std::string_view bytes) {
-    if (header.is_control()) return absl::OkStatus();
+    // An aborted record never happened: it must not shadow the committed record of its key.
+    if (header.is_control() || aborted.Contains(header)) return absl::OkStatus();
     return kafka::ForEachRecord(bytes, [&](const kafka::RecordView& record) {
       if (record.key) latest[std::string(*record.key)] = record.offset;
       return absl::OkStatus();
@@ -136,7 +180,8 @@ absl::StatusOr<CleanResult> CleanLog(PartitionLog& log, int64_t now_ms, int64_t 
   if (segments.empty()) return result;
   const int64_t end = segments.back().next_offset;
   const int64_t delete_retention_ms = log.config().delete_retention_ms;
-  SLUICE_ASSIGN_OR_RETURN(LatestOffsets latest, BuildOffsetMap(log, segments.front().base_offset, end));
+  SLUICE_ASSIGN_OR_RETURN(AbortedTransactions aborted, AbortedTransactions::Find(log, segments.front().base_offset));
+  SLUICE_ASSIGN_OR_RETURN(LatestOffsets latest, BuildOffsetMap(log, segments.front().base_offset, end, aborted));
 
   for (const SegmentSummary& segment : segments) {
     result.bytes_before += segment.size;
@@ -147,7 +192,11 @@ absl::StatusOr<CleanResult> CleanLog(PartitionLog& log, int64_t now_ms, int64_t 
         log, segment.base_offset, segment.next_offset,
         [&](const kafka::RecordBatchHeader& header, std::string_view bytes) -> absl::Status {
           std::optional<std::string> rebuilt;
-          if (!header.is_control()) {
+          if (aborted.Contains(header)) {
+            // No consumer may see it: the batch goes (its marker stays).
+            rebuilt = std::string();
+            result.records_removed += header.records_count;
+          } else if (!header.is_control()) {
             SLUICE_ASSIGN_OR_RETURN(rebuilt, CompactBatch(header, bytes, latest, now_ms, delete_retention_ms,
                                                           result.records_removed));
           }

@@ -5,13 +5,15 @@
 // any offset still lands on the next surviving batch.
 //
 // Rules: only cleanable segments are read and rewritten: the closed ones (never the active
-// segment) that end at or below a maximum offset, the high watermark, since replicas may still
-// fetch what lies above it as written. The key -> latest offset map covers every cleanable
-// segment. A tombstone (null value) survives while it is the latest record
-// of its key and its batch's max timestamp is within delete.retention.ms. Records without a key
-// (the broker refuses them for compacted topics, but a topic may have changed policy) and
-// control batches are kept. A batch keeps its producer id, epoch, base sequence, partition
-// leader epoch, attributes and compression codec.
+// segment) that end at or below a maximum offset, the last stable offset, since replicas may
+// still fetch what lies above the high watermark as written and transactions above the LSO are
+// undecided. The key -> latest offset map covers every cleanable segment, without the records
+// of aborted transactions (found from the markers up to the log end), which are removed: they
+// must not shadow committed records of their keys. A tombstone (null value) survives while it
+// is the latest record of its key and its batch's max timestamp is within delete.retention.ms.
+// Records without a key (the broker refuses them for compacted topics, but a topic may have
+// changed policy) and control batches (transaction markers) are kept. A batch keeps its
+// producer id, epoch, base sequence, partition leader epoch, attributes and compression codec.
 
 #include <cstdint>
 

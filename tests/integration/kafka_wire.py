@@ -33,13 +33,17 @@ def _varint(value):
     return bytes(out)
 
 
-def record_batch(values, producer_id=-1, producer_epoch=-1, base_sequence=-1, timestamp=1_700_000_000_000):
+TRANSACTIONAL = 0x10  # record batch attributes bit
+
+
+def record_batch(values, producer_id=-1, producer_epoch=-1, base_sequence=-1, timestamp=1_700_000_000_000,
+                 attributes=0):
     """An uncompressed v2 batch of keyless records."""
     records = b""
     for i, value in enumerate(values):
         body = b"\x00" + _varint(0) + _varint(i) + _varint(-1) + _varint(len(value)) + value + _varint(0)
         records += _varint(len(body)) + body
-    after_crc = struct.pack(">hiqqqhii", 0, len(values) - 1, timestamp, timestamp, producer_id, producer_epoch,
+    after_crc = struct.pack(">hiqqqhii", attributes, len(values) - 1, timestamp, timestamp, producer_id, producer_epoch,
                             base_sequence, len(values)) + records
     crc = crc32c(after_crc)
     head = struct.pack(">iBI", 0, 2, crc)  # partition leader epoch, magic, crc

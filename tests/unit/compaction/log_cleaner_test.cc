@@ -8,6 +8,7 @@
 #include <map>
 
 #include "common/clock.h"
+#include "protocol/kafka/batch/control_record.h"
 #include "protocol/kafka/batch/validate.h"
 #include "tests/unit/compaction/compaction_test_util.h"
 
@@ -258,4 +259,54 @@ TEST_CASE("the cleaner leaves segments ending past the maximum offset alone", "[
 }
 
 }  // namespace
+// A transactional batch of producer `producer_id` holding one record.
+int64_t ProduceTransactional(PartitionLog& log, int64_t producer_id, int32_t sequence, const std::string& key,
+                             const std::string& value, int64_t timestamp_ms) {
+  kafka::RecordBatchBuilder builder(kafka::RecordBatchBuilder::Options{
+      .producer_id = producer_id, .producer_epoch = 0, .base_sequence = sequence, .transactional = true});
+  builder.Add(key, value, timestamp_ms);
+  auto batch = builder.Build();
+  REQUIRE(batch.ok());
+  auto appended = log.Append(std::span<char>(batch->data(), batch->size()), kNoLeaderEpoch);
+  REQUIRE(appended.ok());
+  return appended->base_offset;
+}
+
+int64_t AppendMarker(PartitionLog& log, int64_t producer_id, bool commit, int64_t timestamp_ms) {
+  auto batch = kafka::BuildTxnMarkerBatch(
+      producer_id, 0, {.type = commit ? kafka::ControlType::kCommit : kafka::ControlType::kAbort, .coordinator_epoch = 3},
+      timestamp_ms);
+  REQUIRE(batch.ok());
+  auto appended = log.Append(std::span<char>(batch->data(), batch->size()), kNoLeaderEpoch);
+  REQUIRE(appended.ok());
+  return appended->base_offset;
+}
+
+TEST_CASE("aborted records do not shadow committed ones, are removed, and markers stay", "[compaction]") {
+  TempDir dir;
+  ManualClock clock;
+  auto log = PartitionLog::Open(dir.path() / "t-0", SmallSegments(), clock);
+  REQUIRE(log.ok());
+  const int64_t committed = Produce(**log, {{"k", "committed"}}, clock.NowMs());
+  const int64_t aborted = ProduceTransactional(**log, 9, 0, "k", "aborted", clock.NowMs());
+  const int64_t txn_committed = ProduceTransactional(**log, 10, 0, "j", "in a committed transaction", clock.NowMs());
+  const int64_t abort_marker = AppendMarker(**log, 9, /*commit=*/false, clock.NowMs());
+  const int64_t commit_marker = AppendMarker(**log, 10, /*commit=*/true, clock.NowMs());
+  // Closes the segments above, with records of other keys.
+  for (int i = 0; i < 10; ++i) Produce(**log, {{fmt::format("other{}", i % 2), "x"}}, clock.NowMs());
+  REQUIRE((*log)->ClosedSegments().back().next_offset > commit_marker);
+
+  auto result = CleanLog(**log, clock.NowMs(), INT64_MAX);
+  REQUIRE(result.ok());
+  std::vector<int64_t> offsets;
+  for (const StoredRecord& record : ReadAll(**log)) offsets.push_back(record.offset);
+  // The committed "k" survives the later aborted "k", which is gone; both markers stay.
+  CHECK(std::count(offsets.begin(), offsets.end(), committed) == 1);
+  CHECK(std::count(offsets.begin(), offsets.end(), aborted) == 0);
+  CHECK(std::count(offsets.begin(), offsets.end(), txn_committed) == 1);
+  CHECK(std::count(offsets.begin(), offsets.end(), abort_marker) == 1);
+  CHECK(std::count(offsets.begin(), offsets.end(), commit_marker) == 1);
+  CheckReadsAtEveryOffset(**log);
+}
+
 }  // namespace sluice::storage
