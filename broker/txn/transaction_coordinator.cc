@@ -226,10 +226,15 @@ void TransactionCoordinator::InitNewProducerId(std::string id, int32_t timeout_m
 void TransactionCoordinator::RotateProducerId(std::string id, int32_t timeout_ms,
                                               std::function<void(InitProducerIdResult)> done) {
   txns_[id].pending = TxnState::kEmpty;
-  producer_ids_.Next([this, id = std::move(id), timeout_ms, done = std::move(done)](absl::StatusOr<int64_t> pid) mutable {
-    Post([this, id = std::move(id), timeout_ms, pid = std::move(pid), done = std::move(done)]() mutable {
+  const int32_t partition = PartitionFor(id);
+  const uint64_t load_epoch = owned_[partition].load_epoch;
+  producer_ids_.Next([this, id = std::move(id), timeout_ms, partition, load_epoch,
+                      done = std::move(done)](absl::StatusOr<int64_t> pid) mutable {
+    Post([this, id = std::move(id), timeout_ms, partition, load_epoch, pid = std::move(pid),
+          done = std::move(done)]() mutable {
       auto it = txns_.find(id);
-      if (it == txns_.end()) return done({.error = ErrorCode::kNotCoordinator});  // unloaded meanwhile
+      // Unloaded (perhaps loaded again) meanwhile: the id's state is not the one this started from.
+      if (it == txns_.end() || !StillOwned(partition, load_epoch)) return done({.error = ErrorCode::kNotCoordinator});
       if (!pid.ok()) {
         log::Warn("transaction coordinator: cannot allocate a producer id: {}", pid.status());
         it->second.pending.reset();
