@@ -276,8 +276,10 @@ class TxnCoordinatorTest(Helpers, unittest.TestCase):
             producer.commit_transaction(30)
 
             port = self.coordinator_port(cluster, txn_id)
-            state = self.describe_one(port, txn_id)
-            self.assertEqual((state["state"], state["epoch"]), ("CompleteCommit", 0))
+            state = wait_until(
+                lambda: (lambda s: s if s["state"] == "CompleteCommit" else None)(self.describe_one(port, txn_id)), 30,
+                "the last commit's markers to be written")
+            self.assertEqual(state["epoch"], 0)
 
             consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": f"g-{uuid.uuid4()}",
                                  "auto.offset.reset": "earliest", "isolation.level": "read_committed",
@@ -369,8 +371,10 @@ class TxnCoordinatorClusterTest(Helpers, unittest.TestCase):
 
             coordinator = self.coordinator_node(cluster, txn_id)
             port = cluster.broker_ports[coordinator - 1]
-            before = self.describe_one(port, txn_id)
-            self.assertEqual(before["state"], "CompleteCommit")
+            # EndTxn is answered once PrepareCommit is written; the markers follow.
+            before = wait_until(
+                lambda: (lambda s: s if s["state"] == "CompleteCommit" else None)(self.describe_one(port, txn_id)), 30,
+                "the commit's markers to be written")
 
             # The coordinator's broker stops: another one loads the id's state from its replica.
             cluster.brokers[coordinator - 1].stop()
