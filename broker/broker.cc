@@ -321,6 +321,10 @@ absl::Status Broker::Start() {
   });
   groups_ = std::make_unique<groups::GroupCoordinator>(groups::CoordinatorOptions::FromConfig(broker_id_, config_),
                                                        metadata_, partitions_, *controller_, SystemClock::Instance());
+  txn_coordinator_ = std::make_unique<txn::TransactionCoordinator>(
+      txn::TxnCoordinatorOptions::FromConfig(broker_id_, config_), metadata_, partitions_, *controller_, *producer_ids_,
+      SystemClock::Instance(), replicas_.options.inter_broker);
+  txn_verifier_ = std::make_unique<txn::CoordinatorVerifier>(*txn_coordinator_);
   metrics_.AddCollector([groups = groups_.get()](std::vector<metrics::Sample>& samples) {
     CollectGroupMetrics(*groups, samples);
   });
@@ -334,6 +338,7 @@ absl::Status Broker::Start() {
                                                            .controller = *controller_,
                                                            .producer_ids = *producer_ids_,
                                                            .groups = *groups_,
+                                                           .txn_coordinator = *txn_coordinator_,
                                                            .clock = SystemClock::Instance(),
                                                            .metrics = metrics_,
                                                            .fetch_purgatory = &metrics_.GetGauge(
@@ -342,7 +347,11 @@ absl::Status Broker::Start() {
                                                            .audit = audit_.get(),
                                                            .sasl = sasl_.get(),
                                                            .ssl_principals = ssl_principals_.get(),
-                                                           .authorizer = authorizer_.get()});
+                                                           .authorizer = authorizer_.get(),
+                                                           .transactions =
+                                                               config_.GetBool("transaction.partition.verification.enable")
+                                                                   ? txn_verifier_.get()
+                                                                   : nullptr});
   dispatcher_ = std::make_unique<RequestDispatcher>(*context_);
 
   auto guard = asio::make_work_guard(control_io_);
@@ -365,6 +374,7 @@ absl::Status Broker::Start() {
   }
   partitions_.StartMaintenance();
   groups_->Start();
+  txn_coordinator_->Start();
 
   SLUICE_RETURN_IF_ERROR(StartListeners());
   listening_ = true;
@@ -416,6 +426,7 @@ void Broker::Shutdown() {
   for (auto& server : servers_) server->Stop();
   // Before the logs close: the coordinator appends to __consumer_offsets.
   if (groups_) groups_->Stop();
+  if (txn_coordinator_) txn_coordinator_->Stop();
   if (auto topic = audit_topic_.exchange(nullptr)) {
     // On the controller link's loop, which its connection belongs to.
     std::promise<void> stopped;

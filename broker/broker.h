@@ -20,6 +20,8 @@
 #include "broker/cluster/metadata_cache.h"
 #include "broker/cluster/partition_manager.h"
 #include "broker/groups/group_coordinator.h"
+#include "broker/txn/coordinator_verifier.h"
+#include "broker/txn/transaction_coordinator.h"
 #include "broker/handlers/broker_context.h"
 #include "broker/replication/replica_context.h"
 #include "broker/security/authorizer_cache.h"
@@ -81,6 +83,8 @@ class Broker {
   std::unique_ptr<ControllerLink> controller_;
   std::unique_ptr<ProducerIdManager> producer_ids_;
   std::unique_ptr<groups::GroupCoordinator> groups_;
+  std::unique_ptr<txn::TransactionCoordinator> txn_coordinator_;
+  std::unique_ptr<txn::CoordinatorVerifier> txn_verifier_;
   std::unique_ptr<audit::AuditLog> audit_;  // outlives the handlers that record into it
   // The audit log's copy in a topic (audit.log.topic); the log's thread reads it atomically.
   std::atomic<std::shared_ptr<audit::AuditTopic>> audit_topic_;

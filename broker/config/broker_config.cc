@@ -106,6 +106,23 @@ const config::Schema& BrokerSchema() {
     def("offsets.retention.minutes", Type::kLong, "10080", "how long offsets of an empty group are kept", 1);
     def("offsets.retention.check.interval.ms", Type::kLong, "600000", "how often expired offsets are removed", 1);
     def("group.max.size", Type::kInt, "2147483647", "largest number of members in one group", 1);
+    def("transaction.state.log.num.partitions", Type::kInt, "50",
+        "partitions of __transaction_state (fixed once created)", 1);
+    def("transaction.state.log.replication.factor", Type::kInt, "3",
+        "replicas of each __transaction_state partition (fewer when fewer brokers are live, as in a dev cluster)", 1);
+    def("transaction.state.log.min.isr", Type::kInt, "2",
+        "min.insync.replicas of __transaction_state (at most its replication factor)", 1);
+    def("transaction.state.log.segment.bytes", Type::kInt, "104857600", "segment size of __transaction_state", 14);
+    def("transaction.max.timeout.ms", Type::kInt, "900000",
+        "largest transaction timeout a producer may ask for (INVALID_TRANSACTION_TIMEOUT beyond)", 1);
+    def("transactional.id.expiration.ms", Type::kLong, "604800000",
+        "how long a transactional id without transactions is kept before it is removed", 1);
+    def("transaction.abort.timed.out.transaction.cleanup.interval.ms", Type::kLong, "10000",
+        "how often transactions older than their timeout are aborted (and their producer fenced)", 1);
+    def("transaction.remove.expired.transaction.cleanup.interval.ms", Type::kLong, "3600000",
+        "how often expired transactional ids are removed", 1);
+    def("transaction.partition.verification.enable", Type::kBool, "true",
+        "ask the coordinator before a producer's first transactional write to a partition (KIP-890)");
     def("listener.security.protocol.map", Type::kString,
         "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL",
         "listener name -> security protocol (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL)");

@@ -5,6 +5,7 @@
 #include "broker/groups/coordinator_key.h"
 #include "broker/groups/group_handlers.h"
 #include "broker/handlers/authorization.h"
+#include "broker/txn/transaction_records.h"
 #include "common/absl_compat.h"
 #include "common/log.h"
 #include "protocol/kafka/messages/find_coordinator.h"
@@ -52,25 +53,27 @@ kafka::FindCoordinatorResponse::Coordinator Locate(BrokerContext& broker, const 
       !authorizer.Check(AclOperation::kDescribe, ResourceType::kTransactionalId, key,
                         ErrorCode::kTransactionalIdAuthorizationFailed)) {
     fail(ErrorCode::kTransactionalIdAuthorizationFailed, "Transactional Id authorization failed.");
-  } else if (key_type == kTransactionKeyType) {
-    fail(ErrorCode::kCoordinatorNotAvailable, "transactions are not supported yet");
+  } else if (key_type == kTransactionKeyType && key.empty()) {
+    fail(ErrorCode::kInvalidRequest, "the transactional id is empty");
   } else if (key_type == kGroupKeyType &&
              !authorizer.Check(AclOperation::kDescribe, ResourceType::kGroup, key, ErrorCode::kGroupAuthorizationFailed)) {
     fail(ErrorCode::kGroupAuthorizationFailed, "Group authorization failed.");
-  } else if (key_type != kGroupKeyType) {
+  } else if (key_type != kGroupKeyType && key_type != kTransactionKeyType) {
     fail(ErrorCode::kInvalidRequest, "unknown coordinator key type");
-  } else if (key.empty()) {
+  } else if (key_type == kGroupKeyType && key.empty()) {
     fail(ErrorCode::kInvalidGroupId, "the group id is empty");
   } else {
-    auto topic = image.FindTopic(groups::kOffsetsTopic);
-    const int32_t partition = broker.groups.PartitionFor(key);
+    const bool txn = key_type == kTransactionKeyType;
+    auto topic = image.FindTopic(txn ? txn::kTransactionStateTopic : groups::kOffsetsTopic);
+    const int32_t partition = txn ? broker.txn_coordinator.PartitionFor(key) : broker.groups.PartitionFor(key);
     const int32_t leader =
         topic && partition < static_cast<int32_t>(topic->partitions.size()) ? topic->partitions[partition].leader : -1;
     const metadata::BrokerInfo* info = leader >= 0 ? image.FindBroker(leader) : nullptr;
     const std::optional<metadata::BrokerEndpointInfo> endpoint =
         info != nullptr ? info->Endpoint(listener) : std::nullopt;
     if (info == nullptr || info->fenced) {
-      fail(ErrorCode::kCoordinatorNotAvailable, "the group's offsets partition has no live leader");
+      fail(ErrorCode::kCoordinatorNotAvailable, txn ? "the transactional id's state partition has no live leader"
+                                                     : "the group's offsets partition has no live leader");
     } else if (!endpoint) {
       fail(ErrorCode::kCoordinatorNotAvailable, "the coordinator has no listener of the name this client uses");
     } else {
@@ -87,11 +90,16 @@ void AnswerFindCoordinator(BrokerContext& broker, const RequestPtr& request,
   const std::vector<std::string> keys =
       request->version() >= 4 ? body->coordinator_keys : std::vector<std::string>{body->key};
   auto image = broker.metadata.Current();
+  // Like Kafka, the internal topics are created on first use; answer once they exist here.
+  auto answer_later = [&broker, request, body](bool) {
+    asio::post(request->io, [&broker, request, body] { AnswerFindCoordinator(broker, request, body, false); });
+  };
   if (may_create && body->key_type == kGroupKeyType && !image->FindTopic(groups::kOffsetsTopic)) {
-    // Like Kafka, the internal topic is created on first use; answer once it exists here.
-    broker.groups.EnsureOffsetsTopic([&broker, request, body](bool) {
-      asio::post(request->io, [&broker, request, body] { AnswerFindCoordinator(broker, request, body, false); });
-    });
+    broker.groups.EnsureOffsetsTopic(answer_later);
+    return;
+  }
+  if (may_create && body->key_type == kTransactionKeyType && !image->FindTopic(txn::kTransactionStateTopic)) {
+    broker.txn_coordinator.EnsureStateTopic(answer_later);
     return;
   }
   kafka::FindCoordinatorResponse response;

@@ -12,6 +12,7 @@
 #include "broker/cluster/partition_manager.h"
 #include "broker/groups/group_coordinator.h"
 #include "broker/txn/producer_id_manager.h"
+#include "broker/txn/transaction_coordinator.h"
 #include "broker/txn/transaction_verifier.h"
 #include "common/clock.h"
 #include "common/config.h"
@@ -36,6 +37,7 @@ struct BrokerContext {
   ControllerLink& controller;
   ProducerIdManager& producer_ids;
   groups::GroupCoordinator& groups;
+  txn::TransactionCoordinator& txn_coordinator;
   const Clock& clock;
   metrics::Registry& metrics;
   metrics::Gauge* fetch_purgatory = nullptr;  // fetches parked until data arrives or they time out

@@ -29,11 +29,19 @@ void HandleInitProducerId(BrokerContext& broker, RequestPtr request) {
     return request->Respond(response);
   }
   if (body.transactional_id) {
-    kafka::InitProducerIdResponse response;
-    response.error_code = static_cast<int16_t>(kafka::ErrorCode::kTransactionalIdAuthorizationFailed);
-    log::Warn("InitProducerId from {} for transactional id '{}': transactions are not supported yet", request->peer,
-              *body.transactional_id);
-    request->Respond(response);
+    // KIP-360: a producer id and epoch (v3+) ask to bump that epoch.
+    const int16_t version = request->version();
+    broker.txn_coordinator.InitProducerId(
+        *body.transactional_id, body.transaction_timeout_ms, body.producer_id, body.producer_epoch,
+        [request, version](txn::InitProducerIdResult result) {
+          kafka::InitProducerIdResponse response;
+          // Before version 4 clients do not know PRODUCER_FENCED.
+          const bool old_client = version < 4 && result.error == kafka::ErrorCode::kProducerFenced;
+          response.error_code = static_cast<int16_t>(old_client ? kafka::ErrorCode::kInvalidProducerEpoch : result.error);
+          response.producer_id = result.producer_id;
+          response.producer_epoch = result.producer_epoch;
+          request->Respond(response);
+        });
     return;
   }
   // An idempotent producer (no transactional id) gets a fresh id at epoch 0, also when it asks

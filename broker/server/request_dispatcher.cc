@@ -48,6 +48,9 @@ constexpr Route kRoutes[] = {
     {21, HandleDeleteRecords},
     {22, HandleInitProducerId},
     {23, HandleOffsetForLeaderEpoch},
+    {24, HandleAddPartitionsToTxn},
+    {25, HandleAddOffsetsToTxn},
+    {26, HandleEndTxn},
     {27, HandleWriteTxnMarkers},
     {28, HandleTxnOffsetCommit},
     {29, HandleDescribeAcls},
@@ -69,6 +72,8 @@ constexpr Route kRoutes[] = {
     {55, HandleDescribeQuorum},
     {60, HandleDescribeCluster},
     {61, HandleDescribeProducers},
+    {65, HandleDescribeTransactions},
+    {66, HandleListTransactions},
     {74, HandleListClientMetricsResources},
 };
 

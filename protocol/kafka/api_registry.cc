@@ -33,6 +33,11 @@ constexpr AdvertisedApi kAdvertised[] = {
     {DeleteRecordsRequest::kApiKey, "DeleteRecords", 0, DeleteRecordsRequest::kMaxVersion, 0},
     {InitProducerIdRequest::kApiKey, "InitProducerId", 0, InitProducerIdRequest::kMaxVersion, 0},
     {OffsetForLeaderEpochRequest::kApiKey, "OffsetForLeaderEpoch", 2, OffsetForLeaderEpochRequest::kMaxVersion, 2},
+    // v4-5 are the brokers' batched KIP-890 verification.
+    {AddPartitionsToTxnRequest::kApiKey, "AddPartitionsToTxn", 0, AddPartitionsToTxnRequest::kMaxVersion, 0},
+    {AddOffsetsToTxnRequest::kApiKey, "AddOffsetsToTxn", 0, AddOffsetsToTxnRequest::kMaxVersion, 0},
+    // v5 (KIP-890 part 2: an epoch bump per transaction) is not built.
+    {EndTxnRequest::kApiKey, "EndTxn", 0, 4, 0},
     {WriteTxnMarkersRequest::kApiKey, "WriteTxnMarkers", 0, WriteTxnMarkersRequest::kMaxVersion, 0},
     {TxnOffsetCommitRequest::kApiKey, "TxnOffsetCommit", 0, TxnOffsetCommitRequest::kMaxVersion, 0},
     {DescribeAclsRequest::kApiKey, "DescribeAcls", 1, DescribeAclsRequest::kMaxVersion, 1},
@@ -60,6 +65,8 @@ constexpr AdvertisedApi kAdvertised[] = {
     {DescribeQuorumRequest::kApiKey, "DescribeQuorum", 0, DescribeQuorumRequest::kMaxVersion, 0},
     {DescribeClusterRequest::kApiKey, "DescribeCluster", 0, DescribeClusterRequest::kMaxVersion, 0},
     {DescribeProducersRequest::kApiKey, "DescribeProducers", 0, DescribeProducersRequest::kMaxVersion, 0},
+    {DescribeTransactionsRequest::kApiKey, "DescribeTransactions", 0, DescribeTransactionsRequest::kMaxVersion, 0},
+    {ListTransactionsRequest::kApiKey, "ListTransactions", 0, ListTransactionsRequest::kMaxVersion, 0},
     // GetTelemetrySubscriptions (71) and PushTelemetry (72) stay unadvertised, as in a Kafka broker
     // without a client telemetry receiver (KIP-714): clients then never push metrics.
     {ListClientMetricsResourcesRequest::kApiKey, "ListClientMetricsResources", 0,

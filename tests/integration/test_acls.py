@@ -4,7 +4,8 @@ ACLs are created, described and deleted with librdkafka's Admin API (rdkafka-acl
 confluent-kafka's AdminClient wraps), kafka-python's KafkaAdminClient and kafkajs' admin, and enforced on
 what confluent-kafka (librdkafka) and kafka-python clients do: a principal with READ on a
 PREFIXED topic pattern and on its group consumes but neither produces nor creates topics, DENY
-overrides ALLOW, a super user does everything, group and transactional-id ACLs refuse, Metadata
+overrides ALLOW, a super user does everything, group and transactional-id ACLs refuse (and allow
+a transaction, whose markers brokers write as a super user), Metadata
 hides topics a principal may not describe, admin APIs (configs, partitions, topic deletion,
 group listing and description, elections, reassignments) refuse with Kafka's codes, every
 refusal is an audit line. ACLs survive a kill -9
@@ -30,7 +31,7 @@ from harness import BROKER_BIN, BUILD_DIR, Cluster, free_port, wait_until
 JS_ACLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "js", "acls.js")
 ACLS_BIN = os.path.join(BUILD_DIR, "tests", "integration", "clients", "rdkafka-acls")
 AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
-USERS = ["broker", "admin", "alice", "bob", "carol", "dave", "erin"]
+USERS = ["broker", "admin", "alice", "bob", "carol", "dave", "erin", "frank"]
 JAAS = ('org.apache.kafka.common.security.plain.PlainLoginModule required username="broker" '
         'password="broker-secret" ' + " ".join(f'user_{u}="{u}-secret"' for u in USERS) + ";")
 
@@ -329,9 +330,44 @@ class AclEnforcementTest(unittest.TestCase):
         self.wait_audited(lambda r: r["principal"] == "User:carol" and r["resource_type"] == "GROUP"
                           and r["result"] == "GROUP_AUTHORIZATION_FAILED", "carol's refused group")
 
+    def test_a_transactional_producer_with_its_acls_commits(self):
+        # WRITE on the transactional id (DESCRIBE follows from it) and on the topic. The markers
+        # go from the coordinator to the partition leaders as User:broker over SASL.
+        topic = f"tx-{uuid.uuid4().hex[:8]}"
+        self.admin.create_topics([NewTopic(topic, 2, 2)])[topic].result(30)
+        # kafka-python: librdkafka 2.0.2's ACL API has no TRANSACTIONAL_ID resource type.
+        admin = KafkaAdminClient(bootstrap_servers=self.cluster.bootstrap, security_protocol="SASL_PLAINTEXT",
+                                 sasl_mechanism="PLAIN", sasl_plain_username="admin", sasl_plain_password="admin-secret")
+        try:
+            created = admin.create_acls([
+                ACL("User:frank", "*", ACLOperation.WRITE, ACLPermissionType.ALLOW,
+                    ResourcePattern(ResourceType.TRANSACTIONAL_ID, "frank-tx", ACLResourcePatternType.LITERAL)),
+                ACL("User:frank", "*", ACLOperation.WRITE, ACLPermissionType.ALLOW,
+                    ResourcePattern(ResourceType.TOPIC, topic, ACLResourcePatternType.LITERAL))])
+        finally:
+            admin.close()
+        self.assertEqual(created["failed"], [])
+        def initialised():
+            # Until both brokers applied the new ACLs, the refusal is fatal for that producer.
+            producer = Producer({**client_config(self.cluster, "frank"), "transactional.id": "frank-tx"})
+            try:
+                producer.init_transactions(30)
+            except KafkaException as e:
+                if e.args[0].code() != KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
+                    raise
+                return None
+            return [producer]  # a Producer with nothing queued is falsy
+        (producer,) = wait_until(initialised, 30, "frank's transactional producer to initialise")
+        producer.begin_transaction()
+        producer.produce(topic, b"committed", partition=0)
+        producer.produce(topic, b"committed", partition=1)
+        producer.commit_transaction(30)
+        values, error = consume(self.cluster, "admin", topic, f"g-{topic}", 2)
+        self.assertEqual((values, error), ([b"committed", b"committed"], None))
+
     def test_a_transactional_producer_without_its_transactional_id_acl_is_refused(self):
-        # Sluice has no transactions (init_transactions cannot succeed); what ACLs decide is the
-        # refusal of a transactional id the principal may not describe or write.
+        # What ACLs decide first: the refusal of a transactional id the principal may not
+        # describe or write.
         producer = Producer({**client_config(self.cluster, "dave"), "transactional.id": "dave-tx"})
         with self.assertRaises(KafkaException) as raised:
             producer.init_transactions(30)

@@ -128,11 +128,16 @@ class TransactionsTest(unittest.TestCase):
         error, coordinator = txn_wire.find_transaction_coordinator(self.cluster.broker_ports[0], "lso")
         self.assertEqual(error, 0)
         port = self.cluster.broker_ports[coordinator - 1]
-        described = txn_wire.describe_transactions(port, ["lso", "no-such-id"])
+        described = txn_wire.describe_transactions(port, ["lso"])
         self.assertEqual(described["lso"]["error"], 0)
         self.assertEqual(described["lso"]["state"], "Ongoing")
         self.assertEqual(described["lso"]["partitions"], {"txn-lso": [0]})
-        self.assertEqual(described["no-such-id"]["error"], 105)  # TRANSACTIONAL_ID_NOT_FOUND
+        error, unknown_coordinator = txn_wire.find_transaction_coordinator(self.cluster.broker_ports[0], "no-such-id")
+        self.assertEqual(error, 0)
+        unknown = txn_wire.describe_transactions(self.cluster.broker_ports[unknown_coordinator - 1], ["no-such-id"])
+        self.assertEqual(unknown["no-such-id"]["error"], 105)  # TRANSACTIONAL_ID_NOT_FOUND
+        other = next(p for i, p in enumerate(self.cluster.broker_ports, start=1) if i != coordinator)
+        self.assertEqual(txn_wire.describe_transactions(other, ["lso"])["lso"]["error"], 16)  # NOT_COORDINATOR
         listed = set()
         for p in self.cluster.broker_ports:
             error, states = txn_wire.list_transactions(p, states=["Ongoing"])
@@ -205,7 +210,7 @@ class TransactionsTest(unittest.TestCase):
                        "the processor to commit some output")
         finally:
             first.send_signal(signal.SIGKILL)
-            first.wait(30)
+            first.communicate(timeout=30)
         second = start()
         output, _ = second.communicate(timeout=240)
         self.assertEqual(second.returncode, 0, output.decode(errors="replace"))

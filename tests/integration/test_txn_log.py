@@ -1,5 +1,6 @@
-"""Transactions in the log, driven with raw frames (no transaction coordinator is involved, so no
-verification happens): transactional produce, WriteTxnMarkers, the last stable offset and
+"""Transactions in the log, driven with raw frames, with the brokers' KIP-890 verification off
+(transaction.partition.verification.enable=false) so that no transaction coordinator is
+involved: transactional produce, WriteTxnMarkers, the last stable offset and
 aborted transactions in Fetch, ListOffsets read_committed, DescribeProducers, all of it
 rebuilt from the log after a crash, and held the same by a follower that becomes leader."""
 import struct
@@ -13,6 +14,8 @@ import kafka_wire as kw
 
 TOPIC = "txn"
 COORDINATOR_EPOCH = 5
+# The test plays the coordinator itself (its own markers), so partitions do not ask one.
+UNVERIFIED = {"transaction.partition.verification.enable": "false"}
 
 
 def init_producer_id(port, correlation_id):
@@ -141,7 +144,7 @@ def describe_producers(port, correlation_id):
 
 class TxnLogTest(unittest.TestCase):
     def test_markers_lso_aborted_transactions_and_restart(self):
-        with Cluster(brokers=1) as cluster:
+        with Cluster(brokers=1, broker_overrides=UNVERIFIED) as cluster:
             admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
             for future in admin.create_topics([NewTopic(TOPIC, 1, 1)]).values():
                 future.result(30)
@@ -214,7 +217,7 @@ class TxnLogTest(unittest.TestCase):
 
 
     def test_a_new_leader_has_the_same_transaction_state(self):
-        with Cluster(brokers=3) as cluster:
+        with Cluster(brokers=3, broker_overrides=UNVERIFIED) as cluster:
             admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
             for future in admin.create_topics([NewTopic(TOPIC, 1, 3)]).values():
                 future.result(30)
