@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -222,6 +223,9 @@ class Partition : public std::enable_shared_from_this<Partition> {
   void RunPaused(std::function<absl::Status()> work, std::function<void()> then);
   void StartTruncation(int64_t offset, bool fully);
   void RecordProducerBatches(std::string_view batches);
+  // The producer's batch that awaited verification is settled: runs the batches queued behind
+  // it in order, until one of them awaits a verification of its own.
+  void RunQueuedBehindVerification(int64_t producer_id, std::deque<std::function<void()>> queued);
   void UpdateLastStableOffset();
 
   const metadata::TopicId topic_id_;
@@ -258,6 +262,10 @@ class Partition : public std::enable_shared_from_this<Partition> {
   int64_t last_stable_offset_ = 0;
   ProducerStateTable producers_;
   bool paused_ = false;  // a background job owns the log's tail
+  // Producers whose first transactional batch here awaits the coordinator's verification: their
+  // later batches (a client has up to five in flight) wait behind it in order, since their
+  // sequences follow it.
+  std::map<int64_t, std::deque<std::function<void()>>> awaiting_verification_;
   FetchWaiters consumer_waiters_;  // woken when the high watermark (and so the LSO) moves
   FetchWaiters replica_waiters_;   // woken when the log end moves
 

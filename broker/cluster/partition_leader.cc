@@ -73,6 +73,12 @@ void Partition::Produce(std::span<char> batches, const kafka::RecordBatchHeader&
   ProduceOutcome outcome;
   int64_t last_offset = -1;
   if (idempotent) {
+    if (auto waiting = awaiting_verification_.find(first.producer_id); waiting != awaiting_verification_.end()) {
+      waiting->second.push_back([this, batches, first, acks, timeout_ms, done = std::move(done), verify]() mutable {
+        Produce(batches, first, acks, timeout_ms, std::move(done), std::move(verify));
+      });
+      return;
+    }
     SequenceCheck check = producers_.Check(first.producer_id, first.producer_epoch, first.base_sequence, last_sequence);
     if (check.error != ErrorCode::kNone) {
       return refuse(check.error, fmt::format("producer {} epoch {} sequence {} rejected", first.producer_id,
@@ -85,6 +91,7 @@ void Partition::Produce(std::span<char> batches, const kafka::RecordBatchHeader&
     }
     if (first.is_transactional() && !in_txn && check.duplicate_of == nullptr && verify) {
       // The first write of a transaction here: append only once the coordinator vouches for it.
+      awaiting_verification_[first.producer_id];
       verify([weak = weak_from_this(), &owner = owner_, batches, first, acks, timeout_ms, done = std::move(done),
               marker_before = producers_.LastMarkerOffset(first.producer_id)](ErrorCode error) mutable {
         asio::post(owner, [weak, batches, first, acks, timeout_ms, done = std::move(done), error,
@@ -95,12 +102,19 @@ void Partition::Produce(std::span<char> batches, const kafka::RecordBatchHeader&
             // The transaction the coordinator vouched for ended meanwhile: a late write.
             error = ErrorCode::kInvalidTxnState;
           }
-          if (error != ErrorCode::kNone) {
-            return done(ProduceOutcome{.error = ProduceErrorForVerification(error),
-                                       .message = fmt::format("transaction verification failed: {}",
-                                                              kafka::ErrorName(error))});
+          std::deque<std::function<void()>> queued;
+          if (auto waiting = self->awaiting_verification_.find(first.producer_id);
+              waiting != self->awaiting_verification_.end()) {
+            queued = std::move(waiting->second);
+            self->awaiting_verification_.erase(waiting);
           }
-          self->Produce(batches, first, acks, timeout_ms, std::move(done));
+          if (error != ErrorCode::kNone) {
+            done(ProduceOutcome{.error = ProduceErrorForVerification(error),
+                                .message = fmt::format("transaction verification failed: {}", kafka::ErrorName(error))});
+          } else {
+            self->Produce(batches, first, acks, timeout_ms, std::move(done));
+          }
+          self->RunQueuedBehindVerification(first.producer_id, std::move(queued));
         });
       });
       return;
@@ -134,6 +148,19 @@ void Partition::Produce(std::span<char> batches, const kafka::RecordBatchHeader&
   outcome.log_start_offset = log_->log_start_offset();
   if (acks != -1) return done(std::move(outcome));
   WaitForCommit(last_offset + 1, timeout_ms, std::move(outcome), std::move(done));
+}
+
+void Partition::RunQueuedBehindVerification(int64_t producer_id, std::deque<std::function<void()>> queued) {
+  while (!queued.empty()) {
+    if (auto waiting = awaiting_verification_.find(producer_id); waiting != awaiting_verification_.end()) {
+      // A queued batch started a verification of its own: the rest wait behind it.
+      for (auto& produce : queued) waiting->second.push_back(std::move(produce));
+      return;
+    }
+    auto produce = std::move(queued.front());
+    queued.pop_front();
+    produce();
+  }
 }
 
 void Partition::AppendTxnMarker(int64_t producer_id, int16_t producer_epoch, bool commit, int32_t coordinator_epoch,

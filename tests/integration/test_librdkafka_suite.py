@@ -57,12 +57,22 @@ CURATED = [
     ("0137", "batch consume across a rebalance"),
     ("0140", "commit metadata (C++)"),
 ]
+# Tests that create topics with replication factor 3: run on three brokers.
+CURATED_ON_THREE_BROKERS = [
+    ("0103", "transactions: misuse, commit and abort with and without compression, consume-transform-produce, "
+             "fencing, recovery from lost producer state (KIP-360), empty transactions, LSO and isolation levels, "
+             "aborted control records' offsets"),
+    ("0129", "read_committed fetch across an aborted transaction of large batches"),
+]
 # librdkafka sizes its timeouts for a shared CI machine by this factor.
 TIMEOUT_MULTIPLIER = "3"
 PER_TEST_TIMEOUT_S = 300
 
 
 class Librdkafka215SuiteTest(unittest.TestCase):
+    BROKERS = 1
+    TESTS = CURATED
+
     @classmethod
     def setUpClass(cls):
         if not os.path.exists(os.path.join(RUNNER_DIR, "test-runner")):
@@ -70,7 +80,7 @@ class Librdkafka215SuiteTest(unittest.TestCase):
                                  f"run tests/integration/librdkafka/build.sh {BUILD_DIR}/librdkafka (tests/run does)")
         # The suite expects auto-created topics to have several partitions, as its own test
         # clusters configure.
-        cls.cluster = Cluster(broker_overrides={"num.partitions": "4"}).__enter__()
+        cls.cluster = Cluster(brokers=cls.BROKERS, broker_overrides={"num.partitions": "4"}).__enter__()
         cls.conf = os.path.join(cls.cluster.dir, "librdkafka-test.conf")
         with open(cls.conf, "w") as f:
             f.write(f"bootstrap.servers={cls.cluster.bootstrap}\n")
@@ -102,13 +112,19 @@ class Librdkafka215SuiteTest(unittest.TestCase):
         return proc.returncode, output, time.monotonic() - started
 
     def test_curated_broker_tests(self):
-        for number, what in CURATED:
+        for number, what in self.TESTS:
             with self.subTest(test=number, covers=what):
                 rc, output, seconds = self.run_librdkafka_test(number)
                 passed = "ALL TESTS PASSED" in output and "TEST FAILURE" not in output
                 tail = "\n".join(output.splitlines()[-25:])
                 print(f"librdkafka {number} ({what}): {'passed' if passed else 'FAILED'} in {seconds:.1f}s")
                 self.assertTrue(passed, f"librdkafka test {number} ({what}) failed, rc={rc}:\n{tail}")
+
+
+
+class Librdkafka215ThreeBrokerSuiteTest(Librdkafka215SuiteTest):
+    BROKERS = 3
+    TESTS = CURATED_ON_THREE_BROKERS
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 #include <cstring>
+#include <deque>
 
 #include "broker/cluster/partition.h"
 #include "protocol/kafka/batch/control_record.h"
@@ -173,6 +174,54 @@ TEST_CASE("a verification answered after a marker ended the transaction is stale
   h.WaitFor([&] { return late->has_value(); }, "the late produce's answer");
   CHECK((*late)->error == ErrorCode::kInvalidTxnState);
   CHECK(h.partition->log().log_end_offset() == 1);  // only the marker
+}
+
+TEST_CASE("batches in flight behind one awaiting verification follow it in order") {
+  Harness h;
+  h.Assign(kSelf, 1, 1, {1});
+  std::function<void(ErrorCode)> pending;
+  auto held = [&pending](std::function<void(ErrorCode)> done) { pending = std::move(done); };
+  auto first = Produce(h, TxnBatch(5, 0, 0), held);
+  REQUIRE(h.On([&] { return static_cast<bool>(pending); }));
+  // The client pipelines its next batches before the first is answered; their sequences follow
+  // one the log does not have yet.
+  auto second = Produce(h, TxnBatch(5, 0, 1), held);
+  auto third = Produce(h, TxnBatch(5, 0, 2), held);
+  auto other = Produce(h, TxnBatch(6, 0, 0, /*transactional=*/false));  // another producer is not held
+  REQUIRE(other->has_value());
+  CHECK((*other)->error == ErrorCode::kNone);
+  CHECK_FALSE(second->has_value());
+  pending(ErrorCode::kNone);
+  h.WaitFor([&] { return third->has_value(); }, "the queued batches' answers");
+  REQUIRE(first->has_value());
+  REQUIRE(second->has_value());
+  CHECK((*first)->error == ErrorCode::kNone);
+  CHECK((*second)->error == ErrorCode::kNone);
+  CHECK((*third)->error == ErrorCode::kNone);
+  CHECK((*first)->base_offset < (*second)->base_offset);
+  CHECK((*second)->base_offset < (*third)->base_offset);
+
+  // After a refused first batch, the one behind it asks for its own verification.
+  std::deque<std::function<void(ErrorCode)>> questions;  // owner thread only
+  auto queued = [&questions](std::function<void(ErrorCode)> done) { questions.push_back(std::move(done)); };
+  auto answer = [&](ErrorCode error) {
+    h.WaitFor([&] { return !questions.empty(); }, "a verification question");
+    h.On([&] {
+      auto done = std::move(questions.front());
+      questions.pop_front();
+      done(error);
+      return true;
+    });
+  };
+  auto refused = Produce(h, TxnBatch(7, 0, 0), queued);
+  auto behind = Produce(h, TxnBatch(7, 0, 1), queued);
+  answer(ErrorCode::kInvalidTxnState);
+  h.WaitFor([&] { return refused->has_value(); }, "the refused batch's answer");
+  CHECK((*refused)->error == ErrorCode::kInvalidTxnState);
+  CHECK_FALSE(behind->has_value());
+  answer(ErrorCode::kInvalidTxnState);
+  h.WaitFor([&] { return behind->has_value(); }, "the batch behind the refused one");
+  CHECK((*behind)->error == ErrorCode::kInvalidTxnState);
 }
 
 TEST_CASE("a follower keeps the same transaction state from what it fetches") {
