@@ -17,6 +17,9 @@ using kafka::ErrorCode;
 constexpr auto kTickInterval = std::chrono::milliseconds(50);
 constexpr int64_t kLoadRetryMs = 200;
 constexpr int64_t kCompleteRetryMs = 200;
+// How long an AddPartitionsToTxn waits for the producer's previous transaction to complete
+// before it answers CONCURRENT_TRANSACTIONS; markers take milliseconds unless a leader is down.
+constexpr int64_t kSettleWaitMs = 1000;
 
 }  // namespace
 
@@ -181,13 +184,17 @@ void TransactionCoordinator::Persist(const std::string& id, std::optional<Transa
   Append(partition, EncodeTxnKey(id), std::move(value),
          [this, id, partition, load_epoch, next = std::move(next), done = std::move(done)](ErrorCode error) mutable {
            auto it = txns_.find(id);
-           if (!StillOwned(partition, load_epoch) || it == txns_.end()) return done(ErrorCode::kNotCoordinator);
+           if (!StillOwned(partition, load_epoch) || it == txns_.end()) {
+             done(ErrorCode::kNotCoordinator);
+             return RunSettledWaiters(id);
+           }
            if (error != ErrorCode::kNone) {
              it->second.pending.reset();
              if (it->second.producer_epoch == kNoProducerEpoch) txns_.erase(it);  // the placeholder
              // As Kafka maps a failed state write: the client retries, here or at the new leader.
              const bool moved = error == ErrorCode::kNotLeaderOrFollower || error == ErrorCode::kFencedLeaderEpoch;
-             return done(moved ? ErrorCode::kNotCoordinator : ErrorCode::kCoordinatorNotAvailable);
+             done(moved ? ErrorCode::kNotCoordinator : ErrorCode::kCoordinatorNotAvailable);
+             return RunSettledWaiters(id);
            }
            if (next) {
              next->pending.reset();
@@ -197,6 +204,7 @@ void TransactionCoordinator::Persist(const std::string& id, std::optional<Transa
              txns_.erase(it);
            }
            done(ErrorCode::kNone);
+           RunSettledWaiters(id);
          });
 }
 
@@ -289,15 +297,58 @@ void TransactionCoordinator::AddPartitions(std::string id, int64_t producer_id, 
                                            std::set<TopicPartition> partitions, std::function<void(ErrorCode)> done) {
   Post([this, id = std::move(id), producer_id, producer_epoch, partitions = std::move(partitions),
         done = std::move(done)]() mutable {
-    if (ErrorCode error = CheckOwned(id); error != ErrorCode::kNone) return done(error);
-    auto it = txns_.find(id);
-    if (it == txns_.end() || it->second.producer_epoch == kNoProducerEpoch) {
-      return done(ErrorCode::kInvalidProducerIdMapping);
-    }
-    Transition transition = PrepareAddPartitions(it->second, producer_id, producer_epoch, partitions, clock_.NowMs());
-    if (transition.error != ErrorCode::kNone || !transition.next) return done(transition.error);
-    Persist(id, std::move(transition.next), std::move(done));
+    AddPartitionsNow(std::move(id), producer_id, producer_epoch, std::move(partitions), std::move(done),
+                     clock_.MonotonicMs() + kSettleWaitMs);
   });
+}
+
+void TransactionCoordinator::AddPartitionsNow(std::string id, int64_t producer_id, int16_t producer_epoch,
+                                              std::set<TopicPartition> partitions, std::function<void(ErrorCode)> done,
+                                              int64_t deadline_ms) {
+  if (ErrorCode error = CheckOwned(id); error != ErrorCode::kNone) return done(error);
+  auto it = txns_.find(id);
+  if (it == txns_.end() || it->second.producer_epoch == kNoProducerEpoch) {
+    return done(ErrorCode::kInvalidProducerIdMapping);
+  }
+  Transition transition = PrepareAddPartitions(it->second, producer_id, producer_epoch, partitions, clock_.NowMs());
+  const bool same_producer = it->second.producer_id == producer_id && it->second.producer_epoch == producer_epoch;
+  if (transition.error == ErrorCode::kConcurrentTransactions && same_producer &&
+      clock_.MonotonicMs() < deadline_ms) {
+    auto shared_done = std::make_shared<std::function<void(ErrorCode)>>(std::move(done));
+    settled_waiters_[id].push_back(
+        {.deadline_ms = deadline_ms,
+         .retry = [this, id, producer_id, producer_epoch, partitions, shared_done, deadline_ms]() mutable {
+           AddPartitionsNow(id, producer_id, producer_epoch, partitions, std::move(*shared_done), deadline_ms);
+         },
+         .expire = [shared_done] { (*shared_done)(ErrorCode::kConcurrentTransactions); }});
+    return;
+  }
+  if (transition.error != ErrorCode::kNone || !transition.next) return done(transition.error);
+  Persist(id, std::move(transition.next), std::move(done));
+}
+
+void TransactionCoordinator::RunSettledWaiters(const std::string& id) {
+  auto it = settled_waiters_.find(id);
+  if (it == settled_waiters_.end()) return;
+  std::vector<SettledWaiter> waiters = std::move(it->second);
+  settled_waiters_.erase(it);
+  for (auto& waiter : waiters) waiter.retry();
+}
+
+void TransactionCoordinator::ExpireSettledWaiters(int64_t now_ms) {
+  for (auto it = settled_waiters_.begin(); it != settled_waiters_.end();) {
+    auto& waiters = it->second;
+    for (auto w = waiters.begin(); w != waiters.end();) {
+      if (w->deadline_ms <= now_ms) {
+        auto expire = std::move(w->expire);
+        w = waiters.erase(w);
+        expire();
+      } else {
+        ++w;
+      }
+    }
+    it = waiters.empty() ? settled_waiters_.erase(it) : std::next(it);
+  }
 }
 
 void TransactionCoordinator::VerifyPartitions(std::string id, int64_t producer_id, int16_t producer_epoch,
@@ -453,6 +504,7 @@ void TransactionCoordinator::ScheduleTick() {
 
 void TransactionCoordinator::Tick() {
   WatchLeadership();
+  ExpireSettledWaiters(clock_.MonotonicMs());
   const int64_t now = clock_.NowMs();
   if (now >= next_abort_check_ms_) {
     next_abort_check_ms_ = now + options_.abort_timed_out_interval_ms;
@@ -578,6 +630,11 @@ void TransactionCoordinator::UnloadPartition(int32_t partition) {
     }
   }
   owned_.erase(partition);
+  std::vector<std::string> waiting;
+  for (const auto& [id, waiters] : settled_waiters_) {
+    if (PartitionFor(id) == partition) waiting.push_back(id);
+  }
+  for (const auto& id : waiting) RunSettledWaiters(id);  // answered NOT_COORDINATOR now
   log::Info("transaction coordinator: no longer leads {}-{}", kTransactionStateTopic, partition);
 }
 

@@ -125,6 +125,17 @@ class TransactionCoordinator {
   void Persist(const std::string& id, std::optional<TransactionMetadata> next, Written done);
   void Append(int32_t partition, std::string key, std::optional<std::string> value,
               std::function<void(kafka::ErrorCode)> done);
+  // AddPartitions on the coordinator thread. A request that finds the producer's previous
+  // transaction still completing (its markers in flight) or another write of it pending waits
+  // here, until `deadline_ms`, rather than answering CONCURRENT_TRANSACTIONS at once: the
+  // client's retry backoff (20 ms and more) would otherwise start nearly every transaction.
+  void AddPartitionsNow(std::string id, int64_t producer_id, int16_t producer_epoch,
+                        std::set<TopicPartition> partitions, std::function<void(kafka::ErrorCode)> done,
+                        int64_t deadline_ms);
+  // Runs what waits for `id` to settle: after each state write of it.
+  void RunSettledWaiters(const std::string& id);
+  // Answers CONCURRENT_TRANSACTIONS to waiters past their deadline.
+  void ExpireSettledWaiters(int64_t now_ms);
   void InitNewProducerId(std::string id, int32_t timeout_ms, std::function<void(InitProducerIdResult)> done);
   void InitExisting(TransactionMetadata& txn, int32_t timeout_ms, int64_t expected_producer_id,
                     int16_t expected_epoch, std::function<void(InitProducerIdResult)> done);
@@ -167,6 +178,12 @@ class TransactionCoordinator {
   std::map<int32_t, OwnedPartition> owned_;
   uint64_t next_load_epoch_ = 0;
   std::map<std::string, TransactionMetadata> txns_;
+  struct SettledWaiter {
+    int64_t deadline_ms;
+    std::function<void()> retry;
+    std::function<void()> expire;
+  };
+  std::map<std::string, std::vector<SettledWaiter>> settled_waiters_;  // by transactional id
   int64_t next_abort_check_ms_ = 0;
   int64_t next_expiry_check_ms_ = 0;
 };

@@ -221,6 +221,20 @@ TEST_CASE("a transaction is added to, committed, and its retried end answered as
   CHECK(h.Describe("unknown").error == ErrorCode::kTransactionalIdNotFound);
 }
 
+TEST_CASE("the next transaction's first add waits for the previous one's markers instead of failing") {
+  Harness h;
+  h.NewCoordinator();
+  const auto p = h.InitWhenReady("tx");
+  REQUIRE(h.Add("tx", p.producer_id, p.producer_epoch, {{"t", 0}}) == ErrorCode::kNone);
+  REQUIRE(h.End("tx", p.producer_id, p.producer_epoch, true) == ErrorCode::kNone);
+  // Answered once CompleteCommit is written, not with CONCURRENT_TRANSACTIONS while the markers
+  // are in flight (which would cost the client a retry backoff).
+  CHECK(h.Add("tx", p.producer_id, p.producer_epoch, {{"t", 1}}) == ErrorCode::kNone);
+  auto next = h.Describe("tx");
+  CHECK(next.txn.state == TxnState::kOngoing);
+  CHECK(next.txn.partitions == std::set<TopicPartition>{{"t", 1}});
+}
+
 TEST_CASE("a new producer fences an ongoing transaction: aborted at the next epoch, then the epoch after") {
   Harness h;
   h.NewCoordinator();
