@@ -20,7 +20,10 @@
 
 #include "absl/status/status.h"
 #include "common/absl_compat.h"
+#include "broker/groups/group_records.h"
+#include "broker/txn/transaction_records.h"
 #include "protocol/kafka/batch/compression.h"
+#include "protocol/kafka/batch/control_record.h"
 #include "protocol/kafka/batch/record_batch_builder.h"
 #include "protocol/kafka/message_headers.h"
 #include "protocol/kafka/messages/all.h"
@@ -453,6 +456,23 @@ void AclPrincipals() {
   Dictionary("acl_principal_fuzzer", {"User:", "User:*", ";", ":", " "});
 }
 
+void CoordinatorRecords() {
+  using namespace sluice::broker;
+  const std::string target = "coordinator_records_fuzzer";
+  Seed(target, "offset-key",
+       groups::EncodeKey({.kind = groups::RecordKind::kOffset, .group_id = "g", .topic = "t", .partition = 3}));
+  Seed(target, "group-key", groups::EncodeKey({.kind = groups::RecordKind::kGroup, .group_id = "g"}));
+  Seed(target, "offset-value",
+       groups::EncodeOffsetValue({.offset = 42, .leader_epoch = 2, .metadata = "m", .commit_timestamp_ms = 1000}));
+  Seed(target, "txn-key", txn::EncodeTxnKey("payments-1"));
+  txn::TransactionMetadata ongoing{.producer_id = 7, .producer_epoch = 3, .timeout_ms = 60000,
+                                   .state = txn::TxnState::kOngoing, .partitions = {{"a", 0}, {"a", 2}, {"b", 1}},
+                                   .start_ms = 1000, .last_update_ms = 2000};
+  Seed(target, "txn-value", txn::EncodeTxnValue(ongoing));
+  auto marker = kafka::BuildTxnMarkerBatch(7, 3, {.type = kafka::ControlType::kCommit, .coordinator_epoch = 5}, 1000);
+  Seed(target, "commit-marker", *marker);
+}
+
 }  // namespace
 }  // namespace sluice::fuzz
 
@@ -478,5 +498,6 @@ int main(int argc, char** argv) {
   AclPrincipals();
   SslPrincipalRules();
   OAuthBearer();
+  CoordinatorRecords();
   return 0;
 }
