@@ -88,6 +88,11 @@ class TransactionsTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.cluster.__exit__(None, None, None)
 
+    @staticmethod
+    def describe(port, transactional_id):
+        (described,) = txn_wire.describe_transactions(port, [transactional_id])
+        return described
+
     def test_commit_and_abort_visibility(self):
         create_topics(self.cluster, "txn-visibility")
         producer = transactional_producer(self.cluster, "visibility")
@@ -125,38 +130,35 @@ class TransactionsTest(unittest.TestCase):
 
         # The admin view of the open transaction (kafka-transactions.sh list / describe /
         # describe-producers).
-        error, coordinator = txn_wire.find_transaction_coordinator(self.cluster.broker_ports[0], "lso")
+        error, coordinator, port = txn_wire.find_txn_coordinator(self.cluster.broker_ports[0], "lso")
         self.assertEqual(error, 0)
-        port = self.cluster.broker_ports[coordinator - 1]
-        described = txn_wire.describe_transactions(port, ["lso"])
-        self.assertEqual(described["lso"]["error"], 0)
-        self.assertEqual(described["lso"]["state"], "Ongoing")
-        self.assertEqual(described["lso"]["partitions"], {"txn-lso": [0]})
-        error, unknown_coordinator = txn_wire.find_transaction_coordinator(self.cluster.broker_ports[0], "no-such-id")
+        described = self.describe(port, "lso")
+        self.assertEqual(described["error"], 0)
+        self.assertEqual(described["state"], "Ongoing")
+        self.assertEqual(described["topics"], {"txn-lso": [0]})
+        error, _, unknown_port = txn_wire.find_txn_coordinator(self.cluster.broker_ports[0], "no-such-id")
         self.assertEqual(error, 0)
-        unknown = txn_wire.describe_transactions(self.cluster.broker_ports[unknown_coordinator - 1], ["no-such-id"])
-        self.assertEqual(unknown["no-such-id"]["error"], 105)  # TRANSACTIONAL_ID_NOT_FOUND
+        self.assertEqual(self.describe(unknown_port, "no-such-id")["error"], txn_wire.TRANSACTIONAL_ID_NOT_FOUND)
         other = next(p for i, p in enumerate(self.cluster.broker_ports, start=1) if i != coordinator)
-        self.assertEqual(txn_wire.describe_transactions(other, ["lso"])["lso"]["error"], 16)  # NOT_COORDINATOR
-        listed = set()
-        for p in self.cluster.broker_ports:
-            error, states = txn_wire.list_transactions(p, states=["Ongoing"])
+        self.assertEqual(self.describe(other, "lso")["error"], txn_wire.NOT_COORDINATOR)
+        listed = {}
+        for p in self.cluster.broker_ports:  # each broker lists the ids it coordinates
+            error, _, states = txn_wire.list_transactions(p, states=["Ongoing"])
             self.assertEqual(error, 0)
-            listed |= {(t, s) for t, _, s in states}
-        self.assertIn(("lso", "Ongoing"), listed)
+            listed.update(states)
+        self.assertEqual(listed.get("lso"), (described["producer_id"], "Ongoing"))
         leader = AdminClient({"bootstrap.servers": self.cluster.bootstrap}).list_topics(
             "txn-lso", timeout=10).topics["txn-lso"].partitions[0].leader
         error, producers = txn_wire.describe_producers(self.cluster.broker_ports[leader - 1], "txn-lso", 0)
         self.assertEqual(error, 0)
-        open_txns = [p for p in producers if p["producer_id"] == described["lso"]["producer_id"]]
+        open_txns = [p for p in producers if p["producer_id"] == described["producer_id"]]
         self.assertEqual(len(open_txns), 1)
         self.assertEqual(open_txns[0]["txn_start_offset"], 0)
 
         producer.commit_transaction(30)
         committed = read_all(self.cluster, "txn-lso", "read_committed", 1)
         self.assertEqual(committed, [b"in-txn-%d" % i for i in range(5)] + [b"after-1", b"after-2"])
-        described = txn_wire.describe_transactions(port, ["lso"])
-        self.assertEqual(described["lso"]["state"], "CompleteCommit")
+        self.assertEqual(self.describe(port, "lso")["state"], "CompleteCommit")
 
     def test_second_producer_fences_the_first(self):
         create_topics(self.cluster, "txn-fencing")
@@ -236,7 +238,7 @@ class CoordinatorFailoverTest(unittest.TestCase):
                 for i in range(60):
                     producer.produce("failover", key=b"%d" % i, value=f"{round_}-{i}".encode())
                 self.assertEqual(producer.flush(30), 0)
-                error, coordinator = txn_wire.find_transaction_coordinator(cluster.broker_ports[0], txn_id)
+                error, coordinator, _ = txn_wire.find_txn_coordinator(cluster.broker_ports[0], txn_id)
                 self.assertEqual(error, 0)
                 victim = cluster.brokers[coordinator - 1]
                 result = {}

@@ -11,6 +11,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from harness import Cluster, wait_until
 import kafka_wire as kw
+import txn_wire
 
 TOPIC = "txn"
 COORDINATOR_EPOCH = 5
@@ -113,33 +114,13 @@ def list_latest(port, correlation_id, isolation_level):
     return offset
 
 
-def describe_producers(port, correlation_id):
+def describe_producers(port, _correlation_id):
     """DescribeProducers v0 of TOPIC-0: {producer id: (epoch, last sequence, coordinator epoch,
     current txn start offset)}."""
-    body = kw.uvarint(2) + kw.compact_string(TOPIC) + kw.uvarint(2) + struct.pack(">i", 0) + b"\x00" + b"\x00"
-    r = kw.exchange(port, kw.flexible_request(61, 0, correlation_id, body), correlation_id, "DescribeProducers")
-    r.skip_tags()
-    r.take(">i")  # throttle
-    producers = {}
-
-    def producer():
-        producer_id, epoch, last_sequence, _last_timestamp, coordinator_epoch, txn_start = r.take(">qiiqiq")
-        r.skip_tags()
-        producers[producer_id] = (epoch, last_sequence, coordinator_epoch, txn_start)
-
-    def partition():
-        _index, error = r.take(">ih")
-        assert error == 0, f"DescribeProducers error {error}"
-        r.compact_string()
-        r.compact_array(producer)
-        r.skip_tags()
-
-    def topic():
-        r.compact_string()
-        r.compact_array(partition)
-        r.skip_tags()
-    r.compact_array(topic)
-    return producers
+    error, producers = txn_wire.describe_producers(port, TOPIC, 0)
+    assert error == 0, f"DescribeProducers error {error}"
+    return {p["producer_id"]: (p["epoch"], p["last_sequence"], p["coordinator_epoch"], p["txn_start_offset"])
+            for p in producers}
 
 
 class TxnLogTest(unittest.TestCase):
