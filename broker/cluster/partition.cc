@@ -34,7 +34,8 @@ Partition::Partition(metadata::TopicId topic_id, std::string topic, int32_t inde
       producers_(std::move(producers)),
       ack_timer_(owner_),
       log_start_timer_(owner_),
-      isr_timer_(owner_) {
+      isr_timer_(owner_),
+      producer_expiry_timer_(owner_) {
   if (context.metrics != nullptr) {
     const metrics::Labels labels = {{"topic", topic_}};
     messages_in_ = &context.metrics->GetCounter("kafka_server_brokertopicmetrics_messagesin_total", labels);
@@ -72,9 +73,28 @@ void Partition::ApplyAssignment(const PartitionAssignment& assignment) {
     if (assignment.isr.size() > assignment_.isr.size()) isr_expands_->Add();
   }
   assignment_ = assignment;
+  if (!assigned_) ScheduleProducerExpiry();
   assigned_ = true;
   // While paused, the background job's completion takes the role.
   if (!paused_) TakeRole();
+}
+
+void Partition::ScheduleProducerExpiry() {
+  producer_expiry_timer_.expires_after(
+      std::chrono::milliseconds(std::max<int64_t>(1, context_.options.producer_id_expiration_check_interval_ms)));
+  producer_expiry_timer_.async_wait([weak = weak_from_this()](const asio::error_code& ec) {
+    auto self = weak.lock();
+    if (ec || !self || self->stopped_) return;
+    // A producer whose first batch awaits verification is about to write: keep it.
+    const size_t expired = self->producers_.ExpireIdle(
+        self->context_.clock.NowMs(), self->context_.options.producer_id_expiration_ms,
+        [&](int64_t producer_id) { return self->awaiting_verification_.count(producer_id) > 0; });
+    if (expired > 0) {
+      log::Info("partition {}-{}: forgot {} producers idle past producer.id.expiration.ms", self->topic_,
+                self->index_, expired);
+    }
+    self->ScheduleProducerExpiry();
+  });
 }
 
 void Partition::TakeRole() {
@@ -171,6 +191,7 @@ void Partition::Stop() {
   replica_waiters_.WakeAll();
   role_ = Role::kNone;
   stopped_ = true;
+  producer_expiry_timer_.cancel();
   PublishRole();
 }
 

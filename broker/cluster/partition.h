@@ -223,6 +223,10 @@ class Partition : public std::enable_shared_from_this<Partition> {
   void RunPaused(std::function<absl::Status()> work, std::function<void()> then);
   void StartTruncation(int64_t offset, bool fully);
   void RecordProducerBatches(std::string_view batches);
+  // Every producer.id.expiration.check.interval.ms: forgets producers idle past
+  // producer.id.expiration.ms, so that the table does not grow with every producer id a
+  // partition ever saw (idempotent producers get a new one at each start).
+  void ScheduleProducerExpiry();
   // The producer's batch that awaited verification is settled: runs the batches queued behind
   // it in order, until one of them awaits a verification of its own.
   void RunQueuedBehindVerification(int64_t producer_id, std::deque<std::function<void()>> queued);
@@ -280,6 +284,7 @@ class Partition : public std::enable_shared_from_this<Partition> {
   asio::steady_timer log_start_timer_;
   std::optional<int64_t> log_start_timer_deadline_;
   asio::steady_timer isr_timer_;
+  asio::steady_timer producer_expiry_timer_;  // producer.id.expiration.check.interval.ms, any role
 };
 
 }  // namespace sluice::broker

@@ -121,6 +121,10 @@ const config::Schema& BrokerSchema() {
         "how often transactions older than their timeout are aborted (and their producer fenced)", 1);
     def("transaction.remove.expired.transaction.cleanup.interval.ms", Type::kLong, "3600000",
         "how often expired transactional ids are removed", 1);
+    def("producer.id.expiration.ms", Type::kLong, "86400000",
+        "how long a partition keeps an idle producer's state (sequences, epoch) after its last write", 1);
+    def("producer.id.expiration.check.interval.ms", Type::kLong, "600000",
+        "how often partitions forget producers idle past producer.id.expiration.ms", 1);
     def("transaction.partition.verification.enable", Type::kBool, "true",
         "ask the coordinator before a producer's first transactional write to a partition (KIP-890)");
     def("listener.security.protocol.map", Type::kString,

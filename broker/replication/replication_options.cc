@@ -11,6 +11,8 @@ ReplicationOptions ReplicationOptions::FromConfig(const config::Properties& conf
       .fetch_response_max_bytes = config.GetInt("replica.fetch.response.max.bytes"),
       .fetch_backoff_ms = config.GetLong("replica.fetch.backoff.ms"),
       .high_watermark_checkpoint_interval_ms = config.GetLong("replica.high.watermark.checkpoint.interval.ms"),
+      .producer_id_expiration_ms = config.GetLong("producer.id.expiration.ms"),
+      .producer_id_expiration_check_interval_ms = config.GetLong("producer.id.expiration.check.interval.ms"),
   };
 }
 

@@ -22,6 +22,8 @@ struct ReplicationOptions {
   int32_t fetch_response_max_bytes = 10485760;  // per request
   int64_t fetch_backoff_ms = 1000;
   int64_t high_watermark_checkpoint_interval_ms = 5000;
+  int64_t producer_id_expiration_ms = 86400000;                // producer.id.expiration.ms
+  int64_t producer_id_expiration_check_interval_ms = 600000;  // producer.id.expiration.check.interval.ms
   // How a follower's connections to leaders are secured: TLS on an SSL or SASL_SSL
   // inter-broker listener, a SASL login (PLAIN or SCRAM) on a SASL one.
   struct Login {

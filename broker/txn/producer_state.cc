@@ -111,6 +111,14 @@ void ProducerStateTable::Apply(const kafka::RecordBatchHeader& header, int64_t l
   }
 }
 
+size_t ProducerStateTable::ExpireIdle(int64_t now_ms, int64_t expiration_ms,
+                                      const std::function<bool(int64_t)>& keep) {
+  return std::erase_if(producers_, [&](const auto& entry) {
+    const Producer& producer = entry.second;
+    return producer.txn_first_offset < 0 && producer.last_timestamp + expiration_ms <= now_ms && !keep(entry.first);
+  });
+}
+
 kafka::ErrorCode ProducerStateTable::CheckMarker(int64_t producer_id, int16_t epoch, int32_t coordinator_epoch) const {
   auto it = producers_.find(producer_id);
   if (it == producers_.end()) return kafka::ErrorCode::kNone;

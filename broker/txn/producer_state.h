@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string_view>
@@ -97,6 +98,11 @@ class ProducerStateTable {
   std::vector<AbortedTxn> AbortedOverlapping(int64_t from, int64_t to) const;
   // Retention moved the log start: transactions that ended below it are gone with their data.
   void RemoveAbortedBelow(int64_t log_start_offset);
+
+  // producer.id.expiration.ms: forgets producers without an ongoing transaction whose last
+  // batch is older than `expiration_ms`, except those in `keep`; returns how many went. Their
+  // next write starts afresh, as in Kafka.
+  size_t ExpireIdle(int64_t now_ms, int64_t expiration_ms, const std::function<bool(int64_t)>& keep);
 
   std::vector<ProducerSummary> Summaries() const;
   const std::deque<AbortedTxn>& aborted() const { return aborted_; }

@@ -4,6 +4,7 @@ involved: transactional produce, WriteTxnMarkers, the last stable offset and
 aborted transactions in Fetch, ListOffsets read_committed, DescribeProducers, all of it
 rebuilt from the log after a crash, and held the same by a follower that becomes leader."""
 import struct
+import time
 import unittest
 
 from confluent_kafka import Consumer, TopicPartition
@@ -196,6 +197,27 @@ class TxnLogTest(unittest.TestCase):
             self.assertEqual(consume_values(cluster.bootstrap, "read_uncommitted", 5),
                              [b"plain", b"a1", b"a2", b"b1", b"c1"])
 
+
+    def test_idle_producers_expire_but_not_open_transactions(self):
+        overrides = {**UNVERIFIED, "producer.id.expiration.ms": "2000",
+                     "producer.id.expiration.check.interval.ms": "100"}
+        with Cluster(brokers=1, broker_overrides=overrides) as cluster:
+            admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
+            for future in admin.create_topics([NewTopic(TOPIC, 1, 1)]).values():
+                future.result(30)
+            port = cluster.broker_ports[0]
+            correlation = iter(range(1, 10000))
+            (idle, idle_epoch), (open_, open_epoch) = [init_producer_id(port, next(correlation)) for _ in range(2)]
+            now_ms = int(time.time() * 1000)
+            wait_until(lambda: produce(port, next(correlation), None,
+                                       kw.record_batch([b"i"], idle, idle_epoch, 0, timestamp=now_ms))[0] == 0, 30,
+                       "the partition's leader to accept the idle producer's write")
+            txn = kw.record_batch([b"o"], open_, open_epoch, 0, attributes=kw.TRANSACTIONAL, timestamp=now_ms)
+            self.assertEqual(produce(port, next(correlation), "to", txn)[0], 0)
+            self.assertEqual(set(describe_producers(port, next(correlation))), {idle, open_})
+            # Kafka's producer.id.expiration.ms: the idle one goes, the one in a transaction stays.
+            wait_until(lambda: set(describe_producers(port, next(correlation))) == {open_}, 30,
+                       "the idle producer to expire")
 
     def test_a_new_leader_has_the_same_transaction_state(self):
         with Cluster(brokers=3, broker_overrides=UNVERIFIED) as cluster:

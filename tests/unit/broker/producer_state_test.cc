@@ -138,3 +138,19 @@ TEST_CASE("aborted transactions overlapping a fetched range, and retention dropp
   table.RemoveAbortedBelow(6);
   CHECK(ids(table.AbortedOverlapping(0, 20)) == std::vector<int64_t>{2, 3});
 }
+
+TEST_CASE("idle producers expire, except with an open transaction or when kept") {
+  ProducerStateTable table;
+  table.Apply(Batch(1, 0, 0, 0, false), -1, nullptr);    // last write at 5000
+  table.Apply(Batch(2, 0, 1, 0, true), -1, nullptr);     // 5001, its transaction still open
+  table.Apply(Batch(3, 0, 2, 0, false), -1, nullptr);    // 5002, but kept (awaiting verification)
+  table.Apply(Batch(4, 0, 100, 0, false), -1, nullptr);  // 5100: not idle long enough
+  const auto keep = [](int64_t producer_id) { return producer_id == 3; };
+  CHECK(table.ExpireIdle(5050, 50, keep) == 1);
+  CHECK(table.size() == 3);
+  // Its state is gone: the next batch may start at any sequence, as from a new producer.
+  CHECK(table.Check(1, 0, 7, 7).error == ErrorCode::kNone);
+  CHECK(table.OngoingTxnStart(2) == 1);
+  CHECK(table.ExpireIdle(10000, 50, [](int64_t) { return false; }) == 2);
+  CHECK(table.OngoingTxnStart(2) == 1);
+}
