@@ -12,6 +12,7 @@
 #include "broker/replication/replica_fetchers.h"
 #include "broker/txn/producer_state.h"
 #include "tests/unit/storage_log/log_test_util.h"
+#include "tests/unit/wait_until.h"
 
 namespace sluice::broker::testing {
 
@@ -81,12 +82,7 @@ struct Harness {
   // Bounded wait for a condition evaluated on the shard.
   template <class Condition>
   void WaitFor(Condition condition, const char* what) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!On(condition)) {
-      INFO("waiting for " << what);
-      REQUIRE(std::chrono::steady_clock::now() < deadline);
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    sluice::testing::WaitUntil([&] { return static_cast<bool>(On(condition)); }, what);
   }
 
   void Assign(int32_t leader, int32_t leader_epoch, int32_t partition_epoch, std::vector<int32_t> isr) {

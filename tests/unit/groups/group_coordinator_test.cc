@@ -9,6 +9,7 @@
 #include "broker/groups/group_coordinator.h"
 #include "broker/replication/replica_fetchers.h"
 #include "tests/unit/storage_log/log_test_util.h"
+#include "tests/unit/wait_until.h"
 
 namespace {
 
@@ -122,12 +123,7 @@ struct Harness {
   // Bounded wait for a condition evaluated on the coordinator thread.
   template <class Condition>
   void WaitFor(Condition condition, const char* what) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!On(condition)) {
-      INFO("waiting for " << what);
-      REQUIRE(std::chrono::steady_clock::now() < deadline);
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    sluice::testing::WaitUntil([&] { return static_cast<bool>(On(condition)); }, what);
   }
 };
 

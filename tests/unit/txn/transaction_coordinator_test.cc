@@ -2,13 +2,14 @@
 
 #include <chrono>
 #include <future>
-#include <thread>
+#include <optional>
 
 #include "broker/config/broker_config.h"
 #include "broker/replication/replica_fetchers.h"
 #include "broker/txn/transaction_coordinator.h"
 #include "broker/txn/transaction_records.h"
 #include "tests/unit/storage_log/log_test_util.h"
+#include "tests/unit/wait_until.h"
 
 namespace {
 
@@ -122,15 +123,14 @@ struct Harness {
 
   // Retries while the coordinator is loading or finishing an abort, as clients do.
   InitProducerIdResult InitWhenReady(const std::string& id, int32_t timeout_ms = 60000) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (true) {
-      auto result = Init(id, timeout_ms);
-      if (result.error != ErrorCode::kCoordinatorLoadInProgress && result.error != ErrorCode::kConcurrentTransactions) {
-        return result;
-      }
-      REQUIRE(std::chrono::steady_clock::now() < deadline);
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    return *sluice::testing::WaitUntil(
+        [&]() -> std::optional<InitProducerIdResult> {
+          auto result = Init(id, timeout_ms);
+          const bool retry = result.error == ErrorCode::kCoordinatorLoadInProgress ||
+                             result.error == ErrorCode::kConcurrentTransactions;
+          return retry ? std::nullopt : std::optional(result);
+        },
+        "InitProducerId for " + id + " past loading and aborts");
   }
 
   ErrorCode Add(const std::string& id, int64_t pid, int16_t epoch, std::set<TopicPartition> tps) {
@@ -153,14 +153,13 @@ struct Harness {
 
   // Bounded wait for the id's described state.
   TransactionCoordinator::Described WaitForState(const std::string& id, TxnState state) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (true) {
-      auto described = Describe(id);
-      if (described.error == ErrorCode::kNone && described.txn.state == state) return described;
-      INFO("waiting for " << id << " to be " << StateName(state));
-      REQUIRE(std::chrono::steady_clock::now() < deadline);
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    return *sluice::testing::WaitUntil(
+        [&]() -> std::optional<TransactionCoordinator::Described> {
+          auto described = Describe(id);
+          const bool reached = described.error == ErrorCode::kNone && described.txn.state == state;
+          return reached ? std::optional(described) : std::nullopt;
+        },
+        id + " to be " + std::string(StateName(state)));
   }
 
   // The clock moves on the coordinator thread, which reads it.
@@ -260,11 +259,8 @@ TEST_CASE("a transaction past its timeout is aborted with an epoch bump; idle id
   CHECK(aborted.txn.producer_epoch == p.producer_epoch + 1);
 
   h.Advance(kExpirationMs + 20);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (h.Describe("slow").error != ErrorCode::kTransactionalIdNotFound) {
-    REQUIRE(std::chrono::steady_clock::now() < deadline);
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  sluice::testing::WaitUntil([&] { return h.Describe("slow").error == ErrorCode::kTransactionalIdNotFound; },
+                             "the idle id to expire");
   h.NewCoordinator();
   const auto fresh = h.InitWhenReady("slow");
   CHECK(fresh.producer_id != p.producer_id);  // the tombstone was replayed: a new id
@@ -276,11 +272,8 @@ TEST_CASE("losing leadership of a __transaction_state partition answers NOT_COOR
   h.NewCoordinator();
   REQUIRE(h.InitWhenReady("tx").error == ErrorCode::kNone);
   h.PublishLeader(2);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   // Once the coordinator noticed (a write may meet the new leadership before it does).
-  while (h.Describe("tx").error != ErrorCode::kNotCoordinator) {
-    REQUIRE(std::chrono::steady_clock::now() < deadline);
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  sluice::testing::WaitUntil([&] { return h.Describe("tx").error == ErrorCode::kNotCoordinator; },
+                             "the coordinator to notice the new leader");
   CHECK(h.Init("tx").error == ErrorCode::kNotCoordinator);
 }
